@@ -1,0 +1,287 @@
+"""The repository interface: what the rest of crmtui may ask of the store.
+
+Screens, the command line, import/export and sync use only this interface; the TinyDB
+implementation lives beside it. Query objects are small frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from crmtui.model import (
+    Account,
+    Activity,
+    ActivityType,
+    Contact,
+    SyncKind,
+    SyncLink,
+    SyncRun,
+    SyncSettings,
+    Tag,
+    TagKind,
+    User,
+)
+
+
+class StoreError(RuntimeError):
+    """A request the store cannot fulfil (e.g. a missing record); the message says why."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The request clashes with what is stored (a duplicate, a record still in use)."""
+
+
+CONTACT_SORTS = ("name", "given_name", "family_name", "company", "job_title", "email", "phone",
+                 "birthday", "created", "modified")
+ACTIVITY_SORTS = ("start", "title", "type", "status", "priority", "created", "modified")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQuery:
+    """Which contacts, in which order.
+
+    ``text``: every word must occur (case- and accent-insensitive) in the name, an email, a phone
+    (also matched on digits alone) or the company. ``tag_ids``: every one of these tags.
+    ``tag_kind``: at least one tag of that kind. Tags the viewer cannot see never match.
+    """
+
+    text: str = ""
+    tag_ids: tuple[str, ...] = ()
+    tag_kind: TagKind | None = None
+    sort: str = "name"
+    descending: bool = False
+    offset: int = 0
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityQuery:
+    """Which activities, in which order.
+
+    ``start_from`` (inclusive) and ``start_to`` (exclusive) bound the start: a date compares with
+    the activity's local start date, a datetime with its start instant (an all-day activity's date
+    compares with the bound's date). ``user_id``: organized by or with that user as participant.
+    """
+
+    start_from: date | datetime | None = None
+    start_to: date | datetime | None = None
+    user_id: str | None = None
+    show_in_calendar: bool | None = None
+    type: ActivityType | None = None
+    text: str = ""
+    sort: str = "start"
+    descending: bool = False
+    offset: int = 0
+    limit: int | None = None
+
+
+class Repository(ABC):
+    """Everything crmtui stores. Every method is atomic; :meth:`transaction` groups several."""
+
+    path: Any
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes into one commit; an exception inside leaves nothing written."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def refresh(self) -> bool:
+        """Reload if another process committed since; True when something was reloaded."""
+
+    @property
+    @abstractmethod
+    def generation(self) -> int:
+        """A number that changes whenever the visible data changes (for caches in the UI)."""
+
+    # -- users ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_user(self, user: User, contact: Contact | None = None) -> User:
+        """Add a user; with ``contact``, also add it as the user's own contact."""
+
+    @abstractmethod
+    def get_user(self, user_id: str) -> User: ...
+
+    @abstractmethod
+    def find_user(self, email: str) -> User | None:
+        """The user whose login email, or an email of whose contact, is ``email``."""
+
+    @abstractmethod
+    def list_users(self) -> list[User]: ...
+
+    @abstractmethod
+    def user_emails(self, user_id: str) -> list[str]:
+        """The user's login email and the emails on the user's contact."""
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_tag(self, tag: Tag) -> Tag: ...
+
+    @abstractmethod
+    def get_tag(self, tag_id: str, viewer_id: str | None) -> Tag:
+        """A tag the viewer can see; another user's private tag is NotFound."""
+
+    @abstractmethod
+    def find_tag(self, name: str, viewer_id: str | None) -> Tag | None:
+        """The visible tag named ``name`` (case-insensitive); the viewer's private one first."""
+
+    @abstractmethod
+    def list_tags(self, viewer_id: str | None, kind: TagKind | None = None) -> list[Tag]: ...
+
+    @abstractmethod
+    def delete_tag(self, tag_id: str, viewer_id: str | None) -> None:
+        """Delete a visible tag and take it off every contact."""
+
+    # -- contacts -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_contact(self, contact: Contact) -> Contact: ...
+
+    @abstractmethod
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Add many contacts in one write (import, demo data)."""
+
+    @abstractmethod
+    def get_contact(self, contact_id: str, viewer_id: str | None = None) -> Contact:
+        """The contact; with a viewer, other users' private tags are left out."""
+
+    @abstractmethod
+    def get_contacts(self, contact_ids: Sequence[str], viewer_id: str | None = None
+                     ) -> list[Contact]: ...
+
+    @abstractmethod
+    def update_contact(self, contact: Contact, viewer_id: str | None = None,
+                       *, touch: bool = True) -> Contact:
+        """Store ``contact``; tags the viewer cannot see are kept as they were.
+
+        ``touch`` sets the modification time to now (sync passes False to keep Google's)."""
+
+    @abstractmethod
+    def delete_contact(self, contact_id: str) -> None:
+        """Delete a contact; it is taken out of the activities it took part in."""
+
+    @abstractmethod
+    def tag_contacts(self, contact_ids: Sequence[str], tag_id: str, viewer_id: str | None,
+                     *, remove: bool = False) -> int:
+        """Add (or remove) a visible tag on contacts; returns how many changed."""
+
+    @abstractmethod
+    def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
+        """Ids of the matching contacts in query order (offset and limit applied)."""
+
+    @abstractmethod
+    def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]: ...
+
+    @abstractmethod
+    def count_contacts(self) -> int: ...
+
+    @abstractmethod
+    def contacts_with_email(self, email: str) -> list[Contact]: ...
+
+    # -- activities -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_activity(self, activity: Activity) -> Activity: ...
+
+    @abstractmethod
+    def add_activities(self, activities: Sequence[Activity]) -> None: ...
+
+    @abstractmethod
+    def get_activity(self, activity_id: str) -> Activity: ...
+
+    @abstractmethod
+    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity: ...
+
+    @abstractmethod
+    def delete_activity(self, activity_id: str) -> None: ...
+
+    @abstractmethod
+    def find_activities(self, query: ActivityQuery) -> list[Activity]: ...
+
+    # -- accounts and sync settings -------------------------------------------------------------
+
+    @abstractmethod
+    def add_account(self, account: Account) -> Account: ...
+
+    @abstractmethod
+    def get_account(self, account_id: str) -> Account: ...
+
+    @abstractmethod
+    def update_account(self, account: Account) -> Account: ...
+
+    @abstractmethod
+    def delete_account(self, account_id: str) -> None: ...
+
+    @abstractmethod
+    def list_accounts(self, user_id: str | None = None) -> list[Account]: ...
+
+    @abstractmethod
+    def get_sync_settings(self, user_id: str) -> SyncSettings:
+        """The user's settings (defaults when none were saved)."""
+
+    @abstractmethod
+    def save_sync_settings(self, settings: SyncSettings) -> None: ...
+
+    # -- sync state -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def get_sync_state(self, user_id: str, kind: SyncKind) -> dict[str, Any]:
+        """Free-form per user and kind: sync tokens, the group's resource name, last sync."""
+
+    @abstractmethod
+    def set_sync_state(self, user_id: str, kind: SyncKind, state: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def put_link(self, link: SyncLink) -> None: ...
+
+    @abstractmethod
+    def get_link(self, user_id: str, kind: SyncKind, local_id: str) -> SyncLink | None: ...
+
+    @abstractmethod
+    def link_by_remote(self, user_id: str, kind: SyncKind, remote_id: str) -> SyncLink | None: ...
+
+    @abstractmethod
+    def delete_link(self, user_id: str, kind: SyncKind, local_id: str) -> None: ...
+
+    @abstractmethod
+    def list_links(self, user_id: str, kind: SyncKind) -> list[SyncLink]: ...
+
+    @abstractmethod
+    def add_run(self, run: SyncRun) -> None:
+        """Add or replace a run in the journal (the journal keeps the latest runs only)."""
+
+    @abstractmethod
+    def list_runs(self, user_id: str, kind: SyncKind | None = None,
+                  limit: int | None = None) -> list[SyncRun]:
+        """The user's runs, newest first."""
+
+    # -- whole-database access for import and export ------------------------------------------
+
+    @abstractmethod
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every record of every kind, as the JSON export writes them."""
+
+    @abstractmethod
+    def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+        """Add every record of a :meth:`dump` in one transaction; returns counts per kind.
+
+        Every record is validated and every reference checked before anything is written; a
+        record whose id is already stored is a Conflict. Either all of it goes in or nothing."""
+
+    @abstractmethod
+    def iter_contacts(self) -> Iterator[Contact]: ...
