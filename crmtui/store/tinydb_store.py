@@ -38,6 +38,7 @@ from crmtui.model import (
     TagKind,
     User,
     ValidationError,
+    check_aware,
     fold,
     utcnow,
 )
@@ -688,6 +689,10 @@ class TinyDBRepository(Repository):
     def find_activities(self, query: ActivityQuery) -> list[Activity]:
         if query.sort not in ACTIVITY_SORTS:
             raise ValidationError("sort", f"must be one of {', '.join(ACTIVITY_SORTS)}", query.sort)
+        for name in ("start_from", "start_to"):
+            bound = getattr(query, name)
+            if isinstance(bound, datetime):
+                check_aware(name, bound)  # a naive bound cannot be compared with a start
         with self._rlock:
             self._read()
             items = list(self._table(ACTIVITIES).items())

@@ -186,3 +186,11 @@ def test_activity_round_trips_through_the_store(repo: TinyDBRepository,
     assert tokyo.start == datetime(2024, 3, 9, 15, 30, tzinfo=UTC)
     assert tokyo.start.utcoffset() == timedelta(hours=9)
     assert repo.get_activity(acts["allday"].id).end_date == date(2024, 3, 12)
+
+
+def test_naive_datetime_bound_is_refused(repo: TinyDBRepository, acts: dict[str, Activity]
+                                         ) -> None:
+    with pytest.raises(ValidationError, match="start_from: must carry a time zone"):
+        repo.find_activities(ActivityQuery(start_from=datetime(2024, 3, 10)))
+    with pytest.raises(ValidationError, match="start_to: must carry a time zone"):
+        repo.find_activities(ActivityQuery(start_to=datetime(2024, 3, 10)))
