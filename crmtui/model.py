@@ -255,14 +255,14 @@ def _opt_date(name: str, value: Any) -> date | None:
     return None if value in (None, "") else parse_date(name, value)
 
 
-def _check_list(name: str, value: Any) -> list[Any]:
+def _check_list(name: str, value: Any, max_items: int | None = MAX_ITEMS) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ValidationError(name, "must be a list", value)
     items = list(value)
-    if len(items) > MAX_ITEMS:
-        raise ValidationError(name, f"has {len(items)} entries, at most {MAX_ITEMS} allowed")
+    if max_items is not None and len(items) > max_items:
+        raise ValidationError(name, f"has {len(items)} entries, at most {max_items} allowed")
     return items
 
 
@@ -372,7 +372,9 @@ class _Entity:
         for name, item_cls in cls._nested.items():
             if name in values and values[name] is not None:
                 values[name] = [item if isinstance(item, item_cls) else item_cls.from_dict(item)
-                                for item in _check_list(name, values[name])]
+                                # each entity bounds its own lists (a run's conflicts
+                                # are capped by the store, not at MAX_ITEMS)
+                                for item in _check_list(name, values[name], None)]
         return cls(**values)
 
     def evolve(self, **changes: Any) -> Self:

@@ -158,6 +158,23 @@ def test_too_many_list_items() -> None:
     fails("phones", "at most", Contact, given_name="A", phones=["5551234"] * (MAX_ITEMS + 1))
 
 
+def test_from_dict_bounds_lists_like_the_constructor() -> None:
+    emails = [{"value": f"a{i}@x.com"} for i in range(MAX_ITEMS + 1)]
+    fails("emails", f"has {MAX_ITEMS + 1} entries, at most {MAX_ITEMS} allowed",
+          Contact.from_dict, {"emails": emails})
+    fails("participants", "at most", Activity.from_dict,
+          {"title": "t", "participants": [{"kind": "contact", "ref_id": f"c{i}"}
+                                          for i in range(MAX_ITEMS + 1)]})
+
+
+def test_a_run_with_many_conflicts_reads_back() -> None:
+    # The store keeps up to 1000 conflicts per run; reading the run must not refuse them.
+    run = SyncRun(user_id="u1", kind="contacts",
+                  conflicts=[Conflict(record_id=f"c{i}", field_name="f", kept=1, lost=0,
+                                      winner="google") for i in range(MAX_ITEMS * 3)])
+    assert len(_json_round_trip(run).conflicts) == MAX_ITEMS * 3
+
+
 def test_text_fields_refuse_non_text_and_control_characters() -> None:
     err = fails("given_name", "must be text", Contact, given_name=42)
     assert err.value == 42
