@@ -852,7 +852,7 @@ class TinyDBRepository(Repository):
             table = self._table(JOURNAL)
             table.pop(run.id, None)
             self._put_docs(JOURNAL, [(run.id, _stored(run))])
-            mine = sorted((d["started"], rid) for rid, d in table.items()
+            mine = sorted((_instant(d["started"]), rid) for rid, d in table.items()
                           if d["user_id"] == run.user_id)
             excess = [rid for _, rid in mine[:max(0, len(mine) - JOURNAL_MAX_RUNS)]]
             if excess:
