@@ -1,0 +1,570 @@
+"""Sample data for ``crmtui --demo``: a small sales team, its contacts, tags and calendar.
+
+:func:`seed_demo` fills an empty repository with believable, deterministic data: the same seed and
+the same ``now`` give the same records, ids included. Activity dates are relative to ``now``, so the
+demo always has meetings today and in the coming weeks. :func:`open_demo` opens (and, the first
+time, seeds) the demo's own data directory.
+
+The demo runs as :data:`DEMO_EMAIL`. One of that user's private tags, :data:`SYNC_TAG_NAME`, holds
+the contacts meant to be synchronized with Google.
+
+Google emulator: the demo will later run the built-in Google emulator (``crmtui.emulator``) and
+link the demo user's account to it. That belongs in :func:`open_demo`, after seeding; see the
+comment there.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from crmtui.model import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    Address,
+    Contact,
+    Email,
+    Participant,
+    ParticipantKind,
+    Phone,
+    Priority,
+    ResponseStatus,
+    Tag,
+    TagKind,
+    User,
+    fold,
+    utcnow,
+)
+from crmtui.store import Repository, StoreError, open_store
+
+DEMO_EMAIL = "alex.morgan@brightline.example.com"
+SYNC_TAG_NAME = "Google"
+HOME_ZONE = "Europe/Paris"
+DEFAULT_CONTACTS = 300
+SYNC_TAG_SIZE = 40
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+@dataclass(frozen=True, slots=True)
+class _Locale:
+    country: str
+    region_tag: str  # the corporate sales-region tag
+    phone_prefix: str
+    phone_pattern: str  # "#" stands for a digit
+    given: tuple[str, ...]
+    family: tuple[str, ...]
+    cities: tuple[tuple[str, str, str], ...]  # city, region, postal code
+    streets: tuple[str, ...]  # "{n}" stands for a house number
+
+
+_LOCALES = (
+    _Locale("France", "EMEA", "+33", "1 ## ## ## ##",
+            ("Amélie", "Céline", "Hélène", "Loïc", "François", "Jérôme", "Gaëlle", "Benoît",
+             "Inès", "Théo", "Zoé", "Maëlys"),
+            ("Dubois", "Lefèvre", "Moreau", "Girard", "Rousseau", "Lemaître", "Fournier",
+             "Chevalier", "Mercier", "Bérard"),
+            (("Paris", "", "75008"), ("Lyon", "", "69002"), ("Nantes", "", "44000"),
+             ("Bordeaux", "", "33000")),
+            ("{n} rue de la Paix", "{n} avenue Jean Jaurès", "{n} boulevard Haussmann")),
+    _Locale("Germany", "EMEA", "+49", "30 ### ####",
+            ("Jürgen", "Jörg", "Anja", "Katrin", "Uwe", "Lena", "Maximilian", "Sören", "Käthe",
+             "Günter"),
+            ("Müller", "Schröder", "Weiß", "Groß", "Köhler", "Schäfer", "Krüger", "Hoffmann",
+             "Becker", "Böhm"),
+            (("Berlin", "", "10115"), ("München", "", "80331"), ("Hamburg", "", "20095"),
+             ("Köln", "", "50667")),
+            ("Friedrichstraße {n}", "Königsallee {n}", "Hauptstraße {n}")),
+    _Locale("Spain", "EMEA", "+34", "91 ### ## ##",
+            ("José", "María", "Sofía", "Álvaro", "Lucía", "Íñigo", "Begoña", "Nuria", "Raúl",
+             "Andrés"),
+            ("García", "Martínez", "Núñez", "Peña", "Ibáñez", "Gómez", "Sánchez", "Muñoz",
+             "Jiménez", "Cortés"),
+            (("Madrid", "", "28013"), ("Barcelona", "", "08001"), ("Sevilla", "", "41001"),
+             ("Valencia", "", "46002")),
+            ("Calle de Alcalá {n}", "Gran Vía {n}", "Passeig de Gràcia {n}")),
+    _Locale("Portugal", "EMEA", "+351", "21 ### ####",
+            ("João", "Conceição", "Gonçalo", "Inês", "Tomás", "Luís", "Leonor", "Sebastião"),
+            ("Gonçalves", "Magalhães", "Araújo", "Simões", "Brandão", "Falcão", "Lourenço"),
+            (("Lisboa", "", "1100-148"), ("Porto", "", "4000-322"), ("Coimbra", "", "3000-214")),
+            ("Rua Augusta {n}", "Avenida da Liberdade {n}")),
+    _Locale("Poland", "EMEA", "+48", "22 ### ## ##",
+            ("Łukasz", "Małgorzata", "Paweł", "Wojciech", "Zofia", "Katarzyna", "Michał",
+             "Agnieszka"),
+            ("Kowalczyk", "Wójcik", "Zieliński", "Lewandowski", "Dąbrowska", "Szymańska",
+             "Kozłowski", "Woźniak"),
+            (("Warszawa", "", "00-001"), ("Kraków", "", "30-001"), ("Gdańsk", "", "80-001"),
+             ("Wrocław", "", "50-001")),
+            ("ul. Marszałkowska {n}", "ul. Floriańska {n}")),
+    _Locale("Czechia", "EMEA", "+420", "2## ### ###",
+            ("Jiří", "Tomáš", "Kateřina", "Lucie", "Petr", "Zuzana", "Ondřej", "Veronika"),
+            ("Novák", "Dvořák", "Černý", "Procházka", "Kučera", "Veselý", "Růžička"),
+            (("Praha", "", "110 00"), ("Brno", "", "602 00")),
+            ("Václavské náměstí {n}", "Národní {n}")),
+    _Locale("Sweden", "EMEA", "+46", "8 ### ### ##",
+            ("Åsa", "Björn", "Märta", "Örjan", "Linnéa", "Ingrid", "Nils", "Elsa"),
+            ("Öberg", "Åström", "Lindqvist", "Sjöberg", "Ekström", "Nyström", "Bergström"),
+            (("Stockholm", "", "111 22"), ("Göteborg", "", "411 01"), ("Malmö", "", "211 22")),
+            ("Drottninggatan {n}", "Storgatan {n}")),
+    _Locale("Denmark", "EMEA", "+45", "## ## ## ##",
+            ("Søren", "Mette", "Jens", "Frederikke", "Rasmus", "Ida", "Mads"),
+            ("Jørgensen", "Sørensen", "Nørgaard", "Kjær", "Møller", "Holm", "Dahl"),
+            (("København", "", "1050"), ("Aarhus", "", "8000"), ("Odense", "", "5000")),
+            ("Strøget {n}", "Nørregade {n}")),
+    _Locale("Iceland", "EMEA", "+354", "5## ####",
+            ("Guðrún", "Sigurður", "Þóra", "Jón", "Björk", "Ólafur"),
+            ("Jónsdóttir", "Sigurðsson", "Ólafsdóttir", "Guðmundsson", "Einarsson"),
+            (("Reykjavík", "", "101"), ("Akureyri", "", "600")),
+            ("Laugavegur {n}", "Hafnarstræti {n}")),
+    _Locale("Türkiye", "EMEA", "+90", "212 ### ## ##",
+            ("Çağlar", "Gökhan", "Şebnem", "Ayşe", "Emre", "Özlem", "Barış", "Gülşen"),
+            ("Yılmaz", "Öztürk", "Çelik", "Şahin", "Doğan", "Aydın", "Kılıç"),
+            (("İstanbul", "", "34000"), ("Ankara", "", "06000"), ("İzmir", "", "35000")),
+            ("İstiklal Caddesi No: {n}", "Bağdat Caddesi No: {n}")),
+    _Locale("Ireland", "EMEA", "+353", "1 ### ####",
+            ("Siobhán", "Seán", "Niamh", "Oisín", "Aoife", "Ciarán", "Róisín"),
+            ("O'Connor", "Murphy", "Kelly", "Byrne", "Walsh", "McCarthy", "Ó Briain"),
+            (("Dublin", "", "D02 X285"), ("Cork", "", "T12 R2YF"), ("Galway", "", "H91 E2K3")),
+            ("{n} Grafton Street", "{n} Patrick Street")),
+    _Locale("Japan", "APAC", "+81", "3-####-####",
+            ("Haruto", "Yūki", "Sakura", "Kenta", "Aiko", "Takeshi", "Yui", "Ren", "Shōta",
+             "Mei"),
+            ("Satō", "Suzuki", "Takahashi", "Tanaka", "Itō", "Yamamoto", "Nakamura", "Kobayashi",
+             "Katō", "Ōno"),
+            (("Tōkyō", "", "100-0005"), ("Ōsaka", "", "530-0001"), ("Kyōto", "", "600-8001"),
+             ("Yokohama", "", "220-0012")),
+            ("{n}-2 Marunouchi", "{n}-5 Umeda")),
+    _Locale("India", "APAC", "+91", "98### #####",
+            ("Aarav", "Priya", "Ananya", "Rohan", "Vikram", "Sneha", "Arjun", "Kavya"),
+            ("Sharma", "Patel", "Iyer", "Reddy", "Nair", "Gupta", "Mehta", "Banerjee"),
+            (("Mumbai", "Maharashtra", "400001"), ("Bengaluru", "Karnataka", "560001"),
+             ("Pune", "Maharashtra", "411001"), ("Chennai", "Tamil Nadu", "600001")),
+            ("{n} MG Road", "{n} Linking Road")),
+    _Locale("Vietnam", "APAC", "+84", "24 #### ####",
+            ("Minh", "Thảo", "Hùng", "Phương", "Dũng", "Hương", "Quang", "Linh"),
+            ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Võ", "Đặng", "Bùi"),
+            (("Hà Nội", "", "100000"), ("Thành phố Hồ Chí Minh", "", "700000"),
+             ("Đà Nẵng", "", "550000")),
+            ("{n} Đường Lê Lợi", "{n} Phố Huế")),
+    _Locale("United States", "Americas", "+1", "212-###-####",
+            ("Emily", "Michael", "Jessica", "Tyler", "Ashley", "Brandon", "Madison", "Dwayne"),
+            ("Johnson", "Williams", "O'Brien", "Miller", "Davis", "Rodríguez", "Thompson",
+             "Nguyen"),
+            (("New York", "NY", "10001"), ("Austin", "TX", "73301"), ("Chicago", "IL", "60601"),
+             ("Seattle", "WA", "98101")),
+            ("{n} Madison Avenue", "{n} Congress Avenue", "{n} Pike Street")),
+    _Locale("Mexico", "Americas", "+52", "55 #### ####",
+            ("Ximena", "Santiago", "Guadalupe", "Joaquín", "Valentina", "Héctor", "Mónica",
+             "Rubén"),
+            ("Hernández", "López", "González", "Ramírez", "Castañeda", "Domínguez", "Velázquez",
+             "Ordóñez"),
+            (("Ciudad de México", "CDMX", "06600"), ("Guadalajara", "Jalisco", "44100"),
+             ("Monterrey", "Nuevo León", "64000")),
+            ("Paseo de la Reforma {n}", "Avenida Juárez {n}")),
+)
+
+_COMPANIES = (
+    "Lumière Optique SA", "Müller & Söhne GmbH", "Nordvik Shipping AS", "Kōgen Robotics K.K.",
+    "Café Olé Distribución SL", "Brightwater Analytics Inc.", "Zielony Most Sp. z o.o.",
+    "Harbor & Pine LLC", "Vltava Software s.r.o.", "Fjällräv Outdoor AB", "Ørsted Møbler ApS",
+    "Anatolia Tekstil A.Ş.", "Saffron Logistics Pvt Ltd", "Sông Hồng Trading Co.",
+    "Azulejo Cerâmicas Lda", "Cascadia Coffee Roasters", "Eiríksson Fisheries ehf.",
+    "Blue Lagoon Tech Ltd", "Rheinblick Versicherungen AG", "Tierra Verde Agrícola",
+    "Sakura Pharma K.K.", "Atlas Freight Forwarding", "Quillon Legal LLP", "Maison Bérard",
+    "Kettle & Crane Studios", "Orbital Dynamics Corp.", "Polar Grid Energy", "Helix Biotech",
+    "Granite Peak Capital", "Iberia Solar SL", "Mercado Digital SA de CV", "Nimbus Cloudworks",
+)
+
+_JOB_TITLES = (
+    "Chief Executive Officer", "Head of Procurement", "Sales Manager", "Account Executive",
+    "Chief Financial Officer", "IT Director", "Purchasing Agent", "Marketing Lead",
+    "Office Manager", "Operations Director", "Product Owner", "Software Engineer",
+    "Legal Counsel", "HR Business Partner", "Logistics Coordinator", "Founder",
+    "Managing Director", "Consultant", "Buyer", "Project Manager", "Data Analyst",
+    "Head of Customer Success",
+)
+
+_PERSONAL_DOMAINS = ("mail.example.com", "post.example.com", "inbox.example.com")
+
+_NOTES = (
+    "Met at the {city} trade fair; interested in the premium plan.",
+    "Prefers calls in the morning, {country} time.",
+    "Introduced by {other}.",
+    "Renewal due next quarter. Ask about the multi-year discount.",
+    "Decision maker for {company}'s software purchases.",
+    "Speaks English and the local language; happy to switch.",
+    "Sent the price list in spring.\nWaiting for the budget approval.",
+    "Keen cyclist; ask about the Tour.",
+    "Do not call on Fridays.",
+    "Former colleague of {other} at a previous company.",
+)
+
+_TRANSLIT = str.maketrans({"ł": "l", "ø": "o", "æ": "ae", "đ": "d", "ı": "i", "þ": "th",
+                           "ð": "d", "œ": "oe"})
+
+
+# --------------------------------------------------------------------------- the team
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    given: str
+    family: str
+    email: str
+    home_email: str
+    job_title: str
+    phone: str
+    private_tags: tuple[tuple[str, int], ...]  # name, how many contacts carry it
+
+
+_TEAM = (
+    _Member("Alex", "Morgan", DEMO_EMAIL, "alex.morgan@mail.example.com", "Account Executive",
+            "+33 1 84 88 20 10", ((SYNC_TAG_NAME, SYNC_TAG_SIZE), ("Follow up", 15),
+                                  ("Christmas cards", 22))),
+    _Member("Sofía", "Ramírez", "sofia.ramirez@brightline.example.com",
+            "sofia.r@post.example.com", "Sales Director", "+33 1 84 88 20 11",
+            (("Golf partners", 10), ("My leads", 25))),
+    _Member("Kenji", "Watanabe", "kenji.watanabe@brightline.example.com",
+            "kenji.w@inbox.example.com", "Key Account Manager, APAC", "+81 3-4578-1200",
+            (("Tokyo trip", 12), ("Warm intros", 8))),
+)
+
+_PUBLIC_TAGS = (("Customer", 0.35), ("Prospect", 0.25), ("Partner", 0.08), ("Supplier", 0.06),
+                ("Newsletter", 0.4))
+_CORPORATE_TAGS = (("Key account", 0.05), ("Strategic partner", 0.03))
+_REGION_TAGS = ("EMEA", "APAC", "Americas")
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+class _Seeder:
+    """Builds the demo records from one random generator, in a fixed order."""
+
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)
+        self.now = now.astimezone(UTC).replace(microsecond=0)
+        self.today = self.now.astimezone(ZoneInfo(HOME_ZONE)).date()
+        self.used_emails: set[str] = set()
+
+    def new_id(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    def past(self, min_days: float, max_days: float) -> datetime:
+        return self.now - timedelta(days=self.rng.uniform(min_days, max_days),
+                                    seconds=self.rng.randrange(86_400))
+
+    def phone(self, locale: _Locale) -> str:
+        digits = "".join(str(self.rng.randrange(10)) if ch == "#" else ch
+                         for ch in locale.phone_pattern)
+        return f"{locale.phone_prefix} {digits}"
+
+    def unique_email(self, local: str, domain: str) -> str:
+        address, n = f"{local}@{domain}", 2
+        while address in self.used_emails:
+            address, n = f"{local}{n}@{domain}", n + 1
+        self.used_emails.add(address)
+        return address
+
+    # -- people ---------------------------------------------------------------------------------
+
+    def users(self) -> list[tuple[User, Contact]]:
+        out = []
+        created = self.now - timedelta(days=900)
+        for member in _TEAM:
+            user_id, contact_id = self.new_id(), self.new_id()
+            self.used_emails.update((member.email, member.home_email))
+            contact = Contact(
+                id=contact_id, given_name=member.given, family_name=member.family,
+                job_title=member.job_title, company="Brightline",
+                emails=[Email(member.email, "work", primary=True),
+                        Email(member.home_email, "home")],
+                phones=[Phone(member.phone, "work", primary=True)],
+                owner_id=user_id, created=created, modified=created)
+            user = User(id=user_id, name=f"{member.given} {member.family}", email=member.email,
+                        contact_id=contact_id, created=created)
+            out.append((user, contact))
+        return out
+
+    def contacts(self, count: int, owners: Sequence[str]) -> tuple[list[Contact], list[_Locale]]:
+        rng = self.rng
+        contacts, locales = [], []
+        names: set[tuple[str, str]] = set()
+        for _ in range(count):
+            locale = rng.choice(_LOCALES)
+            for _attempt in range(5):  # avoid namesakes while the name pool allows it
+                given, family = rng.choice(locale.given), rng.choice(locale.family)
+                if (given, family) not in names:
+                    break
+            names.add((given, family))
+            middle = rng.choice(locale.given) if rng.random() < 0.05 else ""
+            if middle == given:
+                middle = ""
+            kind = rng.random()
+            company = "" if kind < 0.08 else rng.choice(_COMPANIES)
+            if kind > 0.97:  # a company's general contact, without a person's name
+                given = family = middle = ""
+            local = ".".join(p for p in (_ascii(given), _ascii(family)) if p) or "info"
+            emails: list[Email] = []
+            if company:
+                emails.append(Email(self.unique_email(local, f"{_slug(company)}.example.com"),
+                                    "work", primary=True))
+            if given and (not company or rng.random() < 0.35):
+                emails.append(Email(self.unique_email(local.replace(".", "") + str(
+                    rng.randrange(10, 99)), rng.choice(_PERSONAL_DOMAINS)), "home",
+                    primary=not emails))
+            if emails and rng.random() < 0.08:
+                emails.append(Email(self.unique_email(local, "alumni.example.com"), "other"))
+            phones: list[Phone] = []
+            for ptype, chance in (("work", 0.8), ("mobile", 0.55), ("home", 0.12),
+                                  ("fax", 0.03)):
+                if rng.random() < chance:
+                    phones.append(Phone(self.phone(locale), ptype, primary=not phones))
+            addresses: list[Address] = []
+            for atype, chance in (("work", 0.5), ("home", 0.1)):
+                if rng.random() < chance:
+                    city, region, postal = rng.choice(locale.cities)
+                    addresses.append(Address(
+                        type=atype, street=rng.choice(locale.streets).format(
+                            n=rng.randrange(1, 180)),
+                        city=city, region=region, postal_code=postal, country=locale.country,
+                        primary=not addresses))
+            birthday = None
+            if given and rng.random() < 0.35:
+                birthday = date(rng.randrange(1955, 2001), rng.randrange(1, 13),
+                                rng.randrange(1, 29))
+            notes = ""
+            if rng.random() < 0.3:
+                city = rng.choice(locale.cities)[0]
+                notes = rng.choice(_NOTES).format(
+                    city=city, country=locale.country, company=company or "their company",
+                    other=f"{rng.choice(locale.given)} {rng.choice(locale.family)}")
+            created = self.past(30, 900)
+            modified = min(self.now, created + timedelta(days=rng.uniform(0, 400)))
+            contacts.append(Contact(
+                id=self.new_id(), given_name=given, middle_name=middle, family_name=family,
+                job_title=rng.choice(_JOB_TITLES) if company and given else "", company=company,
+                emails=emails, phones=phones, addresses=addresses, birthday=birthday,
+                notes=notes, owner_id=rng.choice(owners), created=created, modified=modified))
+            locales.append(locale)
+        return contacts, locales
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    def tags(self, users: Sequence[User], contacts: list[Contact], locales: list[_Locale]
+             ) -> list[Tag]:
+        """Create the tags and put them on ``contacts`` (in place); returns the tags."""
+        rng, created = self.rng, self.now - timedelta(days=800)
+        tags: list[Tag] = []
+        people = [c for c in contacts if c.given_name]
+
+        def put(tag: Tag, holders: Sequence[Contact]) -> None:
+            tags.append(tag)
+            for contact in holders:
+                contact.tags.append(tag.id)
+
+        for name, share in _PUBLIC_TAGS:
+            put(Tag(name, TagKind.PUBLIC, id=self.new_id(), created=created),
+                [c for c in contacts if rng.random() < share])
+        for name, share in _CORPORATE_TAGS:
+            put(Tag(name, TagKind.CORPORATE, id=self.new_id(), created=created),
+                [c for c in contacts if c.company and rng.random() < share])
+        for region in _REGION_TAGS:
+            put(Tag(region, TagKind.CORPORATE, id=self.new_id(), created=created),
+                [c for c, loc in zip(contacts, locales, strict=True)
+                 if loc.region_tag == region and c.company and rng.random() < 0.5])
+        for user, member in zip(users, _TEAM, strict=True):
+            for name, size in member.private_tags:
+                put(Tag(name, TagKind.PRIVATE, owner_id=user.id, id=self.new_id(),
+                        created=created),
+                    rng.sample(people, min(size, len(people))))
+        return tags
+
+    # -- activities -----------------------------------------------------------------------------
+
+    def at(self, day_offset: int, hour: int, minute: int, zone: str) -> datetime:
+        day = self.today + timedelta(days=day_offset)
+        return datetime.combine(day, time(hour, minute), ZoneInfo(zone))
+
+    def workday(self, lo: int, hi: int) -> int:
+        while True:
+            offset = self.rng.randint(lo, hi)
+            if (self.today + timedelta(days=offset)).weekday() < 5:
+                return offset
+
+    def activities(self, users: Sequence[User], contacts: Sequence[Contact]) -> list[Activity]:
+        rng = self.rng
+        demo, others = users[0], list(users[1:])
+        people = [c for c in contacts if c.given_name]
+        out: list[Activity] = []
+
+        def add(title: str, kind: ActivityType, organizer: User, start: datetime | None,
+                minutes: int, zone: str, guests: Sequence[Contact] = (),
+                colleagues: Sequence[User] = (), **extra: object) -> Activity:
+            past = start is not None and start < self.now
+            status = (ActivityStatus.COMPLETED if rng.random() < 0.9 else
+                      ActivityStatus.CANCELLED) if past else ActivityStatus.NOT_STARTED
+            participants = [Participant(ParticipantKind.USER, organizer.id,
+                                        ResponseStatus.ACCEPTED)]
+            participants += [Participant(ParticipantKind.USER, u.id, self.response())
+                             for u in colleagues if u.id != organizer.id]
+            participants += [Participant(ParticipantKind.CONTACT, c.id, self.response())
+                             for c in guests]
+            created = min(self.now, (start or self.now) - timedelta(days=rng.uniform(1, 20)))
+            fields: dict[str, object] = {
+                "status": status, "priority": rng.choice((Priority.LOW, Priority.MEDIUM,
+                                                          Priority.MEDIUM, Priority.HIGH)),
+                "owner_id": organizer.id, "organizer_id": organizer.id,
+                "participants": participants, "created": created, "modified": created}
+            fields.update(extra)
+            end = None if start is None else start + timedelta(minutes=minutes)
+            activity = Activity(id=self.new_id(), title=title, type=kind, start=start, end=end,
+                                timezone=zone if start is not None else "", **fields)
+            out.append(activity)
+            return activity
+
+        # A weekly series of eight, from three Mondays ago, and one moved occurrence.
+        monday = -self.today.weekday() - 21
+        series = add("Weekly pipeline review", ActivityType.MEETING, demo,
+                     self.at(monday, 9, 30, HOME_ZONE), 45, HOME_ZONE, colleagues=users,
+                     location="Brightline office, room Ada", show_in_calendar=True,
+                     recurrence=["RRULE:FREQ=WEEKLY;COUNT=8"],
+                     notes="Pipeline, forecast and blockers. Bring your top three deals.")
+        add("Weekly pipeline review (moved to Tuesday)", ActivityType.MEETING, demo,
+            self.at(monday + 29, 14, 0, HOME_ZONE), 45, HOME_ZONE, colleagues=users,
+            location="Brightline office, room Grace", show_in_calendar=True,
+            series_id=series.id)
+
+        zones = ((HOME_ZONE, 0.6), ("America/New_York", 0.2), ("Asia/Tokyo", 0.15),
+                 ("Europe/London", 0.05))
+        meeting_titles = ("Quarterly business review — {company}", "Product demo for {company}",
+                          "Contract negotiation with {company}", "Lunch with {name}",
+                          "Kick-off: {company} rollout", "Workshop with {name}")
+        for i in range(28):
+            guest_count = rng.choice((1, 1, 2, 3))
+            guests = rng.sample(people, guest_count)
+            organizer = demo if i % 3 else rng.choice(others)
+            colleagues = rng.sample(others, rng.randint(0, 2)) if i % 4 == 0 else []
+            if i % 5 == 0 and demo not in colleagues:
+                colleagues.append(demo)
+            zone = rng.choices([z for z, _ in zones], [w for _, w in zones])[0]
+            lead = guests[0]
+            titles = [t for t in meeting_titles if lead.company or "{company}" not in t]
+            add(rng.choice(titles).format(company=lead.company, name=lead.display_name),
+                ActivityType.MEETING, organizer,
+                self.at(self.workday(-20, 21), rng.randint(9, 16), rng.choice((0, 30)), zone),
+                rng.choice((30, 60, 60, 90)), zone, guests, colleagues,
+                location=rng.choice(("Video call", "Brightline office, room Ada",
+                                     f"{lead.company or 'Their'} office",
+                                     "Café de Flore, Paris")),
+                show_in_calendar=rng.random() < 0.8)
+        call_titles = ("Call {name} about the renewal", "Follow-up call with {name}",
+                       "Discovery call: {company}", "Check in with {name}")
+        for _ in range(16):
+            guest = rng.choice(people)
+            zone = rng.choice((HOME_ZONE, HOME_ZONE, "America/New_York", "Asia/Tokyo"))
+            add(rng.choice(call_titles).format(name=guest.display_name,
+                                               company=guest.company or guest.display_name),
+                ActivityType.CALL, rng.choice((demo, demo, *others)),
+                self.at(self.workday(-18, 18), rng.randint(8, 17), rng.choice((0, 15, 30, 45)),
+                        zone),
+                rng.choice((15, 30)), zone, [guest], show_in_calendar=rng.random() < 0.3,
+                location=guest.primary_phone)
+        task_titles = ("Send proposal to {company}", "Prepare quote for {company}",
+                       "Update the {company} account plan", "Book travel for the {company} visit",
+                       "Review contract draft from {company}")
+        for _ in range(14):
+            guest = rng.choice([c for c in people if c.company])
+            add(rng.choice(task_titles).format(company=guest.company), ActivityType.TASK,
+                rng.choice((demo, demo, *others)),
+                self.at(self.workday(-15, 20), rng.randint(9, 17), 0, HOME_ZONE), 60, HOME_ZONE,
+                [guest], notes=rng.choice(("", "See the shared folder for the template.",
+                                           "Ask finance for the discount approval first.")))
+        for _ in range(8):
+            guest = rng.choice([c for c in people if c.emails])
+            add(f"Email {guest.display_name} the updated price list", ActivityType.EMAIL,
+                rng.choice((demo, *others)),
+                self.at(self.workday(-10, 10), rng.randint(9, 17), 30, HOME_ZONE), 15, HOME_ZONE,
+                [guest])
+        # All-day events: a trade fair (three days), an offsite, a holiday, a birthday.
+        for title, offset, days, kind, with_all in (
+                ("Trade fair: Hannover Messe", 9, 3, ActivityType.MEETING, True),
+                ("Team offsite", 16, 1, ActivityType.MEETING, True),
+                ("Office closed (local holiday)", -6, 1, ActivityType.TASK, False),
+                ("Prepare the annual account reviews", 3, 2, ActivityType.TASK, False)):
+            start_day = self.today + timedelta(days=offset)
+            add(title, kind, demo, None, 0, "", colleagues=users if with_all else (),
+                all_day=True, start_date=start_day, end_date=start_day + timedelta(days=days - 1),
+                show_in_calendar=True,
+                status=(ActivityStatus.COMPLETED if offset < 0 else ActivityStatus.NOT_STARTED))
+        return out
+
+    def response(self) -> ResponseStatus:
+        return self.rng.choice((ResponseStatus.ACCEPTED, ResponseStatus.ACCEPTED,
+                                ResponseStatus.TENTATIVE, ResponseStatus.NEEDS_ACTION,
+                                ResponseStatus.DECLINED))
+
+
+def _ascii(text: str) -> str:
+    """``text`` as lowercase ASCII letters and digits, for the local part of an email."""
+    return "".join(ch for ch in fold(text).translate(_TRANSLIT) if ch.isascii() and ch.isalnum())
+
+
+def _slug(company: str) -> str:
+    words = [_ascii(w) for w in company.replace("&", " ").split()]
+    suffixes = {"sa", "gmbh", "as", "kk", "sl", "inc", "spzoo", "llc", "sro", "ab", "aps",
+                "pvtltd", "pvt", "ltd", "co", "lda", "ehf", "ag", "llp", "corp", "sadecv", "de",
+                "cv", "z", "oo", "sp"}
+    kept = [w for w in words if w and w not in suffixes]
+    return "-".join(kept[:3])
+
+
+def seed_demo(repo: Repository, *, seed: int = 7, contacts: int = DEFAULT_CONTACTS,
+              now: datetime | None = None) -> str:
+    """Fill the empty ``repo`` with sample data; returns the id of the demo user.
+
+    The same ``seed`` and ``now`` give the same records. Activities fall in the three weeks
+    before and after ``now`` (default: the current time). ``contacts`` sets how many contacts
+    besides the team's own are made (benchmarks use large numbers).
+    """
+    if repo.list_users() or repo.count_contacts():
+        raise StoreError(f"the demo data goes into an empty database, but {repo.path} already "
+                         "holds users or contacts; use a new data directory")
+    seeder = _Seeder(seed, now or utcnow())
+    with repo.transaction():
+        team = seeder.users()
+        for user, own_contact in team:
+            repo.add_user(user, own_contact)
+        users = [user for user, _ in team]
+        people, locales = seeder.contacts(contacts, [u.id for u in users])
+        for tag in seeder.tags(users, people, locales):
+            repo.add_tag(tag)
+        repo.add_contacts(people)
+        repo.add_activities(seeder.activities(users, people))
+    return users[0].id
+
+
+def open_demo(directory: Path) -> tuple[Repository, str]:
+    """Open the demo store in ``directory`` (seeding it on first use); returns it and the user."""
+    repo = open_store(directory)
+    try:
+        user = repo.find_user(DEMO_EMAIL)
+        if user is None:
+            if repo.list_users():
+                raise StoreError(f"{directory} holds data that is not crmtui's demo (no user "
+                                 f"{DEMO_EMAIL}); point the demo at an empty directory")
+            user_id = seed_demo(repo)
+        else:
+            user_id = user.id
+        # The Google emulator goes here: start crmtui.emulator on a loopback port, seeded with
+        # the demo user's Google side, and link the demo user's account to its endpoint.
+    except BaseException:
+        repo.close()
+        raise
+    return repo, user_id
