@@ -1,0 +1,235 @@
+"""What every format shares: errors, reports, file access and the contact import writer.
+
+The contact formats (CSV, vCard) parse and validate a whole file into :class:`ParsedContact`
+records first; :func:`write_contacts` then resolves owners and tags and writes everything in one
+transaction, so a file goes in completely or not at all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crmtui.model import Contact, Tag, TagKind, fold
+from crmtui.store import NotFound, Repository
+
+ON_EXISTING = ("error", "skip", "update")
+STDIO = "-"
+
+# The fields an update takes from the file (tags and owner are resolved separately; the
+# modification time becomes the time of the import).
+UPDATABLE = frozenset(("given_name", "middle_name", "family_name", "company", "job_title",
+                       "emails", "phones", "addresses", "birthday", "notes", "created"))
+
+
+class FormatError(ValueError):
+    """A file crmtui cannot import or write.
+
+    ``location`` says where in the file (``"line 14"``, ``"record 3 (line 17)"``,
+    ``"contacts[7]"``; empty for the file as a whole) and ``reason`` what is wrong.
+    """
+
+    def __init__(self, file: str, location: str, reason: str) -> None:
+        self.file = file
+        self.location = location
+        self.reason = reason
+        where = f"{location}: " if location else ""
+        super().__init__(f"{file}: {where}{reason}")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records added per kind, and what it left out (with the reason)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote: records per kind."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def display_name(path: str | Path) -> str:
+    """How error messages name ``path``."""
+    return "standard input" if str(path) == STDIO else str(path)
+
+
+def read_text(path: str | Path) -> str:
+    """The text of ``path`` (``"-"``: standard input), UTF-8 with an optional byte order mark."""
+    name = display_name(path)
+    try:
+        if str(path) == STDIO:
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
+                sys.stdin.read().encode("utf-8")
+        else:
+            data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FormatError(name, "", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise FormatError(name, f"line {line}", "is not UTF-8 text; save the file as UTF-8 "
+                          "and try again") from None
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` (``"-"``: standard output) as UTF-8, line ends unchanged."""
+    if str(path) == STDIO:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    except OSError as exc:
+        raise FormatError(str(path), "", f"cannot write the file: {exc.strerror or exc}") from None
+
+
+def check_on_existing(name: str, on_existing: str) -> None:
+    if on_existing not in ON_EXISTING:
+        raise FormatError(name, "", f"on_existing must be one of {', '.join(ON_EXISTING)}, "
+                          f"not {on_existing!r}")
+
+
+# --------------------------------------------------------------------------- multi-valued cells
+
+
+def split_list(text: str, sep: str = ";") -> list[str]:
+    r"""Split ``text`` at every ``sep`` not escaped by a backslash; ``\x`` becomes ``x``.
+
+    Items are trimmed and empty items dropped: ``"a\;b; c"`` is ``["a;b", "c"]``.
+    """
+    items: list[str] = []
+    current: list[str] = []
+    chars = iter(text)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))
+        elif ch == sep:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
+
+
+def join_list(items: Iterable[str], sep: str = ";") -> str:
+    """The inverse of :func:`split_list`: backslashes and separators are escaped."""
+    return f"{sep} ".join(item.replace("\\", "\\\\").replace(sep, "\\" + sep) for item in items)
+
+
+# --------------------------------------------------------------------------- contact import
+
+
+@dataclass
+class ParsedContact:
+    """A validated contact from a file, before owners and tags are resolved.
+
+    ``where`` locates it in the file for messages. ``given`` holds the fields the file set
+    (an update changes only these). ``tag_names`` are resolved by name; ``owner_email``, when
+    set, names the owning user.
+    """
+
+    contact: Contact
+    where: str
+    given: frozenset[str]
+    tag_names: list[str] = field(default_factory=list)
+    owner_email: str = ""
+    has_id: bool = True
+
+
+def check_unique_ids(name: str, parsed: Sequence[ParsedContact]) -> None:
+    """Refuse a file that lists the same contact id twice."""
+    first: dict[str, str] = {}
+    for item in parsed:
+        if not item.has_id:
+            continue
+        cid = item.contact.id
+        if cid in first:
+            raise FormatError(name, item.where, f"id: the contact {cid} is already listed at "
+                              f"{first[cid]}; every contact may appear only once")
+        first[cid] = item.where
+
+
+def write_contacts(repo: Repository, name: str, parsed: Sequence[ParsedContact], *,
+                   viewer_id: str, on_existing: str) -> ImportReport:
+    """Write parsed contacts in one transaction, resolving owners, tags and existing ids.
+
+    Missing tags are created as private tags of ``viewer_id``. A contact whose id is stored
+    already is refused (``"error"``), left alone (``"skip"``) or overwritten field by field
+    (``"update"``; tags the viewer cannot see stay on it).
+    """
+    check_on_existing(name, on_existing)
+    check_unique_ids(name, parsed)
+    report = ImportReport(counts={"contacts": 0, "updated": 0, "tags": 0})
+    owners: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    with repo.transaction():
+        repo.get_user(viewer_id)  # the importing user must exist
+
+        def owner_of(item: ParsedContact) -> str:
+            key = item.owner_email.casefold()
+            if key not in owners:
+                user = repo.find_user(item.owner_email)
+                if user is None:
+                    raise FormatError(name, item.where, f"owner: no crmtui user has the email "
+                                      f"{item.owner_email}; add the user first or leave the "
+                                      "owner empty")
+                owners[key] = user.id
+            return owners[key]
+
+        def tag_id(tag_name: str) -> str:
+            key = fold(tag_name)
+            if key not in tags:
+                tag = repo.find_tag(tag_name, viewer_id)
+                if tag is None:
+                    tag = repo.add_tag(Tag(name=tag_name, kind=TagKind.PRIVATE,
+                                           owner_id=viewer_id))
+                    report.counts["tags"] += 1
+                tags[key] = tag.id
+            return tags[key]
+
+        new: list[Contact] = []
+        updates: list[Contact] = []
+        for item in parsed:
+            contact = item.contact
+            changes: dict[str, object] = {"tags": [tag_id(t) for t in item.tag_names]}
+            if item.owner_email:
+                changes["owner_id"] = owner_of(item)
+            existing = _stored_contact(repo, contact.id) if item.has_id else None
+            if existing is None:
+                changes.setdefault("owner_id", contact.owner_id or viewer_id)
+                new.append(contact.evolve(**changes))
+            elif on_existing == "error":
+                raise FormatError(name, item.where, f"id: a contact with id {contact.id} "
+                                  f"({existing.display_name}) already exists; import with "
+                                  "on_existing 'skip' or 'update' to keep or replace it")
+            elif on_existing == "skip":
+                report.skipped.append(f"{item.where}: contact {contact.id} "
+                                      f"({existing.display_name}) already exists; skipped")
+            else:
+                values = {f: getattr(contact, f) for f in item.given if f in UPDATABLE}
+                values.update((k, v) for k, v in changes.items()
+                              if k != "tags" or "tags" in item.given)
+                updates.append(existing.evolve(**values))
+        if new:
+            repo.add_contacts(new)
+        for contact in updates:
+            repo.update_contact(contact, viewer_id)
+        report.counts["contacts"] = len(new)
+        report.counts["updated"] = len(updates)
+    return report
+
+
+def _stored_contact(repo: Repository, contact_id: str) -> Contact | None:
+    try:
+        return repo.get_contact(contact_id)
+    except NotFound:
+        return None
