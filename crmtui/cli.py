@@ -130,8 +130,8 @@ def option_errors(options: str | Mapping[str, str]) -> Iterator[None]:
         raise ValidationError(option, problem, exc.value) from None
 
 
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+def emit_json(data: Any, err: bool = False) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False), err=err)
 
 
 def short(record_id: str) -> str:
@@ -306,7 +306,7 @@ def resolve_id(kind: str, given: str, ids: Iterable[str], option: str = "") -> s
     key = given.casefold()
     matches = [i for i in ids if i.casefold().startswith(key)]
     if not matches:
-        fail(f"{where}no {kind} has an id starting with {given!r}")
+        fail(f"{where}no {kind} has the id {given!r} (nor an id starting with it)")
     if len(matches) > 1:
         listed = ", ".join(sorted(matches)[:5]) + (", ..." if len(matches) > 5 else "")
         fail(f"{where}the id {given!r} is ambiguous: it starts {len(matches)} {kind} ids "
@@ -1246,8 +1246,13 @@ def summary(counts: Mapping[str, int]) -> str:
     return ", ".join(parts) or "nothing"
 
 
+def _where(file: Path) -> str:
+    return "standard input" if str(file) == "-" else file.name
+
+
 @cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
+                                        path_type=Path))
 @click.option("--format", "fmt", metavar="FORMAT",
               help="json, csv or vcard (default: from the file name's extension).")
 @click.option("--on-existing", type=click.Choice(["error", "skip", "update"]), default="error",
@@ -1257,7 +1262,7 @@ def summary(counts: Mapping[str, int]) -> str:
 @pass_session
 def import_command(session: Session, file: Path, fmt: str | None, on_existing: str,
                    as_json: bool) -> None:
-    """Import contacts (and, from JSON, everything) from FILE."""
+    """Import contacts (and, from JSON, everything) from FILE ("-": standard input)."""
     from crmtui.formats import FormatError, import_file
 
     user = session.user()
@@ -1270,7 +1275,7 @@ def import_command(session: Session, file: Path, fmt: str | None, on_existing: s
         emit_json({"file": str(file), "counts": dict(report.counts),
                    "skipped": list(report.skipped)})
         return
-    click.echo(f"Imported {summary(report.counts)} from {file.name}.")
+    click.echo(f"Imported {summary(report.counts)} from {_where(file)}.")
     if report.skipped:
         click.echo(f"Skipped {len(report.skipped)}:", err=True)
         for line in report.skipped:
@@ -1278,7 +1283,7 @@ def import_command(session: Session, file: Path, fmt: str | None, on_existing: s
 
 
 @cli.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--format", "fmt", metavar="FORMAT",
               help="json, csv, vcard or ics (default: from the file name's extension).")
 @click.option("--vcard-version", type=click.Choice(["3.0", "4.0"]), default="4.0",
@@ -1287,7 +1292,11 @@ def import_command(session: Session, file: Path, fmt: str | None, on_existing: s
 @pass_session
 def export_command(session: Session, file: Path, fmt: str | None, vcard_version: str,
                    as_json: bool) -> None:
-    """Export to FILE: JSON (everything), CSV or vCard (contacts), iCalendar (activities)."""
+    """Export to FILE ("-": standard output): JSON (everything), CSV or vCard (contacts),
+    iCalendar (activities).
+
+    Writing to standard output, the summary goes to standard error.
+    """
     from crmtui.formats import FormatError, export_file
 
     user = session.user()
@@ -1296,10 +1305,12 @@ def export_command(session: Session, file: Path, fmt: str | None, vcard_version:
                              vcard_version=vcard_version)
     except FormatError as exc:
         fail(str(exc))
+    to_stdout = str(file) == "-"
     if as_json:
-        emit_json({"file": str(file), "counts": dict(report.counts)})
+        emit_json({"file": str(file), "counts": dict(report.counts)}, err=to_stdout)
     else:
-        click.echo(f"Exported {summary(report.counts)} to {file.name}.")
+        where = "standard output" if to_stdout else file.name
+        click.echo(f"Exported {summary(report.counts)} to {where}.", err=to_stdout)
 
 
 __all__ = ["cli", "main"]
