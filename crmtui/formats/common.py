@@ -178,11 +178,11 @@ def write_contacts(repo: Repository, name: str, parsed: Sequence[ParsedContact],
             key = item.owner_email.casefold()
             if key not in owners:
                 user = repo.find_user(item.owner_email)
+                owners[key] = viewer_id if user is None else user.id
                 if user is None:
-                    raise FormatError(name, item.where, f"owner: no crmtui user has the email "
-                                      f"{item.owner_email}; add the user first or leave the "
-                                      "owner empty")
-                owners[key] = user.id
+                    report.skipped.append(
+                        f"{item.where}: owner: no crmtui user has the email {item.owner_email}; "
+                        "the importing user owns the contacts that name it")
             return owners[key]
 
         def tag_id(tag_name: str) -> str:
