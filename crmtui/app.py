@@ -1,0 +1,48 @@
+"""The crmtui terminal application.
+
+:class:`CrmApp` receives its services (the repository, the current user) in its constructor;
+nothing is global. :func:`run_app` runs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from crmtui.screens import ContactsScreen, KeysScreen
+from crmtui.store.repository import Repository
+
+
+class CrmApp(App[None]):
+    """crmtui's Textual application."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "crmtui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "show_keys", "Keys", id="app.keys"),
+    ]
+
+    def __init__(self, repo: Repository, user_id: str, *, demo: bool = False) -> None:
+        super().__init__()
+        self.repo = repo
+        self.user_id = user_id
+        self.demo = demo
+        self.user = repo.get_user(user_id)
+        self.sub_title = self.user.name + (" (demo)" if demo else "")
+
+    def get_default_screen(self) -> Screen[None]:
+        return ContactsScreen(self.repo, self.user_id)
+
+    def action_show_keys(self) -> None:
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(self.screen.active_bindings))
+
+
+def run_app(repo: Repository, user_id: str, demo: bool = False) -> None:
+    """Run the terminal UI as ``user_id`` until the user quits."""
+    CrmApp(repo, user_id, demo=demo).run()
