@@ -128,6 +128,8 @@ def utcnow() -> datetime:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` for searching and sorting."""
+    if text.isascii():  # the common case, ten times faster: nothing to decompose
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 

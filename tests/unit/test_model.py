@@ -62,6 +62,8 @@ def test_fold_ignores_case_and_accents() -> None:
     assert fold("José") == fold("JOSE") == "jose"
     assert fold("Ångström") == fold("ANGSTROM")
     assert fold("Straße") == "strasse"
+    assert fold("Mc'Donald-Smith 42") == "mc'donald-smith 42"  # the ASCII fast path
+    assert fold("ÉCOLE école") == "ecole ecole"
 
 
 # --------------------------------------------------------------------------- emails and phones
