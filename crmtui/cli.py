@@ -360,7 +360,7 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
 
 
-@click.group(cls=_Group, invoke_without_command=True,
+@click.group(name="crmtui", cls=_Group, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Data directory (default: $CRMTUI_HOME, else the platform's user data "
