@@ -1242,12 +1242,19 @@ def activities_delete(session: Session, activity_ids: tuple[str, ...], yes: bool
 
 
 def summary(counts: Mapping[str, int]) -> str:
-    parts = [plural(n, kind) for kind, n in counts.items() if n]
+    parts = [plural(n, kind.replace("_", " ")) for kind, n in counts.items() if n]
     return ", ".join(parts) or "nothing"
 
 
 def _where(file: Path) -> str:
     return "standard input" if str(file) == "-" else file.name
+
+
+def _viewer_for(session: Session, file: Path, fmt: str | None) -> str:
+    """The user an import or export acts for; a JSON file (the whole database) needs none."""
+    from crmtui.formats import detect_format
+
+    return "" if detect_format(file, fmt) == "json" else session.user().id
 
 
 @cli.command("import")
@@ -1257,17 +1264,22 @@ def _where(file: Path) -> str:
               help="json, csv or vcard (default: from the file name's extension).")
 @click.option("--on-existing", type=click.Choice(["error", "skip", "update"]), default="error",
               show_default=True,
-              help="What to do with a record that is already in the database.")
+              help="A record whose id is already stored: refuse the file, skip the record, or "
+                   "update the stored contact (csv, vcard).")
 @json_option
 @pass_session
 def import_command(session: Session, file: Path, fmt: str | None, on_existing: str,
                    as_json: bool) -> None:
-    """Import contacts (and, from JSON, everything) from FILE ("-": standard input)."""
+    """Import FILE ("-": standard input), all of it or nothing.
+
+    JSON restores a whole database (no current user needed); CSV and vCard add contacts owned
+    by the current user.
+    """
     from crmtui.formats import FormatError, import_file
 
-    user = session.user()
     try:
-        report = import_file(session.repo, file, fmt=fmt, viewer_id=user.id,
+        viewer_id = _viewer_for(session, file, fmt)
+        report = import_file(session.repo, file, fmt=fmt, viewer_id=viewer_id,
                              on_existing=on_existing)
     except FormatError as exc:
         fail(str(exc))
@@ -1286,22 +1298,23 @@ def import_command(session: Session, file: Path, fmt: str | None, on_existing: s
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--format", "fmt", metavar="FORMAT",
               help="json, csv, vcard or ics (default: from the file name's extension).")
-@click.option("--vcard-version", type=click.Choice(["3.0", "4.0"]), default="4.0",
+@click.option("--vcard-version", type=click.Choice(["3.0", "4.0"]), default="3.0",
               show_default=True, help="vCard version (vCard exports only).")
 @json_option
 @pass_session
 def export_command(session: Session, file: Path, fmt: str | None, vcard_version: str,
                    as_json: bool) -> None:
-    """Export to FILE ("-": standard output): JSON (everything), CSV or vCard (contacts),
-    iCalendar (activities).
+    """Export to FILE ("-": standard output).
 
-    Writing to standard output, the summary goes to standard error.
+    JSON: the whole database. CSV and vCard: every contact, with the tags the current user can
+    see. iCalendar (.ics): the current user's activities. Writing to standard output, the
+    summary goes to standard error.
     """
     from crmtui.formats import FormatError, export_file
 
-    user = session.user()
     try:
-        report = export_file(session.repo, file, fmt=fmt, viewer_id=user.id,
+        viewer_id = _viewer_for(session, file, fmt)
+        report = export_file(session.repo, file, fmt=fmt, viewer_id=viewer_id,
                              vcard_version=vcard_version)
     except FormatError as exc:
         fail(str(exc))
