@@ -11,8 +11,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from crmtui.model import Contact, Tag, TagKind, fold
+from crmtui.model import Contact, Tag, TagKind, ValidationError, fold
 from crmtui.store import NotFound, Repository
 
 ON_EXISTING = ("error", "skip", "update")
@@ -169,20 +170,23 @@ def write_contacts(repo: Repository, name: str, parsed: Sequence[ParsedContact],
     check_on_existing(name, on_existing)
     check_unique_ids(name, parsed)
     report = ImportReport(counts={"contacts": 0, "updated": 0, "tags": 0})
-    owners: dict[str, str] = {}
+    owners: dict[str, str | None] = {}
     tags: dict[str, str] = {}
     with repo.transaction():
         repo.get_user(viewer_id)  # the importing user must exist
 
-        def owner_of(item: ParsedContact) -> str:
+        def owner_of(item: ParsedContact) -> str | None:
+            """The id of the user the item names as owner (None: none or unknown)."""
+            if not item.owner_email:
+                return None
             key = item.owner_email.casefold()
             if key not in owners:
                 user = repo.find_user(item.owner_email)
-                owners[key] = viewer_id if user is None else user.id
+                owners[key] = None if user is None else user.id
                 if user is None:
                     report.skipped.append(
                         f"{item.where}: owner: no crmtui user has the email {item.owner_email}; "
-                        "the importing user owns the contacts that name it")
+                        "new contacts that name it belong to the importing user")
             return owners[key]
 
         def tag_id(tag_name: str) -> str:
@@ -200,25 +204,28 @@ def write_contacts(repo: Repository, name: str, parsed: Sequence[ParsedContact],
         updates: list[Contact] = []
         for item in parsed:
             contact = item.contact
-            changes: dict[str, object] = {"tags": [tag_id(t) for t in item.tag_names]}
-            if item.owner_email:
-                changes["owner_id"] = owner_of(item)
             existing = _stored_contact(repo, contact.id) if item.has_id else None
-            if existing is None:
-                changes.setdefault("owner_id", contact.owner_id or viewer_id)
-                new.append(contact.evolve(**changes))
-            elif on_existing == "error":
+            if existing is not None and on_existing == "error":
                 raise FormatError(name, item.where, f"id: a contact with id {contact.id} "
                                   f"({existing.display_name}) already exists; import with "
                                   "on_existing 'skip' or 'update' to keep or replace it")
-            elif on_existing == "skip":
+            if existing is not None and on_existing == "skip":
                 report.skipped.append(f"{item.where}: contact {contact.id} "
                                       f"({existing.display_name}) already exists; skipped")
-            else:
-                values = {f: getattr(contact, f) for f in item.given if f in UPDATABLE}
-                values.update((k, v) for k, v in changes.items()
-                              if k != "tags" or "tags" in item.given)
-                updates.append(existing.evolve(**values))
+                continue
+            owner = owner_of(item)
+            tag_ids = [tag_id(t) for t in item.tag_names]
+            if existing is None:
+                new.append(_evolve(name, item, contact, tags=tag_ids,
+                                   owner_id=owner or contact.owner_id or viewer_id))
+                continue
+            values: dict[str, Any] = {f: getattr(contact, f) for f in item.given
+                                      if f in UPDATABLE}
+            if "tags" in item.given:
+                values["tags"] = tag_ids
+            if owner:
+                values["owner_id"] = owner
+            updates.append(_evolve(name, item, existing, **values))
         if new:
             repo.add_contacts(new)
         for contact in updates:
@@ -226,6 +233,13 @@ def write_contacts(repo: Repository, name: str, parsed: Sequence[ParsedContact],
         report.counts["contacts"] = len(new)
         report.counts["updated"] = len(updates)
     return report
+
+
+def _evolve(name: str, item: ParsedContact, contact: Contact, **values: Any) -> Contact:
+    try:
+        return contact.evolve(**values)
+    except ValidationError as exc:
+        raise FormatError(name, item.where, str(exc)) from None
 
 
 def _stored_contact(repo: Repository, contact_id: str) -> Contact | None:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Component, Event, vCalAddress, vText
 
 from crmtui.model import (
     Activity,
@@ -100,8 +100,9 @@ def _event(name: str, a: Activity, exported: Mapping[str, Activity], users: Mapp
         event.add("description", a.notes)
     event.add("status", "CANCELLED" if a.status is ActivityStatus.CANCELLED else "CONFIRMED")
     event.add("priority", PRIORITIES[a.priority])
-    for key, value in _recurrence(name, a).items():
-        event[key] = value
+    if a.recurrence:
+        for key, value in _recurrence(name, a).items():
+            event[key] = value
     organizer = users.get(a.organizer_id)
     if organizer is not None:
         event.add("organizer", _address(organizer.email, organizer.name))
@@ -129,15 +130,24 @@ def _local(a: Activity, when: datetime) -> datetime:
     return when if a.timezone else when.astimezone(UTC)
 
 
-def _recurrence(name: str, a: Activity) -> Any:
-    if not a.recurrence:
-        return {}
+def _recurrence(name: str, a: Activity) -> Component:
+    """The activity's RRULE/EXDATE/... lines as properties (an invalid one refuses the export)."""
     text = "BEGIN:VEVENT\r\n" + "\r\n".join(a.recurrence) + "\r\nEND:VEVENT\r\n"
     try:
-        return Event.from_ical(text)
+        parsed = Event.from_ical(text)
     except ValueError as exc:
-        raise FormatError(name, f"activity {a.id} ({a.title})",
-                          f"recurrence: the rule cannot be written to iCalendar: {exc}") from None
+        problems = [str(exc)]
+    else:
+        problems = [f"{prop}: {problem}" for prop, problem in parsed.errors]
+        rules = parsed.get("RRULE", [])
+        problems += [f"RRULE: {rule.to_ical().decode()!r} has no FREQ"
+                     for rule in (rules if isinstance(rules, list) else [rules])
+                     if "FREQ" not in rule]
+    if problems:
+        raise FormatError(name, f"activity {a.id} ({a.title})", "recurrence: the rule cannot "
+                          f"be written to iCalendar: {'; '.join(problems)}; correct it and export "
+                          "again")
+    return parsed
 
 
 def _address(email: str, cn: str, partstat: str | None = None) -> vCalAddress:

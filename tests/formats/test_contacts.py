@@ -64,7 +64,7 @@ def test_round_trip_into_an_empty_store_creates_private_tags(
     assert zoe.owner_id == newcomer.id  # Ann is no user here
     if fmt == "csv":  # CSV names the owner; the unknown one is reported once
         assert report.skipped == ["line 2: owner: no crmtui user has the email ann@example.com; "
-                                  "the importing user owns the contacts that name it"]
+                                  "new contacts that name it belong to the importing user"]
 
 
 @pytest.mark.parametrize(("fmt", "version"), CONTACT_FORMATS)

@@ -172,3 +172,20 @@ def test_ten_thousand_contacts_import_in_one_commit(repo: TinyDBRepository, ann:
     assert repo.generation == generation + 1  # one commit for all of it
     last = repo.find_contacts(ContactQuery(text="p9999@example.com"), ann.id)
     assert [c.notes for c in last] == ["n\n9999"]
+
+
+def test_skipped_rows_create_no_tags_and_updates_keep_unknown_owners(
+        repo: TinyDBRepository, ann: User, bob: User, contacts: list[Contact],
+        tmp_path: Path) -> None:
+    zoe = contacts[0]
+    repo.update_contact(zoe.evolve(owner_id=bob.id))
+    path = _csv(tmp_path, f"id,given_name,tags,owner\n{zoe.id},Zoé,Only skipped,gone@example.com\n")
+
+    report = import_file(repo, path, viewer_id=ann.id, on_existing="skip")
+    assert report.counts["tags"] == 0 and repo.find_tag("Only skipped", ann.id) is None
+
+    report = import_file(repo, path, viewer_id=ann.id, on_existing="update")
+    after = repo.get_contact(zoe.id)
+    assert after.given_name == "Zoé" and after.owner_id == bob.id
+    assert report.skipped == ["line 2: owner: no crmtui user has the email gone@example.com; "
+                              "new contacts that name it belong to the importing user"]

@@ -152,3 +152,15 @@ def test_importing_ics_is_not_supported(repo: TinyDBRepository, ann: User,
     path.write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
     with pytest.raises(FormatError, match="importing iCalendar .* not supported"):
         import_file(repo, path, viewer_id=ann.id)
+
+
+@pytest.mark.parametrize("rule", ["RRULE:FREQ=SOMETIMES", "RRULE:COUNT=3", "EXDATE:someday"])
+def test_an_invalid_rule_names_the_activity(repo: TinyDBRepository, ann: User, tmp_path: Path,
+                                            rule: str) -> None:
+    a = repo.add_activity(Activity(title="Odd", start=datetime(2024, 1, 1, tzinfo=UTC),
+                                   organizer_id=ann.id, recurrence=[rule]))
+    with pytest.raises(FormatError) as info:
+        export_file(repo, tmp_path / "a.ics", viewer_id=ann.id)
+    assert info.value.location == f"activity {a.id} (Odd)"
+    assert info.value.reason.startswith("recurrence: the rule cannot be written to iCalendar")
+    assert not (tmp_path / "a.ics").exists()
