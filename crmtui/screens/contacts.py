@@ -13,10 +13,11 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from crmtui.model import Contact
@@ -79,11 +80,14 @@ class ContactsScreen(Screen[None]):
     """Browse and search contacts."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "Search", id="contacts.search"),
+        # A priority binding acts before the keys that follow it are dispatched, so what is typed
+        # right after "/" lands in the search box (check_action lets "/" through while there).
+        Binding("slash", "focus_search", "Search", id="contacts.search", priority=True),
         Binding("s", "cycle_sort", "Sort column", id="contacts.sort"),
         Binding("r", "reverse_sort", "Reverse sort", id="contacts.reverse"),
-        Binding("escape,down", "leave_search", "Back to the list", show=False,
-                id="contacts.leave_search"),
+        Binding("escape", "leave_search", "Back to the list", id="contacts.leave_search"),
+        Binding("down", "leave_search", "Back to the list", show=False,
+                id="contacts.leave_search_down"),
     ]
 
     class Loaded(Message):
@@ -104,9 +108,11 @@ class ContactsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="Search names, emails, phones, companies…  ( / )", id="search")
-        yield LazyTable(COLUMNS, self.load_rows, empty_text="No contact matches the search.",
-                        id="contacts")
+        with Horizontal(id="search-bar"):
+            yield Label("Search", id="search-label")
+            yield Input(placeholder="names, emails, phones, companies  (press / to type here)",
+                        id="search", compact=True)
+        yield LazyTable(COLUMNS, self.load_rows, empty_text="Loading contacts…", id="contacts")
         yield Static("Loading contacts…", id="status")
         yield Footer()
 
@@ -155,6 +161,8 @@ class ContactsScreen(Screen[None]):
         if result.query != self.contact_query:
             return  # a newer query is on its way
         self.result = result
+        self.table.empty_text = (f"No contact matches “{result.query.text.strip()}”."
+                                 if result.query.text.strip() else "No contacts yet.")
         if result.error:
             self.notify(f"Cannot list the contacts: {result.error}", severity="error",
                         title="Contacts")
@@ -174,13 +182,15 @@ class ContactsScreen(Screen[None]):
                     f"“{result.query.text.strip()}”")
         else:
             text = f"{found:,} contact{'s' if found != 1 else ''}"
+        busy = "  ·  searching…" if result.query != self.contact_query else ""
         self.query_one("#status", Static).update(
-            f"{text}  ·  sorted by {column.label.lower()}, {order}")
+            f"{text}  ·  sorted by {column.label.lower()}, {order}{busy}")
 
     def set_query(self, query: ContactQuery) -> None:
         if query != self.contact_query:
             self.contact_query = query
             self.table.set_sort(query.sort, query.descending)
+            self.update_status()
             self.run_query(query)
 
     @on(Input.Changed, "#search")
@@ -196,15 +206,25 @@ class ContactsScreen(Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
         self.set_query(replace(self.contact_query, text=event.value))
-        self.table.focus()
+        self.set_focus(self.table)
 
     # -- actions ----------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        in_search = isinstance(self.focused, Input)
+        if action == "focus_search":
+            return not in_search
+        if action == "leave_search":
+            return in_search
+        return True
+
+    # Focus moves at once, not after the pending events as widget.focus() does.
+
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        self.set_focus(self.query_one("#search", Input))
 
     def action_leave_search(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_cycle_sort(self) -> None:
         keys = [c.key for c in SORTABLE]

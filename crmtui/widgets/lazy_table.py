@@ -235,14 +235,18 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
                 w = max(column.min_width, spare * column.ratio // shares)
                 widths.append(w)
                 given += w
-        # Hand out the cells lost to rounding, left to right.
+        flex = [i for i, c in enumerate(self.columns) if c.width is None]
         leftover = spare - given
-        for i, column in enumerate(self.columns):
-            if leftover <= 0:
+        # Hand out the cells lost to rounding, left to right.
+        for i in flex[:max(0, leftover)]:
+            widths[i] += 1
+        # Too narrow for the minimum widths: take cells from the widest flexible columns.
+        while flex and leftover < 0:
+            widest = max(flex, key=lambda i: widths[i])
+            if widths[widest] <= 4:
                 break
-            if column.width is None:
-                widths[i] += 1
-                leftover -= 1
+            widths[widest] -= 1
+            leftover += 1
         result = tuple(widths)
         self._widths = (width, result)
         return result

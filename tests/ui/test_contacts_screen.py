@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Header, Input, Static
 
@@ -81,9 +82,24 @@ def test_typing_in_the_search_filters(demo: tuple) -> None:
         assert status(pilot).startswith(f"{len(expected)} of {repo.count_contacts():,}")
         await pilot.press("q")  # types a q: no contact matches "mülq"
         await wait_for(pilot, lambda: table(app).row_count == 0, "no match")
-        assert line(table(app), 1).strip() == "No contact matches the search."
+        assert line(table(app), 1).strip() == "No contact matches “mülq”."
         await pilot.press("backspace", "escape")
         await wait_for(pilot, lambda: table(app).row_count == len(expected), "the search")
+        assert app.focused is table(app)
+
+    run(repo, user_id, check)
+
+
+def test_keys_typed_right_after_the_slash_reach_the_search_box(demo: tuple) -> None:
+    repo, user_id = demo
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        search = app.screen.query_one("#search", Input)
+        for key, char in (("slash", "/"), ("m", "m"), ("s", "s"), ("slash", "/")):
+            app.post_message(events.Key(key, char))  # all queued before any is handled
+        await wait_for(pilot, lambda: search.value == "ms/", "the typed text")
+        assert app.screen.contact_query.sort == "name"
+        await pilot.press("escape")
         assert app.focused is table(app)
 
     run(repo, user_id, check)

@@ -140,3 +140,14 @@ def test_fit_cuts_and_pads_by_cell_width() -> None:
     assert _fit("東京都庁", 5) == "東京…"
     assert _fit("a\nb", 3) == "a b"
     assert _fit("x", 0) == ""
+
+
+def test_columns_fill_the_width_and_shrink_when_narrow() -> None:
+    table = LazyTable([Column("a", "A", ratio=3, min_width=14), Column("b", "B", width=19),
+                       Column("c", "C", ratio=1, min_width=10)], lambda keys: [])
+    for width in (40, 57, 76, 200):
+        widths = table.column_widths(width)
+        assert sum(widths) == width and widths[1] == 19
+    wide = table.column_widths(200)
+    assert wide[0] > wide[2] >= 10
+    assert min(table.column_widths(20)) >= 4
