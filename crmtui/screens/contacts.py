@@ -174,6 +174,9 @@ class ContactsScreen(Screen[None]):
         result = self.result
         if result is None:
             return
+        if result.error:
+            self.query_one("#status", Static).update(f"Cannot list the contacts: {result.error}")
+            return
         column = next(c for c in SORTABLE if c.key == result.query.sort)
         order = "descending" if result.query.descending else "ascending"
         found = len(result.ids)

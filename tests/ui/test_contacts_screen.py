@@ -13,7 +13,7 @@ from crmtui.app import CrmApp
 from crmtui.demo import seed_demo
 from crmtui.screens import ContactDetailScreen, ContactsScreen, KeysScreen
 from crmtui.screens.contacts import list_name
-from crmtui.store import ContactQuery, Repository, TinyDBRepository
+from crmtui.store import ContactQuery, Repository, StoreError, TinyDBRepository
 from crmtui.widgets import LazyTable
 
 from .pilot_helpers import SIZE, line, plain, status, wait_for
@@ -226,6 +226,39 @@ def test_every_binding_is_described_and_avoids_multiplexer_keys(demo: tuple) -> 
         for binding in ours:
             assert binding.description
             assert not {"ctrl+j", "ctrl+o", "ctrl+s"} & set(binding.key.split(","))
+
+    run(repo, user_id, check)
+
+
+def test_a_contact_deleted_meanwhile_shows_as_deleted(demo: tuple) -> None:
+    repo, user_id = demo
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        t = table(app)
+        victim = t.keys[1]
+        repo.delete_contact(victim)
+        t.invalidate()
+        assert t.row_cells(1) == ("(deleted)",)
+        assert t.row_cells(0)[0] == first_name_in(repo, user_id, ContactQuery())
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactsScreen)  # nothing to open; a warning instead
+
+    run(repo, user_id, check)
+
+
+def test_a_store_error_is_reported_in_the_status_line(demo: tuple, monkeypatch) -> None:
+    repo, user_id = demo
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        def broken(query: ContactQuery, viewer_id: str | None) -> list[str]:
+            raise StoreError("the database is locked by another crmtui process")
+
+        monkeypatch.setattr(repo, "contact_ids", broken)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "Cannot list" in status(pilot), "the error")
+        assert "locked by another crmtui process" in status(pilot)
+        assert table(app).row_count == 0
 
     run(repo, user_id, check)
 
