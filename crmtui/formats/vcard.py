@@ -198,9 +198,9 @@ class _Card:
                 logical[-1] = (logical[-1][0], logical[-1][1] + line[1:])
             else:
                 logical.append((start + offset, line))
-        for number_, line in logical:
+        for lineno, line in logical:
             prop = re.split(r"[;:]", line, maxsplit=1)[0].rsplit(".", 1)[-1].lower()
-            self.lines.setdefault(prop, []).append(number_)
+            self.lines.setdefault(prop, []).append(lineno)
         try:
             self.card = vobject.readOne("\r\n".join(raw) + "\r\n")
         except Exception as exc:  # vobject raises assorted errors on malformed input
