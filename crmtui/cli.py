@@ -31,6 +31,7 @@ from crmtui.config import ConfigError
 from crmtui.model import (
     ADDRESS_TYPES,
     EMAIL_TYPES,
+    MAX_NAME,
     PHONE_TYPES,
     Activity,
     ActivityStatus,
@@ -250,7 +251,7 @@ def first_run(repo: Repository, base: Path) -> User:
     """Ask who is using crmtui, create that user and make it the default."""
     click.echo("Welcome to crmtui. There is no user yet: tell me who you are.", err=True)
     name = click.prompt("Your name", err=True,
-                        value_proc=lambda v: _prompted(lambda: clean_text("name", v, 200,
+                        value_proc=lambda v: _prompted(lambda: clean_text("name", v, MAX_NAME,
                                                                           required=True)))
     email = click.prompt("Your email", err=True,
                          value_proc=lambda v: _prompted(lambda: check_email("email", v)))
@@ -293,34 +294,51 @@ def resolve_tag(repo: Repository, name: str, viewer_id: str, option: str = "--ta
     return tag
 
 
-def resolve_id(kind: str, given: str, ids: Iterable[str], option: str = "") -> str:
-    """The one id in ``ids`` that is ``given`` or starts with it (at least 6 characters)."""
+def resolve_ids(kind: str, given: Sequence[str], ids: Iterable[str], option: str = ""
+                ) -> list[str]:
+    """Each of ``given`` as the one id in ``ids`` that it is or starts (at least 6 characters).
+
+    Duplicates are dropped; the order is kept.
+    """
     where = f"{option}: " if option else ""
-    given = given.strip()
-    ids = list(ids)
-    if given in ids:
-        return given
-    if len(given) < ID_PREFIX_MIN:
-        fail(f"{where}no {kind} has the id {given!r} (an abbreviated id needs at least "
-             f"{ID_PREFIX_MIN} characters)")
-    key = given.casefold()
-    matches = [i for i in ids if i.casefold().startswith(key)]
-    if not matches:
-        fail(f"{where}no {kind} has the id {given!r} (nor an id starting with it)")
-    if len(matches) > 1:
-        listed = ", ".join(sorted(matches)[:5]) + (", ..." if len(matches) > 5 else "")
-        fail(f"{where}the id {given!r} is ambiguous: it starts {len(matches)} {kind} ids "
-             f"({listed}); give more characters")
-    return matches[0]
+    known = list(ids)
+    exact = set(known)
+    out: dict[str, None] = {}
+    for text in given:
+        text = text.strip()
+        if text in exact:
+            out[text] = None
+            continue
+        if len(text) < ID_PREFIX_MIN:
+            fail(f"{where}no {kind} has the id {text!r} (an abbreviated id needs at least "
+                 f"{ID_PREFIX_MIN} characters)")
+        key = text.casefold()
+        matches = [i for i in known if i.casefold().startswith(key)]
+        if not matches:
+            fail(f"{where}no {kind} has the id {text!r} (nor an id starting with it)")
+        if len(matches) > 1:
+            listed = ", ".join(sorted(matches)[:5]) + (", ..." if len(matches) > 5 else "")
+            fail(f"{where}the id {text!r} is ambiguous: it starts {len(matches)} {kind} ids "
+                 f"({listed}); give more characters")
+        out[matches[0]] = None
+    return list(out)
+
+
+def resolve_contacts(repo: Repository, given: Sequence[str], viewer_id: str, option: str = ""
+                     ) -> list[str]:
+    return resolve_ids("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
 
 
 def resolve_contact(repo: Repository, given: str, viewer_id: str, option: str = "") -> str:
-    return resolve_id("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
+    return resolve_contacts(repo, [given], viewer_id, option)[0]
 
 
-def resolve_activity(repo: Repository, given: str, option: str = "") -> str:
-    return resolve_id("activity", given, (a.id for a in repo.find_activities(ActivityQuery())),
-                      option)
+def resolve_activities(repo: Repository, given: Sequence[str]) -> list[str]:
+    return resolve_ids("activity", given, (a.id for a in repo.find_activities(ActivityQuery())))
+
+
+def resolve_activity(repo: Repository, given: str) -> str:
+    return resolve_activities(repo, [given])[0]
 
 
 def confirm_delete(what: str, labels: Sequence[str], yes: bool) -> None:
@@ -789,7 +807,7 @@ def contacts_delete(session: Session, contact_ids: tuple[str, ...], yes: bool,
                     as_json: bool) -> None:
     """Delete contacts (they are also taken out of their activities)."""
     repo, viewer = session.repo, session.user().id
-    ids = list(dict.fromkeys(resolve_contact(repo, c, viewer) for c in contact_ids))
+    ids = resolve_contacts(repo, contact_ids, viewer)
     confirm_delete(plural(len(ids), "contacts"), contact_labels(repo, ids, viewer), yes)
     with repo.transaction():
         for cid in ids:
@@ -803,7 +821,7 @@ def contacts_delete(session: Session, contact_ids: tuple[str, ...], yes: bool,
 def _tagging(session: Session, contact_ids: Sequence[str], tag_list: Sequence[str],
              as_json: bool, remove: bool) -> None:
     repo, viewer = session.repo, session.user().id
-    ids = list(dict.fromkeys(resolve_contact(repo, c, viewer) for c in contact_ids))
+    ids = resolve_contacts(repo, contact_ids, viewer)
     chosen = [resolve_tag(repo, name, viewer) for name in tag_list]
     changed: dict[str, int] = {}
     with repo.transaction():
@@ -899,15 +917,16 @@ def resolve_participant(repo: Repository, option: str, text: str, viewer_id: str
 
 def activity_common_options(edit: bool) -> Decorator:
     """The options ``activities add`` and ``activities edit`` share."""
-    when = "New start" if edit else "Start"
+    start_help = "New start" if edit else "Start"
+    zone_default = "the activity's zone, else the local zone" if edit else "the local zone"
     return compose(
         click.option("--type", "type_", type=click.Choice([t.value for t in ActivityType]),
                      help="Type" + ("." if edit else " (default: task).")),
-        click.option("--start", metavar="ISO", help=f"{when}, e.g. 2026-11-24T10:00 (without an "
+        click.option("--start", metavar="ISO", help=f"{start_help}, e.g. 2026-11-24T10:00 (without an "
                      "offset: in --tz)."),
         click.option("--end", metavar="ISO", help="End, like --start."),
         click.option("--tz", metavar="ZONE", help="IANA time zone of --start/--end, e.g. "
-                     "Europe/Paris (default: the local zone)."),
+                     f"Europe/Paris (default: {zone_default})."),
         click.option("--date", "date_", metavar="DATE", help="All-day: the (first) date, "
                      "YYYY-MM-DD."),
         click.option("--end-date", metavar="DATE", help="All-day: the last date (inclusive)."),
@@ -1225,7 +1244,7 @@ def activities_delete(session: Session, activity_ids: tuple[str, ...], yes: bool
     """Delete activities."""
     repo = session.repo
     session.user()  # like every activity command, this needs a valid current user
-    ids = list(dict.fromkeys(resolve_activity(repo, a) for a in activity_ids))
+    ids = resolve_activities(repo, activity_ids)
     labels = [f"{a.title} ({when(a) or 'no date'}, {short(a.id)})"
               for a in (repo.get_activity(i) for i in ids)]
     confirm_delete(plural(len(ids), "activities"), labels, yes)

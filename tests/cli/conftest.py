@@ -37,10 +37,14 @@ class Crm:
         return json.loads(self.ok(*args, "--json"))
 
     def fails(self, *args: str, code: int = 1, input: str | None = None) -> str:
-        """Run a command that must fail; return its stderr (which never holds a traceback)."""
+        """Run a command that must fail; return its stderr (which never holds a traceback).
+
+        Nothing is printed on stdout, so a script reading ``--json`` output never parses half
+        an answer.
+        """
         result = self.run(*args, input=input)
         assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
+        assert result.stdout == "" and "Traceback" not in result.stderr
         if code == 1:
             assert result.stderr.startswith("Error: "), result.stderr
         return result.stderr

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from crmtui.model import Contact
 from crmtui.store import ContactQuery
 
 from .conftest import Crm
@@ -168,7 +169,6 @@ def test_ids_may_be_unique_prefixes_of_six_characters(crm: Crm,
 
 def test_an_ambiguous_prefix_is_an_error(crm: Crm, ann: dict[str, Any]) -> None:
     with crm.store() as repo:
-        from crmtui.model import Contact
         for suffix in ("1", "2"):
             repo.add_contact(Contact(id="abcdef" + suffix, company="Twin " + suffix))
     err = crm.fails("contacts", "show", "abcdef")
