@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from crmtui.model import (
@@ -296,6 +297,7 @@ class _Seeder:
         rng = self.rng
         contacts, locales = [], []
         names: set[tuple[str, str]] = set()
+        general: set[str] = set()  # companies that have a general contact (info@)
         for _ in range(count):
             locale = rng.choice(_LOCALES)
             for _attempt in range(5):  # avoid namesakes while the name pool allows it
@@ -308,8 +310,9 @@ class _Seeder:
                 middle = ""
             kind = rng.random()
             company = "" if kind < 0.08 else rng.choice(_COMPANIES)
-            if kind > 0.97:  # a company's general contact, without a person's name
+            if kind > 0.97 and company not in general:  # a company's general contact
                 given = family = middle = ""
+                general.add(company)
             local = ".".join(p for p in (_ascii(given), _ascii(family)) if p) or "info"
             emails: list[Email] = []
             if company:
@@ -406,7 +409,7 @@ class _Seeder:
 
         def add(title: str, kind: ActivityType, organizer: User, start: datetime | None,
                 minutes: int, zone: str, guests: Sequence[Contact] = (),
-                colleagues: Sequence[User] = (), **extra: object) -> Activity:
+                colleagues: Sequence[User] = (), **extra: Any) -> Activity:
             past = start is not None and start < self.now
             status = (ActivityStatus.COMPLETED if rng.random() < 0.9 else
                       ActivityStatus.CANCELLED) if past else ActivityStatus.NOT_STARTED
@@ -417,7 +420,7 @@ class _Seeder:
             participants += [Participant(ParticipantKind.CONTACT, c.id, self.response())
                              for c in guests]
             created = min(self.now, (start or self.now) - timedelta(days=rng.uniform(1, 20)))
-            fields: dict[str, object] = {
+            fields: dict[str, Any] = {
                 "status": status, "priority": rng.choice((Priority.LOW, Priority.MEDIUM,
                                                           Priority.MEDIUM, Priority.HIGH)),
                 "owner_id": organizer.id, "organizer_id": organizer.id,
