@@ -322,7 +322,7 @@ class _Seeder:
                 emails.append(Email(self.unique_email(local.replace(".", "") + str(
                     rng.randrange(10, 99)), rng.choice(_PERSONAL_DOMAINS)), "home",
                     primary=not emails))
-            if emails and rng.random() < 0.08:
+            if given and emails and rng.random() < 0.08:
                 emails.append(Email(self.unique_email(local, "alumni.example.com"), "other"))
             phones: list[Phone] = []
             for ptype, chance in (("work", 0.8), ("mobile", 0.55), ("home", 0.12),
