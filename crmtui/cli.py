@@ -374,6 +374,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # the reader went away (`crmtui contacts list | head`): click exits quietly
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from exc
 
