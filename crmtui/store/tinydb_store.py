@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -88,47 +89,90 @@ class _DB(TinyDB):
 
 
 class _ContactIndex:
-    """In-memory search text and sort keys of every contact, kept up to date on writes."""
+    """In-memory search text and sort keys of every contact, kept up to date on writes.
 
-    def __init__(self, contacts: Mapping[str, Mapping[str, Any]]) -> None:
-        self.hay: dict[str, str] = {cid: _haystack(doc) for cid, doc in contacts.items()}
-        self.sort_keys: dict[str, dict[str, Any]] = {}
+    Both are built on first use (a sort needs no search text). A sort key is one string that
+    ends with the contact's id, so sorting compares plain strings and ties keep a stable order.
+    """
+
+    def __init__(self) -> None:
+        self.hay: dict[str, str] | None = None
+        self.sort_keys: dict[str, dict[str, str]] = {}
+        self.orders: dict[str, list[str]] = {}  # every contact id, sorted by a column
 
     def put(self, cid: str, doc: Mapping[str, Any]) -> None:
-        self.hay[cid] = _haystack(doc)
+        if self.hay is not None:
+            self.hay[cid] = _haystack(doc)
         for keys in self.sort_keys.values():
             keys.pop(cid, None)
+        self.orders.clear()
 
     def drop(self, cid: str) -> None:
-        self.hay.pop(cid, None)
+        if self.hay is not None:
+            self.hay.pop(cid, None)
         for keys in self.sort_keys.values():
             keys.pop(cid, None)
+        self.orders.clear()
 
-    def match(self, text: str) -> list[str]:
+    def match(self, text: str, contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        if self.hay is None:
+            self.hay = {cid: _haystack(doc) for cid, doc in contacts.items()}
+        hay = self.hay
         words = fold(text).split()
         if not words:
-            return list(self.hay)
-        out = []
-        for cid, hay in self.hay.items():
-            for word in words:
-                if word not in hay:
-                    digits = "".join(ch for ch in word if ch.isdigit())
-                    if not (len(digits) >= 3 and len(digits) == len(word.replace("-", "")
-                            .replace("+", "")) and digits in hay):
-                        break
-            else:
-                out.append(cid)
-        return out
+            return list(hay)
+        # Each word is a pair of alternatives: the word, and for a word of digits and phone
+        # punctuation also its digits alone (matching a phone's digits).
+        alts = [_alternatives(word) for word in words]
+        # Only ids are kept, no tuples, so that a search that matches most contacts leaves the
+        # garbage collector nothing. The pass over every contact tests up to three words at
+        # once (each further such pass would cost as much again); more words narrow the rest.
+        (a1, a2), (b1, b2), (c1, c2) = (alts + [("", "")] * 2)[:3]
+        ids = [cid for cid, h in hay.items()
+               if (a1 in h or a2 in h) and (b1 in h or b2 in h) and (c1 in h or c2 in h)]
+        rest = alts[3:]
+        for w1, w2 in rest:
+            ids = [cid for cid in ids if w1 in hay[cid] or w2 in hay[cid]]
+        return ids
 
-    def keys_for(self, column: str, contacts: Mapping[str, Mapping[str, Any]]
-                 ) -> dict[str, Any]:
+    def sort(self, ids: list[str], column: str, descending: bool,
+             contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """``ids`` in the column's order. Many ids are picked from the cached order of all
+        contacts (linear) rather than sorted (n log n): the full list or a broad search."""
         keys = self.sort_keys.setdefault(column, {})
-        if len(keys) != len(contacts):
+        missing = len(contacts) - len(keys)
+        if missing:
             fn = _CONTACT_KEYS[column]
             for cid, doc in contacts.items():
                 if cid not in keys:
-                    keys[cid] = fn(doc)
-        return keys
+                    keys[cid] = f"{fn(doc)}\x00{cid}"
+        broad = len(ids) * 8 >= len(contacts)
+        order = self.orders.get(column)
+        if order is None and (broad or missing * 2 > len(contacts)):
+            # Needed now, or the keys were just built and sorting them all costs little more.
+            order = self.orders[column] = sorted(keys, key=keys.__getitem__)
+        if order is None or not broad:
+            ids.sort(key=keys.__getitem__, reverse=descending)
+            return ids
+        if len(ids) == len(contacts):
+            out = list(order)
+        else:
+            wanted = set(ids)
+            out = [cid for cid in order if cid in wanted]
+        if descending:
+            out.reverse()
+        return out
+
+
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
+def _alternatives(word: str) -> tuple[str, str]:
+    """A search word, and what else matches it: its digits, if it is a phone number's part."""
+    digits = _NOT_DIGITS.sub("", word)
+    if len(digits) >= 3 and len(digits) == len(word.replace("-", "").replace("+", "")):
+        return word, digits
+    return word, word
 
 
 def _haystack(doc: Mapping[str, Any]) -> str:
@@ -138,8 +182,9 @@ def _haystack(doc: Mapping[str, Any]) -> str:
     for p in doc.get("phones", ()):
         value = p.get("value", "")
         parts.append(value)
-        parts.append("".join(ch for ch in value if ch.isdigit()))
-    return fold("\x1f".join(parts))
+        parts.append(_NOT_DIGITS.sub("", value))
+    # Folded part by part: most parts are ASCII, which folds fast.
+    return "\x1f".join(map(fold, parts))
 
 
 def _first(doc: Mapping[str, Any], key: str) -> str:
@@ -150,12 +195,12 @@ def _first(doc: Mapping[str, Any], key: str) -> str:
     return str(items[0].get("value", "")) if items else ""
 
 
-def _text_key(value: str) -> tuple[int, str]:
+def _text_key(value: str) -> str:
     # Empty values sort last in ascending order.
-    return (0, fold(value)) if value else (1, "")
+    return "0" + fold(value) if value else "1"
 
 
-_CONTACT_KEYS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+_CONTACT_KEYS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "name": lambda d: _text_key(" ".join(p for p in (d.get("family_name", ""),
                                                       d.get("given_name", ""),
                                                       d.get("middle_name", "")) if p)
@@ -167,8 +212,8 @@ _CONTACT_KEYS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "email": lambda d: _text_key(_first(d, "emails")),
     "phone": lambda d: _text_key(_first(d, "phones")),
     "birthday": lambda d: _text_key(d.get("birthday") or ""),
-    "created": lambda d: _instant(d.get("created")),
-    "modified": lambda d: _instant(d.get("modified")),
+    "created": lambda d: _instant(d.get("created")).isoformat(timespec="microseconds"),
+    "modified": lambda d: _instant(d.get("modified")).isoformat(timespec="microseconds"),
 }
 
 
@@ -445,7 +490,7 @@ class TinyDBRepository(Repository):
 
     def _index_ready(self) -> _ContactIndex:
         if self._index is None:
-            self._index = _ContactIndex(self._table(CONTACTS))
+            self._index = _ContactIndex()
         return self._index
 
     def _check_contact_refs(self, contact: Contact, viewer_id: str | None) -> None:
@@ -586,7 +631,7 @@ class TinyDBRepository(Repository):
             self._read()
             table = self._table(CONTACTS)
             index = self._index_ready()
-            ids = index.match(query.text) if query.text.strip() else list(table)
+            ids = index.match(query.text, table) if query.text.strip() else list(table)
             if query.tag_ids or query.tag_kind is not None:
                 visible = self._visible_tags(viewer_id)
                 wanted = set(query.tag_ids)
@@ -603,8 +648,7 @@ class TinyDBRepository(Repository):
                         continue
                     kept.append(cid)
                 ids = kept
-            keys = index.keys_for(query.sort, table)
-            ids.sort(key=lambda cid: (keys[cid], cid), reverse=query.descending)
+            ids = index.sort(ids, query.sort, query.descending, table)
         end = None if query.limit is None else query.offset + query.limit
         return ids[query.offset:end]
 

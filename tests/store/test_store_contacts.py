@@ -407,3 +407,40 @@ def test_store_persists_across_opens(people: dict[str, Contact],
         assert set(again.contact_ids(ContactQuery(text="angstrom"), None)) == {people["jose"].id}
     finally:
         again.close()
+
+
+# --------------------------------------------------------------------------- index at scale
+
+
+def test_narrow_and_broad_results_sort_alike(repo: TinyDBRepository) -> None:
+    """Few matches are sorted directly, many are picked from the cached order of all contacts:
+    both give the same order, also after edits that invalidate the cache."""
+    import random
+
+    rng = random.Random(7)
+    names = ["Ann", "Åsa", "Bob", "Zoë", "Émile", "Li", ""]
+    repo.add_contacts([
+        Contact(given_name=rng.choice(names), family_name=f"Fam{rng.randrange(50):02d}",
+                company=rng.choice(["ACME", "Globex", ""]) or "Solo",
+                emails=[f"p{i}@example.com"], phones=[f"+1 555 {i:04d}"] if i % 3 else [])
+        for i in range(160)])
+
+    def check() -> None:
+        for column in CONTACT_SORTS:
+            for descending in (False, True):
+                full = ids(repo, sort=column, descending=descending)
+                assert len(full) == repo.count_contacts()
+                for text in ("fam0", "acme", "555", "ann", "p1", "zoe fam1"):
+                    matched = set(ids(repo, text=text))
+                    assert 0 < len(matched)
+                    assert ids(repo, text=text, sort=column, descending=descending) == [
+                        cid for cid in full if cid in matched], (column, descending, text)
+
+    check()
+    first = ids(repo, sort="name")[0]
+    repo.update_contact(repo.get_contact(first).evolve(family_name="Zzz", given_name="Ann"))
+    repo.delete_contact(ids(repo, sort="name")[5])
+    repo.add_contact(Contact(given_name="Ann", family_name="Aaa", company="ACME"))
+    check()
+    assert ids(repo, sort="name", limit=1) != [first]
+    assert ids(repo, sort="name", descending=True, limit=1) == [first]
