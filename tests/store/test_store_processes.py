@@ -105,3 +105,22 @@ def test_two_writers_at_once_lose_nothing(tmp_path: Path) -> None:
         assert a_start < b_end and b_start < a_end
     finally:
         store.close()
+
+
+def test_open_repository_sees_another_process_commit(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    repo = open_store(data_dir)
+    try:
+        assert repo.refresh() is False
+        script = ("import sys; from crmtui.model import Contact; from crmtui.store import open_store;"
+                  "open_store(sys.argv[1]).add_contact(Contact(id='fromafar', given_name='Remote'))")
+        subprocess.run([sys.executable, "-c", script, str(data_dir)], check=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert repo.refresh() is True
+        assert repo.get_contact("fromafar").given_name == "Remote"
+        subprocess.run([sys.executable, "-c", script.replace("add_contact(", "update_contact(")
+                        .replace("'Remote'", "'Changed'"), str(data_dir)], check=True,
+                       timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert repo.get_contact("fromafar").given_name == "Changed"  # a plain read reloads
+    finally:
+        repo.close()
