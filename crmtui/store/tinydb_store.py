@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any, cast
 
@@ -91,14 +92,18 @@ class _DB(TinyDB):
 class _ContactIndex:
     """In-memory search text and sort keys of every contact, kept up to date on writes.
 
-    Both are built on first use (a sort needs no search text). A sort key is one string that
-    ends with the contact's id, so sorting compares plain strings and ties keep a stable order.
+    Each part is built on first use (listing needs no search text). A sort key is one string
+    that ends with the contact's id, so sorting compares plain strings and ties keep a stable
+    order. Searching scans the texts in the order they were built (reading memory in sequence)
+    and marks the matches in a bytes mask; many matches are then picked from the cached order
+    of all contacts, few are sorted.
     """
 
     def __init__(self) -> None:
         self.hay: dict[str, str] | None = None
         self.sort_keys: dict[str, dict[str, str]] = {}
         self.orders: dict[str, list[str]] = {}  # every contact id, sorted by a column
+        self.places: dict[str, list[int]] = {}  # where each id of an order is in ``hay``
 
     def put(self, cid: str, doc: Mapping[str, Any]) -> None:
         if self.hay is not None:
@@ -106,6 +111,7 @@ class _ContactIndex:
         for keys in self.sort_keys.values():
             keys.pop(cid, None)
         self.orders.clear()
+        self.places.clear()
 
     def drop(self, cid: str) -> None:
         if self.hay is not None:
@@ -113,66 +119,77 @@ class _ContactIndex:
         for keys in self.sort_keys.values():
             keys.pop(cid, None)
         self.orders.clear()
+        self.places.clear()
 
-    def match(self, text: str, contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
-        if self.hay is None:
-            self.hay = {cid: _haystack(doc) for cid, doc in contacts.items()}
-        hay = self.hay
+    def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]]
+             ) -> list[str]:
+        """Ids of the contacts matching every word of ``text``, in the column's order."""
         words = fold(text).split()
         if not words:
-            return list(hay)
-        # Each word is a pair of alternatives: the word, and for a word of digits and phone
-        # punctuation also its digits alone (matching a phone's digits).
-        alts = [_alternatives(word) for word in words]
-        # Only ids are kept, no tuples, so that a search that matches most contacts leaves the
-        # garbage collector nothing. The pass over every contact tests up to three words at
-        # once (each further such pass would cost as much again); more words narrow the rest.
-        (a1, a2), (b1, b2), (c1, c2) = (alts + [("", "")] * 2)[:3]
-        ids = [cid for cid, h in hay.items()
-               if (a1 in h or a2 in h) and (b1 in h or b2 in h) and (c1 in h or c2 in h)]
-        rest = alts[3:]
-        for w1, w2 in rest:
-            ids = [cid for cid in ids if w1 in hay[cid] or w2 in hay[cid]]
-        return ids
+            return list(self._order(column, contacts))
+        if self.hay is None:
+            self.hay = {cid: _haystack(doc) for cid, doc in contacts.items()}
+        mask = _mask(words, self.hay)
+        if mask.count(1) * 8 < len(mask) and column in self.sort_keys:
+            keys = self._keys(column, contacts)
+            return sorted(compress(self.hay, mask), key=keys.__getitem__)
+        # Many matches, or the first search by this column (which builds all it needs).
+        order = self._order(column, contacts)
+        places = self.places.get(column)
+        if places is None:
+            where = {cid: i for i, cid in enumerate(self.hay)}
+            places = self.places[column] = [where[cid] for cid in order]
+        return list(compress(order, bytes(map(mask.__getitem__, places))))
 
-    def sort(self, ids: list[str], column: str, descending: bool,
-             contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
-        """``ids`` in the column's order. Many ids are picked from the cached order of all
-        contacts (linear) rather than sorted (n log n): the full list or a broad search."""
+    def _keys(self, column: str, contacts: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         keys = self.sort_keys.setdefault(column, {})
-        missing = len(contacts) - len(keys)
-        if missing:
+        if len(keys) != len(contacts):
             fn = _CONTACT_KEYS[column]
             for cid, doc in contacts.items():
                 if cid not in keys:
                     keys[cid] = f"{fn(doc)}\x00{cid}"
-        broad = len(ids) * 8 >= len(contacts)
+        return keys
+
+    def _order(self, column: str, contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
         order = self.orders.get(column)
-        if order is None and (broad or missing * 2 > len(contacts)):
-            # Needed now, or the keys were just built and sorting them all costs little more.
+        if order is None:
+            keys = self._keys(column, contacts)
             order = self.orders[column] = sorted(keys, key=keys.__getitem__)
-        if order is None or not broad:
-            ids.sort(key=keys.__getitem__, reverse=descending)
-            return ids
-        if len(ids) == len(contacts):
-            out = list(order)
+        return order
+
+
+def _mask(words: list[str], hay: dict[str, str]) -> bytes:
+    """One byte per search text of ``hay``: 1 where every word occurs in it.
+
+    A word of digits and phone punctuation also matches its digits alone (a phone's digits).
+    The first word scans every text, the others test only the texts still matching; the
+    comparisons are spelled out, as a general test per text would double the time."""
+    texts = hay.values()
+    mask: bytes | None = None
+    for word in words:
+        digits = _phone_digits(word)
+        if mask is None:
+            mask = bytes([word in h for h in texts] if digits is None else
+                         [word in h or digits in h for h in texts])
+        elif digits is None:
+            mask = bytes([m and word in h for m, h in zip(mask, texts, strict=True)])
         else:
-            wanted = set(ids)
-            out = [cid for cid in order if cid in wanted]
-        if descending:
-            out.reverse()
-        return out
+            mask = bytes([m and (word in h or digits in h)
+                          for m, h in zip(mask, texts, strict=True)])
+    assert mask is not None, "no words to search for"
+    return mask
 
 
 _NOT_DIGITS = re.compile(r"[^0-9]")
 
 
-def _alternatives(word: str) -> tuple[str, str]:
-    """A search word, and what else matches it: its digits, if it is a phone number's part."""
+def _phone_digits(word: str) -> str | None:
+    """The digits of a search word made of digits and phone punctuation, if it has 3 or more."""
     digits = _NOT_DIGITS.sub("", word)
-    if len(digits) >= 3 and len(digits) == len(word.replace("-", "").replace("+", "")):
-        return word, digits
-    return word, word
+    if len(digits) >= 3 and digits != word and len(digits) == len(word.replace("-", "")
+                                                                   .replace("+", "")):
+        return digits
+    return None
 
 
 def _haystack(doc: Mapping[str, Any]) -> str:
@@ -630,8 +647,7 @@ class TinyDBRepository(Repository):
         with self._rlock:
             self._read()
             table = self._table(CONTACTS)
-            index = self._index_ready()
-            ids = index.match(query.text, table) if query.text.strip() else list(table)
+            ids = self._index_ready().find(query.text, query.sort, table)
             if query.tag_ids or query.tag_kind is not None:
                 visible = self._visible_tags(viewer_id)
                 wanted = set(query.tag_ids)
@@ -648,7 +664,8 @@ class TinyDBRepository(Repository):
                         continue
                     kept.append(cid)
                 ids = kept
-            ids = index.sort(ids, query.sort, query.descending, table)
+            if query.descending:
+                ids.reverse()
         end = None if query.limit is None else query.offset + query.limit
         return ids[query.offset:end]
 
