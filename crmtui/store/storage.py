@@ -143,8 +143,11 @@ def _parse(fh: IO[bytes], *, large: bool) -> Any:
     A large database is millions of containers. Collecting garbage during the parse doubles its
     time, and afterwards every full collection walks them all (half a second at 100,000
     contacts). The data holds no reference cycles, so it is frozen out of the collector's sight;
-    garbage is collected first so that only live objects are frozen."""
+    garbage is collected first so that only live objects are frozen. What an earlier load froze
+    is unfrozen first, so that objects which became cyclic garbage since are still collected (a
+    long-running TUI reloads whenever another process commits)."""
     if large:
+        gc.unfreeze()
         gc.collect()
     collecting = gc.isenabled()
     gc.disable()
