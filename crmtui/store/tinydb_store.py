@@ -42,6 +42,7 @@ from crmtui.model import (
     ValidationError,
     check_aware,
     fold,
+    trusted_data,
     utcnow,
 )
 from crmtui.store.migrations import migrate
@@ -141,6 +142,20 @@ class _ContactIndex:
             places = self.places[column] = [where[cid] for cid in order]
         return list(compress(order, bytes(map(mask.__getitem__, places))))
 
+    def descending(self, ids: list[str], column: str,
+                   contacts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """``ids`` (in the column's order) reversed, contacts without a value still last."""
+        ids.reverse()
+        if column not in _TEXT_SORTS:
+            return ids
+        keys = self._keys(column, contacts)
+        empty = 0
+        for cid in ids:
+            if not keys[cid].startswith(_EMPTY):
+                break
+            empty += 1
+        return ids[empty:] + ids[:empty] if empty else ids
+
     def _keys(self, column: str, contacts: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         keys = self.sort_keys.setdefault(column, {})
         if len(keys) != len(contacts):
@@ -212,9 +227,12 @@ def _first(doc: Mapping[str, Any], key: str) -> str:
     return str(items[0].get("value", "")) if items else ""
 
 
+_EMPTY = "1"
+
+
 def _text_key(value: str) -> str:
-    # Empty values sort last in ascending order.
-    return "0" + fold(value) if value else "1"
+    # Empty values sort last (in both directions: see _ContactIndex.descending).
+    return "0" + fold(value) if value else _EMPTY
 
 
 _CONTACT_KEYS: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -234,6 +252,9 @@ _CONTACT_KEYS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
+_TEXT_SORTS = frozenset(_CONTACT_KEYS) - {"created", "modified"}
+
+
 def _instant(text: str | None) -> datetime:
     if not text:
         return datetime.min.replace(tzinfo=UTC)
@@ -242,6 +263,17 @@ def _instant(text: str | None) -> datetime:
 
 def _doc(doc_id: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     return {**doc, "id": doc_id}
+
+
+def _stored_contact(cid: str, doc: Mapping[str, Any]) -> Contact:
+    """A stored contact (validated when it was written, so emails are not parsed again)."""
+    with trusted_data():
+        return Contact.from_dict(_doc(cid, doc))
+
+
+def _stored_user(uid: str, doc: Mapping[str, Any]) -> User:
+    with trusted_data():
+        return User.from_dict(_doc(uid, doc))
 
 
 def _stored(record: Any) -> dict[str, Any]:
@@ -417,7 +449,7 @@ class TinyDBRepository(Repository):
             doc = self._table(USERS).get(user_id)
             if doc is None:
                 raise NotFound(f"no user {user_id}")
-            return User.from_dict(_doc(user_id, doc))
+            return _stored_user(user_id, doc)
 
     def find_user(self, email: str) -> User | None:
         key = email.strip().casefold()
@@ -426,17 +458,17 @@ class TinyDBRepository(Repository):
             contacts = self._table(CONTACTS)
             for uid, doc in self._table(USERS).items():
                 if doc["email"].casefold() == key:
-                    return User.from_dict(_doc(uid, doc))
+                    return _stored_user(uid, doc)
             for uid, doc in self._table(USERS).items():
                 contact = contacts.get(doc.get("contact_id") or "")
                 if contact and any(e["value"].casefold() == key for e in contact.get("emails", ())):
-                    return User.from_dict(_doc(uid, doc))
+                    return _stored_user(uid, doc)
         return None
 
     def list_users(self) -> list[User]:
         with self._rlock:
             self._read()
-            users = [User.from_dict(_doc(uid, d)) for uid, d in self._table(USERS).items()]
+            users = [_stored_user(uid, d) for uid, d in self._table(USERS).items()]
         return sorted(users, key=lambda u: fold(u.name))
 
     def user_emails(self, user_id: str) -> list[str]:
@@ -552,7 +584,7 @@ class TinyDBRepository(Repository):
             return self._contact(contact_id, doc, viewer_id)
 
     def _contact(self, cid: str, doc: Mapping[str, Any], viewer_id: str | None) -> Contact:
-        contact = Contact.from_dict(_doc(cid, doc))
+        contact = _stored_contact(cid, doc)
         if viewer_id is not None:
             visible = self._visible_tags(viewer_id)
             contact.tags = [t for t in contact.tags if t in visible]
@@ -569,7 +601,7 @@ class TinyDBRepository(Repository):
                 doc = table.get(cid)
                 if doc is None:
                     raise NotFound(f"no contact {cid}")
-                contact = Contact.from_dict(_doc(cid, doc))
+                contact = _stored_contact(cid, doc)
                 if visible is not None:
                     contact.tags = [t for t in contact.tags if t in visible]
                 out.append(contact)
@@ -665,7 +697,7 @@ class TinyDBRepository(Repository):
                     kept.append(cid)
                 ids = kept
             if query.descending:
-                ids.reverse()
+                ids = self._index_ready().descending(ids, query.sort, table)
         end = None if query.limit is None else query.offset + query.limit
         return ids[query.offset:end]
 
@@ -681,7 +713,7 @@ class TinyDBRepository(Repository):
         key = email.strip().casefold()
         with self._rlock:
             self._read()
-            return [Contact.from_dict(_doc(cid, d)) for cid, d in self._table(CONTACTS).items()
+            return [_stored_contact(cid, d) for cid, d in self._table(CONTACTS).items()
                     if any(e["value"].casefold() == key for e in d.get("emails", ()))]
 
     def iter_contacts(self) -> Iterator[Contact]:
@@ -689,7 +721,7 @@ class TinyDBRepository(Repository):
             self._read()
             items = list(self._table(CONTACTS).items())
         for cid, doc in items:
-            yield Contact.from_dict(_doc(cid, doc))
+            yield _stored_contact(cid, doc)
 
     # -- activities -------------------------------------------------------------------------------
 
@@ -986,6 +1018,7 @@ class TinyDBRepository(Repository):
                 for doc_id, _ in parsed_rows:
                     if doc_id in table:
                         raise Conflict(f"{name}: a record with id {doc_id} already exists")
+            self._check_unique(parsed[USERS], parsed[TAGS])
             for name, parsed_rows in parsed.items():
                 if parsed_rows:
                     self._put_docs(name, parsed_rows)
@@ -993,6 +1026,27 @@ class TinyDBRepository(Repository):
             self._index = None
             self._remote_links = None
         return {name: len(parsed_rows) for name, parsed_rows in parsed.items()}
+
+    def _check_unique(self, users: list[tuple[str, dict[str, Any]]],
+                      tags: list[tuple[str, dict[str, Any]]]) -> None:
+        """New users' emails and new tags' names (per scope) are not taken (raises Conflict)."""
+        emails = {u["email"].casefold() for u in self._table(USERS).values()}
+        for _, doc in users:
+            key = doc["email"].casefold()
+            if key in emails:
+                raise Conflict(f"users: a user with the email {doc['email']} already exists")
+            emails.add(key)
+
+        def scoped(doc: Mapping[str, Any]) -> tuple[str, str]:
+            scope = doc.get("owner_id", "") if doc["kind"] == TagKind.PRIVATE.value else ""
+            return (scope, fold(doc["name"]))
+
+        names = {scoped(t) for t in self._table(TAGS).values()}
+        for _, doc in tags:
+            key = scoped(doc)
+            if key in names:
+                raise Conflict(f"tags: a tag named {doc['name']!r} already exists")
+            names.add(key)
 
     def _check_references(self) -> None:
         """Every reference between stored records resolves (raises NotFound otherwise)."""

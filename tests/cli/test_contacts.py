@@ -130,9 +130,9 @@ def test_contacts_list_sort_desc_limit_offset(crm: Crm,
                                               people: dict[str, dict[str, Any]]) -> None:
     by_company = _names(crm.json("contacts", "list", "--sort", "company"))
     assert by_company == ["José", "Acme Support", "Zoë", "Li", "Ann"]  # no company: last
-    # Descending reverses everything (the store sorts empty values last only when ascending).
+    # Descending reverses the order; contacts without a given name stay last.
     assert _names(crm.json("contacts", "list", "--sort", "given_name", "--desc")) == [
-        "Acme Support", "Zoë", "Li", "José", "Ann"]
+        "Zoë", "Li", "José", "Ann", "Acme Support"]
     assert _names(crm.json("contacts", "list", "--sort", "company", "--limit", "2",
                            "--offset", "1")) == ["Acme Support", "Zoë"]
     err = crm.fails("contacts", "list", "--sort", "shoe size", code=2)

@@ -141,11 +141,13 @@ def test_sort_every_column(repo: TinyDBRepository, people: dict[str, Contact],
     asc = ids(repo, sort=column)
     desc = ids(repo, sort=column, descending=True)
     assert sorted(asc) == sorted(desc) == sorted(c.id for c in people.values())
-    assert desc == asc[::-1]
     values = _values(repo, column, asc)
     present = [v for v in values if v not in ("", None)]
-    # Empty values come last in ascending order, the rest are in order.
+    # Empty values come last in both directions, the rest are in order.
     assert values[:len(present)] == present
+    filled = len(present)
+    assert desc == asc[:filled][::-1] + asc[filled:][::-1]
+    assert _values(repo, column, desc)[:filled] == present[::-1]
     if isinstance(present[0], str):
         assert present == sorted(present, key=lambda v: fold(str(v)))
     else:

@@ -252,3 +252,33 @@ def test_load_dump_is_all_or_nothing(repo: TinyDBRepository) -> None:
     with pytest.raises(ValidationError, match="unknown section"):
         repo.load_dump({"contactz": []})
     assert repo.count_contacts() == 0
+
+
+def test_load_dump_refuses_a_taken_email_or_tag_name(repo: TinyDBRepository, tmp_path) -> None:
+    source = open_store(tmp_path / "source")
+    ann = source.add_user(User(name="Ann", email="ann@example.com"))
+    source.add_tag(Tag(name="VIP", kind=TagKind.PUBLIC))
+    source.add_tag(Tag(name="Mine", kind=TagKind.PRIVATE, owner_id=ann.id))
+    dump = source.dump()
+
+    repo.add_user(User(name="Other Ann", email="ANN@example.com"))
+    before = repo.dump()
+    with pytest.raises(StoreConflict, match="users: a user with the email ann@example.com"):
+        repo.load_dump(dump)
+    assert repo.dump() == before
+
+    target = open_store(tmp_path / "target")
+    target.add_tag(Tag(name="vip", kind=TagKind.PUBLIC))
+    with pytest.raises(StoreConflict, match="tags: a tag named 'VIP' already exists"):
+        target.load_dump(dump)
+    assert target.list_tags(None) and len(target.list_users()) == 0
+
+    # A private tag of the same name belongs to another scope: no clash.
+    fresh = open_store(tmp_path / "fresh")
+    fresh.load_dump({"tags": [Tag(name="vip", kind=TagKind.CORPORATE).to_dict()]})
+    with pytest.raises(StoreConflict, match="tags: a tag named 'VIP'"):
+        fresh.load_dump(dump)  # public and corporate share one scope
+    fresh2 = open_store(tmp_path / "fresh2")
+    other = fresh2.add_user(User(name="Zed", email="zed@example.com"))
+    fresh2.add_tag(Tag(name="Mine", kind=TagKind.PRIVATE, owner_id=other.id))
+    assert fresh2.load_dump(dump)["tags"] == 2
