@@ -162,7 +162,7 @@ class Emulator:
     def start(self) -> str:
         handler = type("BoundHandler", (_HTTPHandler,), {"emulator": self})
         self._server = _Server((self.host, self.port), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="crmtui-emulator", daemon=True)
         self._thread.start()
         if self.state_file:

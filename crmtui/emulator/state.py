@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 PEOPLE_SCOPES = ("https://www.googleapis.com/auth/contacts",)
@@ -296,4 +296,4 @@ def parse_rfc3339(text: str) -> datetime:
 
 __all__ = ["ALL_SCOPES", "CALENDAR_SCOPES", "PEOPLE_SCOPES", "Account", "AccessToken", "Clock",
            "EmulatorState", "Fault", "LoggedRequest", "Quota", "decode_token", "encode_token",
-           "parse_rfc3339", "rfc3339", "timedelta"]
+           "parse_rfc3339", "rfc3339"]
