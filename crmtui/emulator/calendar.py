@@ -172,7 +172,8 @@ def _span(ev: Event) -> tuple[datetime, datetime]:
 
 
 def _check_times(ev: Event) -> None:
-    """Google's validation of ``start`` and ``end``."""
+    """Google's validation of ``start`` and ``end``; a ``dateTime`` is then written with the
+    offset of its ``timeZone``, or of the calendar's zone (UTC) without one, as Google does."""
     start, end = ev.get("start"), ev.get("end")
     if not isinstance(start, dict) or not start:
         raise _required("Missing start time.")
@@ -190,18 +191,25 @@ def _check_times(ev: Event) -> None:
             _rules(ev)
         except (ValueError, TypeError):
             raise _invalid("Invalid recurrence rule.") from None
+    for edt, moment in ((start, begin), (end, finish)):
+        if isinstance(moment, datetime):
+            edt["dateTime"] = _fmt(moment if "timeZone" in edt else moment.astimezone(UTC))
 
 
 def _rule_line(line: str, zone: ZoneInfo | None) -> str:
-    """A recurrence line dateutil accepts: floating times and UNTIL values in the event's zone."""
+    """A recurrence line dateutil accepts: UNTIL, EXDATE and RDATE times in UTC (floating ones
+    are in the event's zone); for all-day events, floating dates."""
     if zone is None:  # all-day: dates and floating times
         return re.sub(r"(UNTIL=\d{8}(?:T\d{6})?)Z", r"\1", line)
     name, _, value = line.partition(":")
-    kind = name.split(";")[0].upper()
-    if kind in ("EXDATE", "RDATE") and "TZID=" not in name.upper() and not value.endswith("Z"):
-        if "VALUE=DATE" in name.upper():
-            return line
-        return f"{name};TZID={zone.key}:{value}"
+    kind, *params = name.split(";")
+    kind = kind.upper()
+    if kind in ("EXDATE", "RDATE") and "VALUE=DATE" not in name.upper():
+        tzid = next((p[5:] for p in params if p.upper().startswith("TZID=")), None)
+        source = _zone(tzid, "start") if tzid else zone
+        utc = [v if v.endswith("Z") else datetime.strptime(v, "%Y%m%dT%H%M%S").replace(
+            tzinfo=source).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") for v in value.split(",")]
+        return f"{kind}:{','.join(utc)}"
     if kind in ("RRULE", "EXRULE"):
         def until(m: re.Match[str]) -> str:
             text = m.group(1)
@@ -209,7 +217,7 @@ def _rule_line(line: str, zone: ZoneInfo | None) -> str:
                      datetime.combine(datetime.strptime(text, "%Y%m%d").date(), time(23, 59, 59)))
             utc = local.replace(tzinfo=zone).astimezone(UTC)
             return "UNTIL=" + utc.strftime("%Y%m%dT%H%M%SZ")
-        return re.sub(r"UNTIL=(\d{8}(?:T\d{6})?)(?![\dZ])", until, line)
+        return re.sub(r"UNTIL=(\d{8}(?:T\d{6})?)(?![\dTZ])", until, line)
     return line
 
 
@@ -220,8 +228,7 @@ def _rules(ev: Event) -> Any:
     dtstart = start if isinstance(start, datetime) else datetime.combine(start, time())
     lines = [_rule_line(str(line), zone if isinstance(zone, ZoneInfo) else None)
              for line in ev.get("recurrence") or []]
-    return rrulestr("\n".join(lines), dtstart=dtstart, forceset=True,
-                    tzids=lambda name: ZoneInfo(name))
+    return rrulestr("\n".join(lines), dtstart=dtstart, forceset=True)
 
 
 def _occurrences(ev: Event, until: datetime) -> Iterator[datetime | date]:
