@@ -1,0 +1,264 @@
+"""Believable Google accounts for the demo: an address book and a calendar to synchronize with.
+
+:func:`seed_demo_google` gives a running emulator one account per demo user. The first account,
+the one the demo runs as, gets about 60 contacts (about 25 of them in the contact group
+:data:`SYNC_GROUP`, the rest only in ``myContacts``; some with an email only, a phone only, a
+birthday without a year, several emails) and about 20 events over the coming weeks: timed ones in
+:data:`HOME_ZONE`, one in another time zone, an all-day trip, a weekly series, several with the
+other demo users as attendees (so they appear in their calendars too) and one that another demo
+user organizes. The same ``seed`` on the same day gives the same data.
+
+Everything is written through the control API (``/__emulator/accounts/{email}/contacts``,
+``/groups`` and ``/events``), as if the user had made it in Gmail and Google Calendar.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from urllib.request import ProxyHandler, Request, build_opener
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from crmtui.emulator.server import Emulator
+
+SYNC_GROUP = "crmtui"  # the contact group crmtui synchronizes by default
+HOME_ZONE = "Europe/Paris"
+CONTACTS = 60
+GROUP_MEMBERS = 25
+MY_CONTACTS = "contactGroups/myContacts"
+
+_GIVEN = ("Olivia", "Noah", "Chloé", "Mathis", "Hannah", "Jonas", "Léa", "Ruairí", "Marta",
+          "Pablo", "Ingrid", "Tobias", "Aisha", "Omar", "Yuna", "Daniel", "Priya", "Rafael",
+          "Elif", "Mikkel", "Zsófia", "Bartosz", "Camille", "Nadia", "Lukas", "Aoife", "Tomás",
+          "Greta", "Sami", "Beatriz")
+_FAMILY = ("Bennett", "Lambert", "Keller", "Okafor", "Fontaine", "Nowak", "Haddad", "Lindgren",
+           "Costa", "Yamada", "Schmidt", "Moreau", "Byrne", "Rossi", "Kaya", "Jansen", "Dupont",
+           "Ferreira", "Svensson", "Horváth", "Petrov", "Laurent", "Walsh", "Ortega")
+_COMPANIES = (("Northwind Traders", "northwind.example.org"),
+              ("Contoso Pharma", "contoso.example.org"),
+              ("Fabrikam Engineering", "fabrikam.example.net"),
+              ("Tailspin Toys", "tailspin.example.net"),
+              ("Wide World Importers", "wideworld.example.org"),
+              ("Adatum Consulting", "adatum.example.net"),
+              ("Litware Labs", "litware.example.org"),
+              ("Proseware Logistics", "proseware.example.net"))
+_TITLES = ("Purchasing Manager", "CTO", "Head of Sales", "Office Manager", "Consultant",
+           "Project Lead", "Finance Director", "Founder", "Operations Manager", "Engineer")
+_PERSONAL_DOMAINS = ("gmail.example.org", "posteo.example.net", "fastmail.example.org")
+_CITIES = (("Paris", "75011", "France", "+33 6"), ("Lyon", "69003", "France", "+33 6"),
+           ("Berlin", "10997", "Germany", "+49 151"), ("Madrid", "28004", "Spain", "+34 6"),
+           ("Dublin", "D08 VF8H", "Ireland", "+353 87"), ("Milano", "20121", "Italy", "+39 3"))
+_STREETS = ("rue Oberkampf", "Oranienstraße", "Calle de Fuencarral", "Camden Street",
+            "Via Tortona", "rue de la République")
+_NOTES = ("Met at the Web Summit.", "Neighbour; has a spare key.", "Old friend from university.",
+          "Introduced by Camille at the conference in Lyon.", "Prefers WhatsApp to calls.",
+          "Plays in the Thursday five-a-side team.")
+_SERVICES = (({"names": [{"givenName": "Cabinet dentaire", "familyName": "Rivière"}],
+               "phoneNumbers": [{"value": "+33 1 43 55 21 09", "type": "work"}]}),
+             ({"organizations": [{"name": "Garage Lemaire"}],
+               "phoneNumbers": [{"value": "+33 1 48 05 77 31", "type": "work"}]}),
+             ({"emailAddresses": [{"value": "bookings@bistrot-paul.example.org",
+                                   "type": "work"}]}),
+             ({"names": [{"givenName": "Marc", "familyName": "Plombier"}],
+               "nicknames": [{"value": "Marc the plumber"}],
+               "phoneNumbers": [{"value": "+33 6 12 40 88 17", "type": "mobile"}]}))
+
+
+def seed_demo_google(emulator: Emulator, users: Sequence[tuple[str, str]], *,
+                     crm_emails: Sequence[str] = (), seed: int = 11) -> None:
+    """Create an account for each ``(name, email)`` of ``users`` and fill the first one's.
+
+    ``crm_emails``: emails of contacts the CRM's demo holds too; they become contacts of the
+    :data:`SYNC_GROUP` group (named after the email), so a first synchronization links them
+    instead of duplicating them. ``emulator`` must be running.
+    """
+    if not users:
+        raise ValueError("the demo needs at least one user")
+    base = emulator.base_url + "/__emulator"
+    for _, email in users:
+        _call(base, "POST", "/accounts", {"email": email})
+    rng = random.Random(seed)
+    owner = users[0][1]
+    account = f"{base}/accounts/{quote(owner, safe='@')}"
+    group = _call(account, "POST", "/groups", {"name": SYNC_GROUP})["resourceName"]
+    book = _address_book(rng, users, crm_emails)
+    for n, person in enumerate(book):
+        groups = [MY_CONTACTS, group] if n < GROUP_MEMBERS else [MY_CONTACTS]
+        person["memberships"] = [{"contactGroupMembership": {"contactGroupResourceName": g}}
+                                 for g in groups]
+        _call(account, "POST", "/contacts", person)
+    now = datetime.fromisoformat(_call(base, "GET", "/clock")["now"])
+    guests = [p for p in book if p.get("names") and p.get("emailAddresses")]
+    for email, event in _events(rng, now.date(), users, guests):
+        _call(f"{base}/accounts/{quote(email, safe='@')}", "POST", "/events", event)
+
+
+def _call(base: str, method: str, path: str, body: Any = None) -> Any:
+    """A control API call (never through a proxy: the emulator is on loopback)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = Request(base + path, data=data, method=method,
+                      headers={"Content-Type": "application/json"})
+    with build_opener(ProxyHandler({})).open(request, timeout=30) as answer:
+        raw = answer.read()
+    return json.loads(raw) if raw else None
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+def _address_book(rng: random.Random, users: Sequence[tuple[str, str]],
+                  crm_emails: Sequence[str]) -> list[dict[str, Any]]:
+    """The first account's contacts: the :data:`GROUP_MEMBERS` first go into the sync group."""
+    shared = [_named_after(email) for email in crm_emails]
+    colleagues = [_person(name, [{"value": email, "type": "work"}]) for name, email in users[1:]]
+    for person in colleagues:
+        person["organizations"] = [{"name": "Brightline"}]
+    services = copy.deepcopy(list(_SERVICES))
+    people: list[dict[str, Any]] = []
+    names: set[tuple[str, str]] = set()
+    while len(shared) + len(colleagues) + len(services) + len(people) < CONTACTS:
+        given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
+        if (given, family) not in names:
+            names.add((given, family))
+            people.append(_made_up(rng, given, family))
+    members = GROUP_MEMBERS - len(shared)
+    return shared + people[:members] + colleagues + services + people[members:]
+
+
+def _person(name: str, emails: list[dict[str, str]]) -> dict[str, Any]:
+    given, _, family = name.rpartition(" ")
+    names = {"givenName": given, "familyName": family} if given else {"givenName": family}
+    return {"names": [names], "emailAddresses": emails}
+
+
+def _named_after(email: str) -> dict[str, Any]:
+    """A contact known by its email, named after it (``ana.lopez@…`` is Ana Lopez)."""
+    local = email.split("@", 1)[0]
+    words = [w.capitalize() for w in local.replace("_", ".").split(".") if w.isalpha()]
+    person: dict[str, Any] = {"emailAddresses": [{"value": email, "type": "work"}]}
+    if words:
+        person["names"] = [{"givenName": " ".join(words[:-1]) or words[0],
+                            **({"familyName": words[-1]} if len(words) > 1 else {})}]
+    return person
+
+
+def _made_up(rng: random.Random, given: str, family: str) -> dict[str, Any]:
+    local = _ascii(f"{given}.{family}")
+    person: dict[str, Any] = {"names": [{"givenName": given, "familyName": family}]}
+    emails, phones = [], []
+    city, postal, country, mobile = rng.choice(_CITIES)
+    if rng.random() < 0.55:
+        company, domain = rng.choice(_COMPANIES)
+        person["organizations"] = [{"name": company, "title": rng.choice(_TITLES)}]
+        emails.append({"value": f"{local}@{domain}", "type": "work"})
+    if not emails or rng.random() < 0.4:
+        emails.append({"value": f"{local.replace('.', '')}{rng.randrange(10, 99)}"
+                                f"@{rng.choice(_PERSONAL_DOMAINS)}", "type": "home"})
+    if rng.random() < 0.1:
+        emails = []  # known by phone only
+    if rng.random() < 0.8 or not emails:
+        phones.append({"value": f"{mobile} {rng.randrange(10, 99)} {rng.randrange(10, 99)} "
+                                f"{rng.randrange(10, 99)} {rng.randrange(10, 99)}",
+                       "type": "mobile"})
+    if emails:
+        person["emailAddresses"] = emails
+    if phones:
+        person["phoneNumbers"] = phones
+    if rng.random() < 0.3:
+        person["addresses"] = [{"streetAddress": f"{rng.randrange(1, 120)} "
+                                                 f"{rng.choice(_STREETS)}",
+                                "city": city, "postalCode": postal, "country": country,
+                                "type": "home"}]
+    if rng.random() < 0.35:
+        day = {"month": rng.randrange(1, 13), "day": rng.randrange(1, 29)}
+        if rng.random() < 0.7:
+            day["year"] = rng.randrange(1960, 2002)
+        person["birthdays"] = [{"date": day}]
+    if rng.random() < 0.2:
+        person["biographies"] = [{"value": rng.choice(_NOTES), "contentType": "TEXT_PLAIN"}]
+    return person
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in folded if ch.isascii() and (ch.isalnum() or ch == "."))
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _events(rng: random.Random, today: date, users: Sequence[tuple[str, str]],
+            guests: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """``(calendar owner, Event)`` pairs: the owner organizes the event."""
+    owner = users[0][1]
+    team = [{"email": email, "displayName": name} for name, email in users]
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def workday(lo: int, hi: int) -> date:
+        while True:
+            day = today + timedelta(days=rng.randint(lo, hi))
+            if day.weekday() < 5:
+                return day
+
+    def timed(day: date, hour: int, minute: int, minutes: int, zone: str = HOME_ZONE
+              ) -> dict[str, Any]:
+        start = datetime.combine(day, time(hour, minute), ZoneInfo(zone))
+        end = start + timedelta(minutes=minutes)
+        return {"start": {"dateTime": start.isoformat(), "timeZone": zone},
+                "end": {"dateTime": end.isoformat(), "timeZone": zone}}
+
+    def guest(person: dict[str, Any]) -> dict[str, Any]:
+        name = person["names"][0]
+        return {"email": person["emailAddresses"][0]["value"],
+                "displayName": f"{name['givenName']} {name.get('familyName', '')}".strip(),
+                "responseStatus": rng.choice(("needsAction", "accepted", "accepted",
+                                              "tentative"))}
+
+    def add(summary: str, when: dict[str, Any], *, organizer: str = owner,
+            attendees: Sequence[dict[str, Any]] = (), **extra: Any) -> None:
+        event = {"summary": summary, **when, **extra}
+        if attendees:
+            event["attendees"] = [{"email": organizer, "responseStatus": "accepted"}] + [
+                a for a in attendees if a["email"] != organizer]
+        out.append((organizer, event))
+
+    colleagues = team[1:]
+    monday = today + timedelta(days=7 - today.weekday())
+    add("Team stand-up", timed(monday, 9, 15, 15), attendees=colleagues,
+        recurrence=["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=8"], location="Brightline office",
+        description="What we did, what we will do, what blocks us.")
+    add("Trip to Lisbon", {"start": {"date": (monday + timedelta(days=11)).isoformat()},
+                           "end": {"date": (monday + timedelta(days=14)).isoformat()}},
+        transparency="transparent", location="Lisboa, Portugal")
+    add("Call with the New York office", timed(workday(3, 20), 11, 0, 45, "America/New_York"),
+        attendees=colleagues[:1], location="Video call",
+        description="Pipeline review with the US team (New York time).")
+    if len(users) > 1:
+        add("Quarterly planning", timed(workday(5, 15), 14, 0, 120), organizer=users[1][1],
+            attendees=team, location="Brightline office, room Ada",
+            description="Targets for next quarter; bring your forecast.")
+    for title in ("Lunch with {name}", "Coffee with {name}", "Product demo for {name}",
+                  "Contract review with {name}", "Catch-up with {name}",
+                  "Dinner with {name}", "Intro call: {name}", "Workshop with {name}"):
+        person = rng.choice(guests)
+        attendees = [guest(person)] + (colleagues[:1] if rng.random() < 0.4 else [])
+        add(title.format(name=person["names"][0]["givenName"]),
+            timed(workday(-4, 30), rng.randint(9, 17), rng.choice((0, 30)),
+                  rng.choice((30, 45, 60, 90))), attendees=attendees,
+            location=rng.choice(("Video call", "Café Charlot, Paris", "Brightline office",
+                                 "Their office")))
+    for title, minutes in (("Dentist", 45), ("Gym", 60), ("Pick up the car at the garage", 30),
+                           ("Yoga class", 75), ("Call Mum", 30), ("Haircut", 30),
+                           ("Renew passport (prefecture)", 60)):
+        add(title, timed(workday(-2, 35), rng.choice((8, 12, 18)), rng.choice((0, 30)),
+                         minutes))
+    add("Focus time: quarterly report", timed(workday(1, 10), 14, 0, 180),
+        transparency="opaque", description="No meetings, please.")
+    return out
