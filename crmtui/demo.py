@@ -8,19 +8,22 @@ time, seeds) the demo's own data directory.
 The demo runs as :data:`DEMO_EMAIL`. One of that user's private tags, :data:`SYNC_TAG_NAME`, holds
 the contacts meant to be synchronized with Google.
 
-Google emulator: the demo will later run the built-in Google emulator (``crmtui.emulator``) and
-link the demo user's account to it. That belongs in :func:`open_demo`, after seeding; see the
-comment there.
+The Google side: :func:`running_demo_google` runs the built-in Google emulator
+(``crmtui.emulator``) for as long as the demo runs, with an account per demo user (its state kept in
+the demo's directory). The demo user's Google address book holds a few of the people that the CRM
+tags for sync (:func:`google_shared_emails`), so a first synchronization links them. Linking the
+demo user's CRM account to that Google account comes later.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crmtui.model import (
@@ -43,11 +46,16 @@ from crmtui.model import (
 )
 from crmtui.store import Repository, StoreError, open_store
 
+if TYPE_CHECKING:
+    from crmtui.emulator import Emulator
+
 DEMO_EMAIL = "alex.morgan@brightline.example.com"
 SYNC_TAG_NAME = "Google"
 HOME_ZONE = "Europe/Paris"
 DEFAULT_CONTACTS = 300
 SYNC_TAG_SIZE = 40
+DEMO_SEED = 7
+GOOGLE_STATE_FILE = "google-emulator.json"  # the emulator's state, in the demo's directory
 
 
 # --------------------------------------------------------------------------- reference data
@@ -528,7 +536,24 @@ def _slug(company: str) -> str:
     return "-".join(kept[:3])
 
 
-def seed_demo(repo: Repository, *, seed: int = 7, contacts: int = DEFAULT_CONTACTS,
+@dataclass(frozen=True, slots=True)
+class _DemoData:
+    team: list[tuple[User, Contact]]  # each user with the user's own contact
+    contacts: list[Contact]
+    tags: list[Tag]
+    activities: list[Activity]
+
+
+def _generate(seed: int, now: datetime, contacts: int) -> _DemoData:
+    seeder = _Seeder(seed, now)
+    team = seeder.users()
+    users = [user for user, _ in team]
+    people, locales = seeder.contacts(contacts, [u.id for u in users])
+    tags = seeder.tags(users, people, locales)
+    return _DemoData(team, people, tags, seeder.activities(users, people))
+
+
+def seed_demo(repo: Repository, *, seed: int = DEMO_SEED, contacts: int = DEFAULT_CONTACTS,
               now: datetime | None = None) -> str:
     """Fill the empty ``repo`` with sample data; returns the id of the demo user.
 
@@ -539,18 +564,15 @@ def seed_demo(repo: Repository, *, seed: int = 7, contacts: int = DEFAULT_CONTAC
     if repo.list_users() or repo.count_contacts():
         raise StoreError(f"the demo data goes into an empty database, but {repo.path} already "
                          "holds users or contacts; use a new data directory")
-    seeder = _Seeder(seed, now or utcnow())
+    data = _generate(seed, now or utcnow(), contacts)
     with repo.transaction():
-        team = seeder.users()
-        for user, own_contact in team:
+        for user, own_contact in data.team:
             repo.add_user(user, own_contact)
-        users = [user for user, _ in team]
-        people, locales = seeder.contacts(contacts, [u.id for u in users])
-        for tag in seeder.tags(users, people, locales):
+        for tag in data.tags:
             repo.add_tag(tag)
-        repo.add_contacts(people)
-        repo.add_activities(seeder.activities(users, people))
-    return users[0].id
+        repo.add_contacts(data.contacts)
+        repo.add_activities(data.activities)
+    return data.team[0][0].id
 
 
 def open_demo(directory: Path) -> tuple[Repository, str]:
@@ -565,9 +587,51 @@ def open_demo(directory: Path) -> tuple[Repository, str]:
             user_id = seed_demo(repo)
         else:
             user_id = user.id
-        # The Google emulator goes here: start crmtui.emulator on a loopback port, seeded with
-        # the demo user's Google side, and link the demo user's account to its endpoint.
     except BaseException:
         repo.close()
         raise
     return repo, user_id
+
+
+# --------------------------------------------------------------------------- the Google side
+
+
+def google_accounts() -> list[tuple[str, str]]:
+    """The demo team as ``(name, email)``, the demo user first: their Google accounts."""
+    return [(f"{m.given} {m.family}", m.email) for m in _TEAM]
+
+
+def google_shared_emails(count: int = 4) -> list[str]:
+    """The work emails of ``count`` contacts that :func:`seed_demo` tags for sync with Google.
+
+    The demo's Google address book holds them too, so a first synchronization links them rather
+    than duplicating them. They come out of the same generator as the demo data, and do not
+    depend on the time.
+    """
+    data = _generate(DEMO_SEED, utcnow(), DEFAULT_CONTACTS)
+    owner = data.team[0][0].id
+    sync = next(t for t in data.tags if t.name == SYNC_TAG_NAME and t.owner_id == owner)
+    return [c.primary_email for c in data.contacts
+            if sync.id in c.tags and c.company and c.given_name][:count]
+
+
+def seed_google(emulator: Emulator) -> None:
+    """Give the running ``emulator`` the demo's Google accounts, address book and calendars."""
+    from crmtui.emulator.seed import seed_demo_google
+
+    seed_demo_google(emulator, google_accounts(), crm_emails=google_shared_emails())
+
+
+@contextmanager
+def running_demo_google(directory: Path) -> Iterator[str]:
+    """Run the demo's Google side on a loopback port for the duration of the block.
+
+    Yields the emulator's base URL. Its state lives in ``directory`` (the demo's), so what the
+    demo synchronizes survives a restart; it is seeded on first use.
+    """
+    from crmtui.emulator import running_emulator
+
+    with running_emulator(state_file=directory / GOOGLE_STATE_FILE) as emulator:
+        if not emulator.state.accounts:
+            seed_google(emulator)
+        yield emulator.base_url
