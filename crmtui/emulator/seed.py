@@ -37,7 +37,9 @@ MY_CONTACTS = "contactGroups/myContacts"
 _GIVEN = ("Olivia", "Noah", "Chloé", "Mathis", "Hannah", "Jonas", "Léa", "Ruairí", "Marta",
           "Pablo", "Ingrid", "Tobias", "Aisha", "Omar", "Yuna", "Daniel", "Priya", "Rafael",
           "Elif", "Mikkel", "Zsófia", "Bartosz", "Camille", "Nadia", "Lukas", "Aoife", "Tomás",
-          "Greta", "Sami", "Beatriz")
+          "Greta", "Sami", "Beatriz", "Julien", "Sara", "Emeka", "Leonie", "Matteo", "Clara",
+          "Hugo", "Anja", "Kwame", "Inès", "Felix", "Maja", "Dario", "Sophie", "Arnav",
+          "Valentina", "Theo", "Ewa", "Luis", "Nora")
 _FAMILY = ("Bennett", "Lambert", "Keller", "Okafor", "Fontaine", "Nowak", "Haddad", "Lindgren",
            "Costa", "Yamada", "Schmidt", "Moreau", "Byrne", "Rossi", "Kaya", "Jansen", "Dupont",
            "Ferreira", "Svensson", "Horváth", "Petrov", "Laurent", "Walsh", "Ortega")
@@ -60,7 +62,9 @@ _STREETS = ("rue Oberkampf", "Oranienstraße", "Calle de Fuencarral", "Camden St
 _NOTES = ("Met at the Web Summit.", "Neighbour; has a spare key.", "Old friend from university.",
           "Introduced by Camille at the conference in Lyon.", "Prefers WhatsApp to calls.",
           "Plays in the Thursday five-a-side team.")
-_SERVICES = (({"names": [{"givenName": "Cabinet dentaire", "familyName": "Rivière"}],
+_SERVICES = (({"names": [{"honorificPrefix": "Dr", "givenName": "Hélène",
+                          "familyName": "Rivière"}],
+               "organizations": [{"name": "Cabinet dentaire Rivière", "title": "Dentist"}],
                "phoneNumbers": [{"value": "+33 1 43 55 21 09", "type": "work"}]}),
              ({"organizations": [{"name": "Garage Lemaire"}],
                "phoneNumbers": [{"value": "+33 1 48 05 77 31", "type": "work"}]}),
@@ -121,13 +125,9 @@ def _address_book(rng: random.Random, users: Sequence[tuple[str, str]],
     for person in colleagues:
         person["organizations"] = [{"name": "Brightline"}]
     services = copy.deepcopy(list(_SERVICES))
-    people: list[dict[str, Any]] = []
-    names: set[tuple[str, str]] = set()
-    while len(shared) + len(colleagues) + len(services) + len(people) < CONTACTS:
-        given, family = rng.choice(_GIVEN), rng.choice(_FAMILY)
-        if (given, family) not in names:
-            names.add((given, family))
-            people.append(_made_up(rng, given, family))
+    count = CONTACTS - len(shared) - len(colleagues) - len(services)
+    given_names = rng.sample(_GIVEN, len(_GIVEN)) * (count // len(_GIVEN) + 1)
+    people = [_made_up(rng, given, rng.choice(_FAMILY)) for given in given_names[:count]]
     members = GROUP_MEMBERS - len(shared)
     return shared + people[:members] + colleagues + services + people[members:]
 
@@ -244,16 +244,22 @@ def _events(rng: random.Random, today: date, users: Sequence[tuple[str, str]],
         add("Quarterly planning", timed(workday(5, 15), 14, 0, 120), organizer=users[1][1],
             attendees=team, location="Brightline office, room Ada",
             description="Targets for next quarter; bring your forecast.")
-    for title in ("Lunch with {name}", "Coffee with {name}", "Product demo for {name}",
-                  "Contract review with {name}", "Catch-up with {name}",
-                  "Dinner with {name}", "Intro call: {name}", "Workshop with {name}"):
+    for title, hours, place in (
+            ("Lunch with {name}", (12, 13), "Café Charlot, Paris"),
+            ("Coffee with {name}", (9, 16), "Café Charlot, Paris"),
+            ("Product demo for {name}", (10, 15), "Video call"),
+            ("Contract review with {name}", (11, 14), "Brightline office"),
+            ("Catch-up with {name}", (9, 17), "Video call"),
+            ("Dinner with {name}", (19, 20), "Le Train Bleu, Paris"),
+            ("Intro call: {name}", (9, 17), "Video call"),
+            ("Workshop with {name}", (10, 14), "Their office")):
         person = rng.choice(guests)
-        attendees = [guest(person)] + (colleagues[:1] if rng.random() < 0.4 else [])
+        attendees = [guest(person)]
+        if colleagues and rng.random() < 0.4:
+            attendees.append(rng.choice(colleagues))
         add(title.format(name=person["names"][0]["givenName"]),
-            timed(workday(-4, 30), rng.randint(9, 17), rng.choice((0, 30)),
-                  rng.choice((30, 45, 60, 90))), attendees=attendees,
-            location=rng.choice(("Video call", "Café Charlot, Paris", "Brightline office",
-                                 "Their office")))
+            timed(workday(-4, 30), rng.randint(*hours), rng.choice((0, 30)),
+                  rng.choice((30, 45, 60, 90))), attendees=attendees, location=place)
     for title, minutes in (("Dentist", 45), ("Gym", 60), ("Pick up the car at the garage", 30),
                            ("Yoga class", 75), ("Call Mum", 30), ("Haircut", 30),
                            ("Renew passport (prefecture)", 60)):
