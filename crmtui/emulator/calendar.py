@@ -182,7 +182,7 @@ def _check_times(ev: Event) -> None:
     begin, finish = _moment(start, "start"), _moment(end, "end")
     if isinstance(begin, datetime) != isinstance(finish, datetime):
         raise _invalid("Start and end times must either both be date or both be dateTime.")
-    if finish < begin or (not isinstance(begin, datetime) and finish == begin):  # type: ignore[operator]
+    if finish < begin or (not isinstance(begin, datetime) and finish == begin):
         raise _time_range_empty()
     if ev.get("recurrence"):
         if isinstance(begin, datetime) and "timeZone" not in start:
@@ -571,7 +571,7 @@ class CalendarApi:
         events = self._events(account)
         zone = master["start"].get("timeZone")
         start, end = _moment(master["start"], "start"), _moment(master["end"], "end")
-        duration = end - start  # type: ignore[operator]
+        duration = end - start
         out = []
         for occ in _occurrences(master, until):
             iid = f"{master['id']}_{_suffix(occ)}"
@@ -807,7 +807,7 @@ class CalendarApi:
                 if req.arg(name) is not None:
                     raise _invalid(f"The parameter {name} cannot be used together with "
                                    f"syncToken.", location=name)
-            if req.arg("showDeleted", "true").lower() == "false":
+            if (req.arg("showDeleted") or "").lower() == "false":
                 raise _invalid("showDeleted cannot be false together with syncToken.",
                                location="showDeleted")
         if order not in (None, "startTime", "updated"):
@@ -906,8 +906,8 @@ class CalendarApi:
         if not ev.get("recurrence"):
             start, end = _span(ev)
             return (time_min is None or end > time_min) and (time_max is None or start < time_max)
-        start, end = _moment(ev["start"], "start"), _moment(ev["end"], "end")
-        duration = end - start  # type: ignore[operator]
+        first, last = _moment(ev["start"], "start"), _moment(ev["end"], "end")
+        duration = last - first
         until = time_max or self._horizon(ev, time_min)
         return any(time_min is None or _instant(occ + duration) > time_min
                    for occ in _occurrences(ev, until))

@@ -24,7 +24,10 @@ def trio(google_factory: Callable[[str], Google]) -> Trio:
 
 
 def invite(ann: Google, *emails: str, **extra: Any) -> dict[str, Any]:
-    return insert(ann, timed("Kick-off", attendees=[{"email": e} for e in emails], **extra))
+    """Ann invites ``emails`` (``sendUpdates`` is accepted and changes nothing here)."""
+    body = timed("Kick-off", attendees=[{"email": e} for e in emails], **extra)
+    return ann.calendar.events().insert(calendarId="primary", body=body,
+                                        sendUpdates="all").execute()
 
 
 def get(g: Google, event_id: str) -> dict[str, Any]:
