@@ -23,7 +23,8 @@ the organizer's copy and from there the others. ``extendedProperties.private``, 
 Choices where the reference is open (its section 8): ``maxResults`` above 2500 is capped to 2500
 (below 1 is a 400); a sync token lives ``sync_token_lifetime`` seconds (30 days), and is also refused
 (410 ``fullSyncRequired``) when unparseable, issued for another calendar, or issued before
-``/__emulator/sync-tokens/invalidate``; ``syncToken`` with a forbidden parameter or with
+``/__emulator/sync-tokens/invalidate``, and an ``updatedMin`` further back is a 410
+``updatedMinTooLongAgo``; ``syncToken`` with a forbidden parameter or with
 ``showDeleted=false`` is a 400 ``invalid``; only ``orderBy`` suppresses ``nextSyncToken``; recurring
 series without an end are expanded two years past the later of now and their start when no
 ``timeMax`` bounds them; the calendar's time zone is UTC.
@@ -617,12 +618,16 @@ class CalendarApi:
     # -- writing ---------------------------------------------------------------------------------
 
     def _store(self, account: Account, ev: Event, old: Event | None) -> Event:
-        """Store ``ev`` as a change: a new etag, ``updated`` and change number."""
+        """Store ``ev`` as a change: a new etag and change number, and a new ``updated`` unless
+        only the reminders changed (as Google does)."""
         now = self.state.clock.now()
         micros = int(now.timestamp() * 1_000_000) * 2
         previous = int(old["etag"].strip('"')) if old and "etag" in old else 0
         ev["etag"] = f'"{max(micros, previous + 1)}"'
-        ev["updated"] = rfc3339(now)
+        unchanged = old is not None and "updated" in old and (
+            {k: v for k, v in _public(old).items() if k != "reminders"}
+            == {k: v for k, v in _public(ev).items() if k != "reminders"})
+        ev["updated"] = old["updated"] if old is not None and unchanged else rfc3339(now)
         ev["_seq"] = self.state.next_seq()
         self._events(account)[ev["id"]] = ev
         return ev

@@ -185,6 +185,16 @@ def test_patch_replaces_arrays_wholesale(google: Google) -> None:
     assert [a["email"] for a in patched["attendees"]] == ["c@x.org"]
 
 
+def test_a_reminders_change_keeps_updated_but_not_the_etag(google: Google,
+                                                          emulator: Emulator) -> None:
+    ev = insert(google, timed("Remind me"))
+    control(emulator, "POST", "/clock", {"advance": 5})
+    patched = google.calendar.events().patch(calendarId="primary", eventId=ev["id"], body={
+        "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]}
+    }).execute()
+    assert patched["updated"] == ev["updated"] and patched["etag"] != ev["etag"]
+
+
 def test_update_replaces_the_event(google: Google) -> None:
     ev = insert(google, timed("Plan", description="gone after update", location="Here",
                               extendedProperties={"private": {"localId": "7"}}))
