@@ -449,6 +449,7 @@ class CalendarApi:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
         self.sync_token_lifetime = SYNC_TOKEN_LIFETIME
+        self._last_etag = 0
 
     # -- module interface ------------------------------------------------------------------------
 
@@ -623,7 +624,8 @@ class CalendarApi:
         now = self.state.clock.now()
         micros = int(now.timestamp() * 1_000_000) * 2
         previous = int(old["etag"].strip('"')) if old and "etag" in old else 0
-        ev["etag"] = f'"{max(micros, previous + 1)}"'
+        self._last_etag = max(micros, previous + 1, self._last_etag + 1)  # never twice the same
+        ev["etag"] = f'"{self._last_etag}"'
         unchanged = old is not None and "updated" in old and (
             {k: v for k, v in _public(old).items() if k != "reminders"}
             == {k: v for k, v in _public(ev).items() if k != "reminders"})
