@@ -417,13 +417,14 @@ def open_tui(session: Session, demo: bool) -> None:
     from crmtui.app import run_app
 
     if demo:
-        from crmtui.demo import open_demo
+        from crmtui.demo import open_demo, running_demo_google
 
         repo, user_id = open_demo(session.base)
         session.adopt(repo)
         if session.user_email:
             user_id = session.user().id
-        run_app(repo, user_id, demo=True)
+        with running_demo_google(session.base) as google_endpoint:
+            run_app(repo, user_id, demo=True, google_endpoint=google_endpoint)
     else:
         run_app(session.repo, session.user().id, demo=False)
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import crmtui.app
 from crmtui import config
 from crmtui.cli import cli
+from crmtui.demo import DEMO_EMAIL, GOOGLE_STATE_FILE
 from crmtui.store import DB_FILE, Repository, open_store
 
 from .conftest import Crm
@@ -27,12 +29,30 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the TUI by a recorder of what it was given."""
     calls: list[dict[str, Any]] = []
 
-    def fake_run_app(repo: Repository, user_id: str, demo: bool = False) -> None:
+    def fake_run_app(repo: Repository, user_id: str, demo: bool = False,
+                     google_endpoint: str = "") -> None:
         calls.append({"user": repo.get_user(user_id), "demo": demo,
-                      "contacts": repo.count_contacts(), "path": Path(repo.path)})
+                      "contacts": repo.count_contacts(), "path": Path(repo.path),
+                      "google": google_endpoint,
+                      "google_accounts": google_accounts(google_endpoint)})
 
     monkeypatch.setattr(crmtui.app, "run_app", fake_run_app)
     return calls
+
+
+def google_accounts(endpoint: str) -> dict[str, int]:
+    """The accounts of the Google emulator at ``endpoint`` and how many contacts each holds
+    (asked while the TUI runs)."""
+    if not endpoint:
+        return {}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def get(path: str) -> Any:
+        with opener.open(endpoint + "/__emulator" + path, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    return {email: len(get(f"/accounts/{email}/contacts")["contacts"])
+            for email in get("/accounts")["accounts"]}
 
 
 def test_no_command_opens_the_tui_as_the_current_user(crm: Crm, ann: dict[str, Any],
@@ -41,6 +61,7 @@ def test_no_command_opens_the_tui_as_the_current_user(crm: Crm, ann: dict[str, A
     (call,) = tui_calls
     assert call["user"].id == ann["id"] and call["demo"] is False
     assert call["path"] == crm.data_dir / DB_FILE
+    assert call["google"] == ""
 
 
 def test_the_tui_honours_user_and_refuses_without_a_user(
@@ -73,6 +94,17 @@ def test_demo_uses_its_own_directory_never_the_real_database(
     assert call["user"].id in {u["id"] for u in demo_users}
     assert len(crm.json("--demo", "--user", call["user"].email, "contacts", "list",
                         "--limit", "5")) == 5
+
+
+def test_demo_runs_the_google_emulator_while_the_tui_runs(
+        crm: Crm, tui_calls: list[dict[str, Any]]) -> None:
+    crm.ok("--demo")
+    crm.ok("--demo")
+    first, second = tui_calls
+    assert first["google"].startswith("http://127.0.0.1:")
+    assert len(first["google_accounts"]) == 3 and first["google_accounts"][DEMO_EMAIL] >= 50
+    assert (crm.data_dir / "demo" / GOOGLE_STATE_FILE).exists()
+    assert second["google_accounts"] == first["google_accounts"]  # kept, not seeded again
 
 
 def test_data_dir_defaults_to_crmtui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,9 +21,10 @@ from .pilot_helpers import SIZE, line, plain, status, wait_for
 Check = Callable[[CrmApp, Pilot], Awaitable[None]]
 
 
-def run(repo: Repository, user_id: str, check: Check, *, demo: bool = True) -> None:
+def run(repo: Repository, user_id: str, check: Check, *, demo: bool = True,
+        google_endpoint: str = "") -> None:
     async def main() -> None:
-        app = CrmApp(repo, user_id, demo=demo)
+        app = CrmApp(repo, user_id, demo=demo, google_endpoint=google_endpoint)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: table(app).row_count > 0, "the first rows")
             await check(app, pilot)
@@ -64,6 +65,16 @@ def test_without_demo_the_header_shows_only_the_name(demo: tuple) -> None:
         assert app.sub_title == "Alex Morgan"
 
     run(repo, user_id, check, demo=False)
+
+
+def test_the_header_shows_the_google_emulator_the_demo_runs(demo: tuple) -> None:
+    repo, user_id = demo
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        shown = app.screen.query_one(Header).screen_sub_title
+        assert "Alex Morgan (demo) · Google emulator 127.0.0.1:8765" in shown
+
+    run(repo, user_id, check, google_endpoint="http://127.0.0.1:8765")
 
 
 def test_typing_in_the_search_filters(demo: tuple) -> None:
