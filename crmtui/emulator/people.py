@@ -20,13 +20,14 @@ requested field set; the CONTACT source etag (``#...``) the source id and change
 on every write (a membership change included). ``updateContact`` accepts either, when its change
 number is the current one.
 
-Choices where the reference is open (its section 8): ``pageSize`` above 1000 is a 400; tombstones
-carry ``metadata.deleted`` only when ``metadata`` is in ``personFields``; sync tokens live 7 days from
-issuance (and die at ``/__emulator/sync-tokens/invalidate``); a sync or page token used with other
-``personFields`` than the call that made it is a 400 ``INVALID_ARGUMENT``; ``getBatchGet`` reports a
-missing person as ``{"requestedResourceName", "httpStatusCode": 404, "status": {"code": 5,
-"message"}}``; a duplicate group name is 409 ``"Contact group name already exists."``; system groups
-cannot be renamed or deleted (400); batch mutations are validated as a whole and fail as a whole.
+Choices where the reference is open (its section 8): ``pageSize`` above 1000 is a 400;
+tombstones carry ``metadata.deleted`` only when ``metadata`` is in ``personFields``; sync tokens
+live 7 days from issuance (and die at ``/__emulator/sync-tokens/invalidate``); a sync or page
+token used with other ``personFields`` than the call that made it is a 400 ``INVALID_ARGUMENT``;
+``getBatchGet`` reports a missing person as ``{"requestedResourceName", "httpStatusCode": 404,
+"status": {"code": 5, "message"}}``; a duplicate group name is 409 ``"Contact group name already
+exists."``; system groups cannot be renamed or deleted (400); batch mutations are validated as a
+whole and fail as a whole.
 
 Control routes (no authentication) under ``/__emulator/accounts/{email}/``: ``GET contacts``
 (``?deleted=true`` adds tombstones), ``POST contacts`` (a Person; ``memberships`` may also be a list
@@ -66,7 +67,7 @@ MAX_MODIFY_MEMBERS = 1000
 PERSON_FIELD_DOCS = "https://developers.google.com/people/api/rest/v1/people/get"
 
 # The keys of each Person field's items (discovery schemas; ``metadata`` is FieldMetadata).
-ITEM_KEYS: dict[str, frozenset[str]] = {name: frozenset(keys.split()) | {"metadata"} for name, keys in {
+_ITEM_KEY_NAMES = {
     "addresses": "city country countryCode extendedAddress formattedType formattedValue poBox "
                  "postalCode region streetAddress type",
     "ageRanges": "ageRange", "biographies": "contentType value", "birthdays": "date text",
@@ -92,7 +93,8 @@ ITEM_KEYS: dict[str, frozenset[str]] = {name: frozenset(keys.split()) | {"metada
     "relationshipStatuses": "formattedValue value", "residences": "current value",
     "sipAddresses": "formattedType type value", "skills": "value", "taglines": "value",
     "urls": "formattedType type value", "userDefined": "key value",
-}.items()}
+}
+ITEM_KEYS = {name: frozenset(keys.split()) | {"metadata"} for name, keys in _ITEM_KEY_NAMES.items()}
 PERSON_KEYS = frozenset(ITEM_KEYS) | {"resourceName", "etag", "metadata", "ageRange"}
 NESTED_KEYS = {"metadata": frozenset({"primary", "source", "sourcePrimary", "verified"}),
                "date": frozenset({"year", "month", "day"}),
@@ -625,7 +627,7 @@ class PeopleApi:
                 counts.update(record["groups"])
         return counts
 
-    # -- sync and page tokens ------------------------------------------------------------------------
+    # -- sync and page tokens ----------------------------------------------------------------------
 
     def _sync_token(self, kind: str, email: str, seq: int, fields: Iterable[str]) -> str:
         return encode_token({"k": kind, "u": email, "s": seq, "t": self.state.clock.time(),
@@ -640,7 +642,8 @@ class PeopleApi:
         if payload.get("f") != fingerprint(fields):
             raise invalid()
         is_sync = kind.endswith("s")
-        if (is_sync or payload.get("since") is not None) and payload.get("e") != self.state.sync_epoch:
+        stale = payload.get("e") != self.state.sync_epoch
+        if stale and (is_sync or payload.get("since") is not None):
             raise expired_sync_token()
         if is_sync and self.state.clock.time() - float(payload.get("t", 0)) > SYNC_TOKEN_LIFETIME:
             raise expired_sync_token()
@@ -852,7 +855,7 @@ class PeopleApi:
                 self._delete(record)
         return {}
 
-    # -- contact groups ------------------------------------------------------------------------------
+    # -- contact groups ----------------------------------------------------------------------------
 
     @staticmethod
     def _group_fields(text: str | None, default: frozenset[str] = DEFAULT_GROUP_FIELDS
@@ -1071,7 +1074,7 @@ class PeopleApi:
             out["canNotRemoveLastContactGroupResourceNames"] = last_group
         return out
 
-    # -- control routes (changes made "in Gmail") ------------------------------------------------------
+    # -- control routes (changes made "in Gmail") --------------------------------------------------
 
     def _control_account(self, req: Request) -> Account:
         account: Account = account_or_404(self, req.params["email"])  # type: ignore[arg-type]
