@@ -53,7 +53,7 @@ def crmtui_emulator(*args: str) -> Iterator[Served]:
                                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)
     try:
-        banner = []
+        banner: list[str] = []
         while not banner or not banner[-1].startswith("Press Ctrl-C"):
             line = process.stdout.readline() if process.stdout else ""
             if not line:
@@ -87,7 +87,7 @@ def test_state_is_saved_on_a_signal_and_loaded_again(tmp_path: Path, signum: int
         assert served.stop()[0] == 0
 
 
-def test_seed_demo_creates_the_demo_accounts(tmp_path: Path) -> None:
+def test_seed_demo_creates_the_demo_accounts() -> None:
     with crmtui_emulator("--seed", "demo") as served:
         banner = "\n".join(served.banner)
         for name, email in google_accounts():
