@@ -145,7 +145,7 @@ def code_flow(emu: Emulator, email: str = "ann@example.com") -> Flow:
 def test_installed_app_flow_gives_working_credentials(emulator: Emulator,
                                                       sign_in: SignIn) -> None:
     creds = sign_in()
-    assert creds.token.startswith("ya29.") and str(creds.refresh_token).startswith("1//")
+    assert str(creds.token).startswith("ya29.") and str(creds.refresh_token).startswith("1//")
     assert creds.token_uri == emulator.token_uri
     assert sorted(creds.granted_scopes) == sorted(SCOPES)
     assert primary_calendar(emulator, creds) == "ann@example.com"
