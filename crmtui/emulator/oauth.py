@@ -1,10 +1,11 @@
 """OAuth 2.0 for installed apps, as Google's authorization server answers it.
 
-- ``GET /o/oauth2/auth``: the consent screen, given at once. Checks ``client_id`` (the client id
-  of one of the emulator's accounts, as the control API hands it out), ``response_type=code``,
-  ``redirect_uri`` (loopback ``http`` only), ``scope`` (space-separated, known scopes only),
-  ``state`` and PKCE (``code_challenge`` with ``code_challenge_method=S256``, required here). The
-  consenting account is the one named by ``login_hint``, else the account that owns the client.
+- ``GET /o/oauth2/auth`` (or ``/o/oauth2/v2/auth``): the consent screen, given at once. Checks
+  ``client_id`` (the client id of one of the emulator's accounts, as the control API hands it
+  out), ``response_type=code``, ``redirect_uri`` (loopback ``http`` only), ``scope``
+  (space-separated, known scopes only), ``state`` and PKCE (``code_challenge`` with
+  ``code_challenge_method=S256``, required here). The consenting account is the one named by
+  ``login_hint``, else the account that owns the client.
   Answers 302 to ``redirect_uri?state=…&code=…&scope=…``; a bad request gets Google's error page
   (``Error 400: invalid_request`` and the like) and no redirect.
 - ``POST /token``: ``grant_type=authorization_code`` (the code is single-use and short-lived;
@@ -247,5 +248,5 @@ def routes(emulator: Emulator) -> list[Route]:
                   else refresh(data, client_id))
         return Response(200, answer, dict(NO_STORE))
 
-    return [Route("GET", r"/o/oauth2/auth", authorize, api="oauth", auth=False),
+    return [Route("GET", r"/o/oauth2(?:/v2)?/auth", authorize, api="oauth", auth=False),
             Route("POST", r"/token", token, api="oauth", auth=False)]
