@@ -1,9 +1,11 @@
 """The crmtui command line: the TUI by default, and scripting commands for every record kind.
 
 ``crmtui`` with no command opens the TUI; ``crmtui users|tags|contacts|activities ...``,
-``crmtui import`` and ``crmtui export`` script the same database. This is the one module that wires
-every layer together. Textual (through ``crmtui.app``) and the formats are imported lazily, inside
-the commands that need them, so a scripting command starts fast and never loads the UI.
+``crmtui import`` and ``crmtui export`` script the same database; ``crmtui emulator`` runs the
+built-in Google emulator (``crmtui --demo`` runs it too, in process). This is the one module that
+wires every layer together. Textual (through ``crmtui.app``), the formats and the emulator are
+imported lazily, inside the commands that need them, so a scripting command starts fast and never
+loads the UI.
 
 Every scripting command takes ``--json`` (the model's ``to_dict()``; lists as JSON arrays). Errors of
 the domain, the store and the configuration become ``Error: <message>`` on stderr with exit status
