@@ -153,7 +153,7 @@ class Emulator:
         if self._server is None:
             raise RuntimeError("the emulator is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{int(port)}"
 
     @property
     def token_uri(self) -> str:
@@ -273,8 +273,7 @@ class Emulator:
             return Response(err.status, err.body, dict(err.headers))
         except Exception:  # a bug in the emulator: say so, never hang
             traceback.print_exc()
-            err = default_error(req.api, 500)
-            return Response(500, err.body)
+            return Response(500, default_error(req.api, 500).body)
         if isinstance(result, Response):
             return result
         return Response(200, result if result is not None else {})
@@ -487,8 +486,7 @@ class _HTTPHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = make_request(self.command, self.path, headers, body)
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        req.base_url = f"http://{host}"
+        req.base_url = self.emulator.base_url
         emu = self.emulator
         if req.path in ("/batch", "/batch/calendar/v3") and req.method == "POST":
             api = "calendar" if req.path.endswith("calendar/v3") else "people"
