@@ -124,6 +124,9 @@ FORMATTED_TYPES = {
 GROUP_FIELDS = frozenset({"clientData", "groupType", "memberCount", "metadata", "name"})
 DEFAULT_GROUP_FIELDS = frozenset({"metadata", "groupType", "memberCount", "name"})
 SYSTEM_GROUPS = {"myContacts": "My Contacts", "starred": "Starred"}
+READ_SOURCES = ("READ_SOURCE_TYPE_UNSPECIFIED", "READ_SOURCE_TYPE_PROFILE",
+                "READ_SOURCE_TYPE_CONTACT", "READ_SOURCE_TYPE_DOMAIN_CONTACT",
+                "READ_SOURCE_TYPE_OTHER_CONTACT")
 SORT_ORDERS = ("LAST_MODIFIED_ASCENDING", "LAST_MODIFIED_DESCENDING", "FIRST_NAME_ASCENDING",
                "LAST_NAME_ASCENDING")
 
@@ -249,6 +252,10 @@ def fingerprint(fields: Iterable[str]) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+def group_etag(gid: str, group: Json) -> str:
+    return _b64(hashlib.sha1(f"{gid}:{group['seq']}".encode()).digest()[:8])
 
 
 def prune(value: Any) -> Any:
@@ -594,8 +601,7 @@ class PeopleApi:
     def render_group(self, account: Account | None, gid: str, group: Json,
                      fields: frozenset[str], counts: Counter[str] | None = None,
                      max_members: int = 0) -> Json:
-        out: Json = {"resourceName": group_resource_name(gid),
-                     "etag": _b64(hashlib.sha1(f"{gid}:{group['seq']}".encode()).digest()[:8])}
+        out: Json = {"resourceName": group_resource_name(gid), "etag": group_etag(gid, group)}
         if "metadata" in fields:
             out["metadata"] = {"updateTime": group["updated"]}
             if group["deleted"]:
@@ -639,13 +645,16 @@ class PeopleApi:
         payload = decode_token(token)
         if payload is None or payload.get("k") != kind or payload.get("u") != email:
             raise invalid()
-        if payload.get("f") != fingerprint(fields):
-            raise invalid()
         is_sync = kind.endswith("s")
+        shape_ok = (isinstance(payload.get("s"), int) and isinstance(payload.get("t"), float)
+                    if is_sync else
+                    isinstance(payload.get("m"), int) and isinstance(payload.get("a"), list))
+        if not shape_ok or payload.get("f") != fingerprint(fields):
+            raise invalid()
         stale = payload.get("e") != self.state.sync_epoch
         if stale and (is_sync or payload.get("since") is not None):
             raise expired_sync_token()
-        if is_sync and self.state.clock.time() - float(payload.get("t", 0)) > SYNC_TOKEN_LIFETIME:
+        if is_sync and self.state.clock.time() - payload["t"] > SYNC_TOKEN_LIFETIME:
             raise expired_sync_token()
         return payload
 
@@ -660,6 +669,9 @@ class PeopleApi:
         if order not in SORT_ORDERS:
             raise bad_value("sort_order", order)
         want_sync = flag(req, "requestSyncToken")
+        for source in req.args("sources"):
+            if source not in READ_SOURCES:
+                raise bad_value("sources", source)
         contacts = self._contacts(req.account)
         sync_token, page_token = req.arg("syncToken"), req.arg("pageToken")
         since: int | None = None
@@ -727,10 +739,8 @@ class PeopleApi:
             out["emailAddresses"] = [{"metadata": {"primary": True, "verified": True,
                                                    "source": source}, "value": req.email}]
         if "names" in fields:
-            local = req.email.split("@")[0]
-            out["names"] = [{"metadata": {"primary": True, "source": source},
-                             **_display(clean_person({"names": [{"unstructuredName": local}]},
-                                                     "person")["names"][0])}]
+            name = _display({"givenName": req.email.split("@")[0]})
+            out["names"] = [{**name, "metadata": {"primary": True, "source": source}}]
         return out
 
     def batch_get(self, req: Request) -> Json:
@@ -994,8 +1004,7 @@ class PeopleApi:
         if stored["system"]:
             raise invalid("System contact groups cannot be modified.")
         etag = group.get("etag")
-        current = self.render_group(req.account, gid, stored, frozenset(), Counter())["etag"]
-        if etag and etag != current:
+        if etag and etag != group_etag(gid, stored):
             raise people_error(400, "Request contactGroup.etag is different than the current "
                                "contactGroup.etag.", "FAILED_PRECONDITION")
         self._change_group(req.account, gid, stored, {k: group.get(k) for k in mask})
@@ -1048,8 +1057,6 @@ class PeopleApi:
 
     def _modify(self, account: Account | None, gid: str, group: Json, add: list[str],
                 remove: list[str]) -> Json:
-        if add and group["system"] and gid not in SYSTEM_GROUPS:
-            raise invalid("Cannot add contacts to this system contact group.")
         not_found_names: list[str] = []
         last_group: list[str] = []
         contacts = self._contacts(account)

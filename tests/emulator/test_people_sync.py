@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -129,7 +130,9 @@ def test_invalidated_sync_token_is_expired(emulator: Emulator, google: Google) -
 
 
 def test_garbage_tokens_are_invalid_argument(google: Google) -> None:
-    for kwargs in ({"syncToken": "not-a-token"}, {"pageToken": "abc%2B%2F%3D"}):
+    forged = base64.urlsafe_b64encode(b'{"k":"ps","u":"ann@example.com","s":"x"}').decode()
+    for kwargs in ({"syncToken": "not-a-token"}, {"pageToken": "abc%2B%2F%3D"},
+                   {"syncToken": forged}):
         with pytest.raises(HttpError) as exc:
             _list(google, **kwargs)
         assert _error(exc) == {"code": 400, "status": "INVALID_ARGUMENT",
@@ -193,3 +196,4 @@ def test_tombstone_without_metadata_mask_has_no_deleted_flag(google: Google) -> 
     delta = _list(google, syncToken=sync, personFields="names")
     assert delta["connections"] == [{"resourceName": name,
                                      "etag": delta["connections"][0]["etag"]}]
+
