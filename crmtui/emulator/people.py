@@ -96,6 +96,9 @@ _ITEM_KEY_NAMES = {
 }
 ITEM_KEYS = {name: frozenset(keys.split()) | {"metadata"} for name, keys in _ITEM_KEY_NAMES.items()}
 PERSON_KEYS = frozenset(ITEM_KEYS) | {"resourceName", "etag", "metadata", "ageRange"}
+BOOL_KEYS = frozenset({"current", "default", "primary", "sourcePrimary", "verified",
+                       "inViewerDomain"})
+INT_KEYS = frozenset({"fullTimeEquivalentMillipercent", "year", "month", "day"})
 NESTED_KEYS = {"metadata": frozenset({"primary", "source", "sourcePrimary", "verified"}),
                "date": frozenset({"year", "month", "day"}),
                "startDate": frozenset({"year", "month", "day"}),
@@ -178,9 +181,11 @@ def not_found_error() -> ApiError:
 # -- masks, tokens, small parsing helpers ----------------------------------------------------------
 
 
-def parse_mask(text: str | None, name: str, valid: Iterable[str], *, required: bool,
+def parse_mask(text: Any, name: str, valid: Iterable[str], *, required: bool,
                prefix: str = "") -> frozenset[str] | None:
     """A comma-separated field mask; None when absent and not required."""
+    if text is not None and not isinstance(text, str):
+        raise bad_value(name, text)
     paths = [p.strip() for p in (text or "").split(",") if p.strip()]
     if not paths:
         if required:
@@ -276,6 +281,17 @@ def body_object(req: Request) -> Json:
     return data
 
 
+def check_types(data: Json, where: str) -> None:
+    """The scalar values of a message have their JSON types (nested messages are checked apart)."""
+    for key, value in data.items():
+        if key in NESTED_KEYS or key == "source" and isinstance(value, dict):
+            continue
+        expected: type | tuple[type, ...] = (
+            bool if key in BOOL_KEYS else int if key in INT_KEYS else str)
+        if not isinstance(value, expected) or expected is int and isinstance(value, bool):
+            raise bad_value(f"{where}.{key}", value)
+
+
 def check_keys(data: Json, allowed: Iterable[str], where: str) -> None:
     allowed = set(allowed)
     for key in data:
@@ -294,6 +310,10 @@ def clean_person(raw: Any, where: str) -> Json:
     if not isinstance(raw, dict):
         raise bad_value(where, raw)
     check_keys(raw, PERSON_KEYS, where)
+    metadata = raw.get("metadata", {})
+    sources = metadata.get("sources", []) if isinstance(metadata, dict) else None
+    if not isinstance(sources, list) or not all(isinstance(x, dict) for x in sources):
+        raise bad_value(f"{where}.metadata", metadata)
     person: Json = {}
     for field, items in raw.items():
         if field not in ITEM_KEYS:
@@ -306,11 +326,13 @@ def clean_person(raw: Any, where: str) -> Json:
             if not isinstance(item, dict):
                 raise bad_value(at, item)
             check_keys(item, ITEM_KEYS[field], at)
+            check_types(item, at)
             for key, allowed in NESTED_KEYS.items():
                 if key in item:
                     if not isinstance(item[key], dict):
                         raise bad_value(f"{at}.{key}", item[key])
                     check_keys(item[key], allowed, f"{at}.{key}")
+                    check_types(item[key], f"{at}.{key}")
             if field not in WRITABLE:
                 continue
             primary = bool((item.get("metadata") or {}).get("primary"))
@@ -962,6 +984,7 @@ class PeopleApi:
             if not isinstance(item, dict):
                 raise bad_value(f"contact_group.client_data[{i}]", item)
             check_keys(item, ("key", "value"), f"contact_group.client_data[{i}]")
+            check_types(item, f"contact_group.client_data[{i}]")
         return body, group
 
     def _check_name(self, account: Account | None, name: Any, gid: str | None) -> str:

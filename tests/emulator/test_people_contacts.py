@@ -249,3 +249,13 @@ def test_addresses_birthdays_biographies_organizations(google: Google) -> None:
     assert p["birthdays"][0]["date"] == {"year": 1815, "month": 12, "day": 10}
     assert p["biographies"][0]["contentType"] == "TEXT_PLAIN"
     assert p["organizations"][0]["title"] == "Analyst"
+
+
+def test_wrongly_typed_value_is_400(google: Google) -> None:
+    with pytest.raises(HttpError) as exc:
+        _create(google, {"names": [{"givenName": 5}]})
+    assert exc.value.status_code == 400
+    assert _error(exc)["details"][0]["fieldViolations"][0]["field"] == "person.names[0].givenName"
+    with pytest.raises(HttpError) as exc:
+        _create(google, {"birthdays": [{"date": {"year": "1815"}}]})
+    assert exc.value.status_code == 400
