@@ -112,9 +112,9 @@ WRITABLE = frozenset(
 READABLE = WRITABLE | {"ageRanges", "coverPhotos", "metadata", "photos", "skills"}
 SINGLETONS = {"names": "name", "biographies": "biography", "birthdays": "birthday",
               "genders": "gender"}
-OUTPUT_ONLY = frozenset({"formattedType", "canonicalForm", "displayName", "displayNameLastFirst",
-                         "formattedProtocol", "formattedValue", "contactGroupId",
-                         "domainMembership"})
+OUTPUT_ONLY = frozenset({"formattedType", "canonicalForm", "formattedProtocol"})
+OUTPUT_ONLY_OF = {"names": OUTPUT_ONLY | {"displayName", "displayNameLastFirst"},
+                  "genders": OUTPUT_ONLY | {"formattedValue"}}
 FORMATTED_TYPES = {
     "home": "Home", "work": "Work", "other": "Other", "mobile": "Mobile", "homeFax": "Home Fax",
     "workFax": "Work Fax", "otherFax": "Other Fax", "pager": "Pager", "workMobile": "Work Mobile",
@@ -336,8 +336,9 @@ def clean_person(raw: Any, where: str) -> Json:
             if field not in WRITABLE:
                 continue
             primary = bool((item.get("metadata") or {}).get("primary"))
+            output_only = OUTPUT_ONLY_OF.get(field, OUTPUT_ONLY)
             kept = {k: copy.deepcopy(v) for k, v in item.items()
-                    if k != "metadata" and k not in OUTPUT_ONLY}
+                    if k != "metadata" and k not in output_only}
             if field == "memberships":
                 kept = {"contactGroupMembership": {
                     "contactGroupResourceName": (item.get("contactGroupMembership") or {})

@@ -259,3 +259,14 @@ def test_wrongly_typed_value_is_400(google: Google) -> None:
     with pytest.raises(HttpError) as exc:
         _create(google, {"birthdays": [{"date": {"year": "1815"}}]})
     assert exc.value.status_code == 400
+
+
+def test_output_only_values_are_recomputed_and_writable_ones_kept(google: Google) -> None:
+    p = _create(google, {"names": [{"givenName": "Ada", "displayName": "Someone Else"}],
+                         "emailAddresses": [{"value": "a@x.com", "displayName": "Ada L.",
+                                             "formattedType": "Bogus"}],
+                         "addresses": [{"formattedValue": "1 Main St, London"}]})
+    assert p["names"][0]["displayName"] == "Ada"
+    assert p["emailAddresses"][0]["displayName"] == "Ada L."
+    assert "formattedType" not in p["emailAddresses"][0]
+    assert p["addresses"][0]["formattedValue"] == "1 Main St, London"
