@@ -197,3 +197,26 @@ def test_tombstone_without_metadata_mask_has_no_deleted_flag(google: Google) -> 
     assert delta["connections"] == [{"resourceName": name,
                                      "etag": delta["connections"][0]["etag"]}]
 
+
+
+def test_sort_orders_page_consistently(google: Google) -> None:
+    body = {"contacts": [{"contactPerson": {"names": [{"givenName": g, "familyName": f}]}}
+                         for g, f in (("Cy", "Abel"), ("Al", "Zorn"), ("Bo", "Moss"))],
+            "readMask": "names"}
+    google.people.people().batchCreateContacts(body=body).execute()
+
+    def order(sort: str) -> list[str]:
+        first = _list(google, personFields="names", pageSize=2, sortOrder=sort)
+        rest = _list(google, personFields="names", pageSize=2, sortOrder=sort,
+                     pageToken=first["nextPageToken"])
+        return [p["names"][0]["givenName"] for p in first["connections"] + rest["connections"]]
+
+    assert order("FIRST_NAME_ASCENDING") == ["Al", "Bo", "Cy"]
+    assert order("LAST_NAME_ASCENDING") == ["Cy", "Bo", "Al"]
+    assert order("LAST_MODIFIED_DESCENDING") == ["Bo", "Al", "Cy"]
+
+
+def test_deprecated_request_mask_is_accepted(google: Google) -> None:
+    _make(google, 1)
+    page = _list(google, personFields=None, requestMask_includeField="person.names")
+    assert set(page["connections"][0]) == {"resourceName", "etag", "names"}
