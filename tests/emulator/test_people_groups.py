@@ -69,7 +69,9 @@ def test_duplicate_group_name_is_409(google: Google) -> None:
     other = _group(google, "Friends")
     with pytest.raises(HttpError) as exc:
         _group(google, "Clients")
-    assert exc.value.status_code == 409 and _error(exc)["status"] == "ALREADY_EXISTS"
+    assert exc.value.status_code == 409
+    assert _error(exc) == {"code": 409, "message": "Contact group name already exists.",
+                           "status": "ALREADY_EXISTS"}
     with pytest.raises(HttpError) as exc:
         google.people.contactGroups().update(resourceName=other["resourceName"],
                                              body={"contactGroup": {"name": "Clients"}}).execute()
