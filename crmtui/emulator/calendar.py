@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
+from crmtui.emulator.control import account_or_404
 from crmtui.emulator.errors import ApiError, calendar_error, not_found
 from crmtui.emulator.server import Request, Response, Route
 from crmtui.emulator.state import (
@@ -1027,11 +1028,7 @@ class CalendarApi:
     # -- control routes ------------------------------------------------------------------------------
 
     def _control_account(self, req: Request) -> Account:
-        account = self.state.account(req.params["email"])
-        if account is None:
-            raise ApiError(404, {"error": {"code": 404,
-                                           "message": f"no account {req.params['email']}"}})
-        return account
+        return account_or_404(self.state, req.params["email"])
 
     def control_list(self, req: Request) -> dict[str, Any]:
         account = self._control_account(req)

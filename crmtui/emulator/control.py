@@ -26,7 +26,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from crmtui.emulator.errors import ApiError
-from crmtui.emulator.state import Fault, Quota
+from crmtui.emulator.state import Account, EmulatorState, Fault, Quota
 
 if TYPE_CHECKING:
     from crmtui.emulator.server import Emulator, Request, Response, Route
@@ -38,8 +38,9 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, {"error": {"code": 400, "message": message}})
 
 
-def account_or_404(emulator: Emulator, email: str) -> Any:
-    account = emulator.state.account(email)
+def account_or_404(state: EmulatorState, email: str) -> Account:
+    """The account a control route names, or the control API's 404."""
+    account = state.account(email)
     if account is None:
         raise ApiError(404, {"error": {"code": 404, "message": f"no account {email}"}})
     return account

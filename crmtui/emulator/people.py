@@ -1108,7 +1108,7 @@ class PeopleApi:
     # -- control routes (changes made "in Gmail") --------------------------------------------------
 
     def _control_account(self, req: Request) -> Account:
-        account: Account = account_or_404(self, req.params["email"])  # type: ignore[arg-type]
+        account = account_or_404(self.state, req.params["email"])
         return account
 
     def _control_contact(self, account: Account, pid: str) -> tuple[str, Json]:
