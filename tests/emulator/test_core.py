@@ -199,3 +199,43 @@ def test_state_survives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-
     with Emulator(state_file=state) as emu:
         assert "ann@example.com" in emu.state.accounts
         assert emu.state.token_owner(info["access_token"]) is not None
+
+
+def test_concurrent_clients_lose_nothing(emulator: Emulator, google_factory) -> None:  # type: ignore[no-untyped-def]
+    """Four clients, each with its own connection, create contacts at once: every one is kept,
+    with a distinct resource name, and the log counts every request."""
+    import threading
+
+    from googleapiclient.discovery import build
+
+    control(emulator, "DELETE", "/requests")
+    ann = google_factory("ann@example.com")
+    errors: list[BaseException] = []
+    names: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        service = build("people", "v1", credentials=ann.creds, static_discovery=True,
+                        client_options={"api_endpoint": emulator.base_url})
+        try:
+            for i in range(25):
+                person = service.people().createContact(
+                    body={"names": [{"givenName": f"W{n}", "familyName": f"N{i}"}]},
+                    personFields="names").execute()
+                with lock:
+                    names.append(person["resourceName"])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert len(names) == len(set(names)) == 100
+    listed = ann.people.people().connections().list(
+        resourceName="people/me", personFields="names", pageSize=1000).execute()
+    assert sorted(p["resourceName"] for p in listed["connections"]) == sorted(names)
+    assert control(emulator, "GET", "/requests")["counts"]["by_path"][
+        "POST /v1/people:createContact"] == 100
