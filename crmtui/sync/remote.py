@@ -1,0 +1,134 @@
+"""What the sync engine needs from Google, as a small protocol.
+
+The People adapter (:mod:`crmtui.sync.google.people`) implements :class:`ContactsRemote` with
+google-api-python-client; :class:`crmtui.sync.fake.FakeContactsRemote` implements it in memory for
+the engine's unit tests. Contacts cross this boundary as *canonical fields*: a dict with exactly
+the keys of :data:`CONTACT_FIELDS`, values as in the JSON schema of a crmtui contact:
+
+- ``given_name``, ``middle_name``, ``family_name``, ``company``, ``job_title``, ``notes``: str
+  ("" when absent);
+- ``emails``, ``phones``: lists of ``{"value", "type", "primary"}`` (types as in crmtui:
+  emails work/home/other; phones work/home/mobile/main/fax/other), in Google's order;
+- ``addresses``: list of ``{"type", "street", "city", "region", "postal_code", "country",
+  "primary"}``;
+- ``birthday``: ``"YYYY-MM-DD"`` or None.
+
+The adapter maps Google's Person to and from these so that a value written by crmtui reads back
+equal (the round trip is tested), and leaves every Person field crmtui does not own untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+CONTACT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "emails",
+                  "phones", "addresses", "birthday", "notes")
+
+CRM_ID_KEY = "crmtui-id"  # the clientData key carrying the CRM id on every person crmtui creates
+
+
+class RemoteError(Exception):
+    """Google could not be reached or refused the run as a whole (after retries)."""
+
+
+class SyncTokenExpired(RemoteError):
+    """The stored sync token is no longer valid: a full listing is needed."""
+
+
+class AuthError(RemoteError):
+    """The account's credentials were refused (the account needs to be reconnected)."""
+
+
+@dataclass
+class RemoteContact:
+    """A Google contact as the engine sees it."""
+
+    remote_id: str  # "people/c123"
+    etag: str = ""
+    updated: datetime | None = None  # the CONTACT source's updateTime
+    fields: dict[str, Any] = field(default_factory=dict)  # canonical fields (empty if deleted)
+    in_group: bool = False  # a member of the sync group
+    crm_id: str = ""  # clientData crmtui-id, when crmtui created it
+    deleted: bool = False  # a tombstone: deleted in Gmail
+    raw: dict[str, Any] = field(default_factory=dict)  # the Person, for updates that keep the rest
+
+    def emails(self) -> list[str]:
+        return [e["value"].casefold() for e in self.fields.get("emails", ())]
+
+
+@dataclass
+class Listing:
+    """The result of :meth:`ContactsRemote.list_changes`."""
+
+    contacts: list[RemoteContact]
+    sync_token: str  # to store for the next run
+    full: bool  # True: every contact was listed (first run, or the old token had expired)
+
+
+@dataclass
+class Group:
+    resource_name: str
+    name: str
+    created: bool = False  # did not exist, was created now
+    recreated: bool = False  # the remembered group was gone (deleted in Gmail) and was created again
+
+
+@dataclass
+class WriteResult:
+    """The outcome of one record of a batch write: ``contact`` on success, else ``error``.
+
+    ``stale`` is set when Google refused an update because the etag was stale."""
+
+    key: str  # the crm id (creates) or the remote id (updates)
+    contact: RemoteContact | None = None
+    error: str = ""
+    stale: bool = False
+
+
+@dataclass
+class NewContact:
+    crm_id: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class ContactUpdate:
+    remote: RemoteContact  # as last read (etag, raw person)
+    fields: dict[str, Any]  # the complete new canonical fields
+    changed: Sequence[str]  # which canonical fields differ from ``remote.fields``
+
+
+Progress = Callable[[str], None]
+
+
+class ContactsRemote(Protocol):
+    """Google Contacts for one account, as the engine uses it. Every method retries transient
+    errors itself (429, 5xx, rate-limit 403s, network errors, with backoff) and raises
+    :class:`RemoteError` when it gives up, :class:`AuthError` when the credentials are refused."""
+
+    def ensure_group(self, resource_name: str, name: str) -> Group:
+        """The sync group: the remembered one (by resource name, whatever its name is now), or
+        a group named ``name`` found or created when none is remembered or it was deleted."""
+
+    def list_changes(self, sync_token: str, group: str) -> Listing:
+        """Contacts changed since ``sync_token`` (every contact when it is empty or expired),
+        tombstones included, each with ``in_group`` for ``group``. Pages of up to 1000."""
+
+    def get(self, remote_ids: Sequence[str], group: str) -> list[RemoteContact]:
+        """The current state of these contacts (200 per request); missing ones are left out."""
+
+    def create(self, contacts: Sequence[NewContact], group: str) -> list[WriteResult]:
+        """Create contacts in Google, in ``group`` and carrying their CRM id in clientData
+        (200 per request). One result per contact, in order; a rejected one has ``error``."""
+
+    def update(self, updates: Sequence[ContactUpdate], group: str) -> list[WriteResult]:
+        """Update the changed canonical fields only, with the etag read (200 per request)."""
+
+    def remove_from_group(self, remote_ids: Sequence[str], group: str) -> list[str]:
+        """Take contacts out of the group (1000 per request); returns ids Google did not know."""
+
+    def add_to_group(self, remote_ids: Sequence[str], group: str) -> list[str]:
+        """Put contacts into the group (1000 per request); returns ids Google did not know."""
