@@ -732,6 +732,7 @@ class SyncLink(_Entity):
     remote_id: str
     etag: str = ""
     base: dict[str, Any] = field(default_factory=dict)
+    remote: dict[str, Any] = field(default_factory=dict)  # the remote record as last read
     synced: datetime = field(default_factory=utcnow)
 
     def __post_init__(self) -> None:
@@ -742,6 +743,8 @@ class SyncLink(_Entity):
         self.etag = clean_text("etag", self.etag, 1024)
         if not isinstance(self.base, dict):
             raise ValidationError("base", "must be an object", self.base)
+        if not isinstance(self.remote, dict):
+            raise ValidationError("remote", "must be an object", self.remote)
         self.synced = check_aware("synced", self.synced)
 
 

@@ -109,9 +109,10 @@ class ContactsRemote(Protocol):
     errors itself (429, 5xx, rate-limit 403s, network errors, with backoff) and raises
     :class:`RemoteError` when it gives up, :class:`AuthError` when the credentials are refused."""
 
-    def ensure_group(self, resource_name: str, name: str) -> Group:
+    def ensure_group(self, resource_name: str, name: str, *, create: bool = True) -> Group | None:
         """The sync group: the remembered one (by resource name, whatever its name is now), or
-        a group named ``name`` found or created when none is remembered or it was deleted."""
+        a group named ``name`` found or created when none is remembered or it was deleted.
+        With ``create=False`` (a dry run) nothing is created: None when it would be."""
 
     def list_changes(self, sync_token: str, group: str) -> Listing:
         """Contacts changed since ``sync_token`` (every contact when it is empty or expired),
