@@ -6,13 +6,47 @@ atomically with 0600 permissions in a 0700 directory. They are never printed or 
 
 from __future__ import annotations
 
+import json
+import os
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httplib2
+from google.auth.exceptions import RefreshError
+from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2.credentials import Credentials
+from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
 from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+from crmtui.model import Account, AccountState
+from crmtui.store import Repository
+from crmtui.sync.remote import AuthError, RemoteError
 
 SCOPES = ("https://www.googleapis.com/auth/contacts",
           "https://www.googleapis.com/auth/calendar.events")
+
+ENV_ENDPOINT = "CRMTUI_GOOGLE_ENDPOINT"
+TOKENS_DIR = "tokens"
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+AUTHORIZED_USER_KEYS = ("refresh_token", "client_id", "client_secret", "token_uri")
+RELINK_HINT = "run `crmtui account link google` again"
+REFUSED_MESSAGE = ("Google refused the saved authorization (it was revoked or expired); "
+                   + RELINK_HINT)
+
+
+class LinkError(Exception):
+    """An account could not be linked; the message says why (it never holds a secret)."""
+
 
 # Google's batch paths (discovery ``batchPath``), below the endpoint's root.
 _BATCH_PATHS = {"people": "batch", "calendar": "batch/calendar/v3"}
@@ -45,3 +79,335 @@ def batch_uri(endpoint: str, api: str) -> str:
     if not endpoint:
         return _GOOGLE_BATCH_URIS[api]
     return endpoint.rstrip("/") + "/" + _BATCH_PATHS[api]
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def resolve_endpoint(endpoint: str | None) -> str:
+    """The Google endpoint to use: ``endpoint``, else ``$CRMTUI_GOOGLE_ENDPOINT``, else "" (Google)."""
+    chosen = endpoint if endpoint is not None else os.environ.get(ENV_ENDPOINT, "")
+    return chosen.strip().rstrip("/")
+
+
+def _is_loopback(endpoint: str) -> bool:
+    return urllib.parse.urlsplit(endpoint).hostname in LOOPBACK_HOSTS
+
+
+# --------------------------------------------------------------------------- token storage
+
+
+def token_file(data_dir: Path, account_id: str) -> Path:
+    """Where the tokens of account ``account_id`` are kept."""
+    return Path(data_dir) / TOKENS_DIR / f"{account_id}.json"
+
+
+def _record(creds: Credentials) -> dict[str, Any]:
+    """The authorized-user record of ``creds`` (what the token file holds)."""
+    expiry = creds.expiry
+    return {"token": creds.token, "refresh_token": creds.refresh_token,
+            "client_id": creds.client_id, "client_secret": creds.client_secret,
+            "token_uri": creds.token_uri, "scopes": list(creds.scopes or SCOPES),
+            "expiry": expiry.isoformat() + "Z" if expiry is not None else None}
+
+
+def _credentials(record: dict[str, Any]) -> Credentials:
+    """Credentials from an authorized-user record, keeping its ``token_uri`` and ``expiry``."""
+    expiry = record.get("expiry")
+    when = None
+    if expiry:
+        parsed = datetime.fromisoformat(str(expiry).removesuffix("Z"))
+        # google-auth compares expiry with naive UTC times
+        when = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return Credentials(token=record.get("token"), refresh_token=record.get("refresh_token"),
+                       client_id=record.get("client_id"),
+                       client_secret=record.get("client_secret"),
+                       token_uri=record.get("token_uri") or GOOGLE_TOKEN_URI,
+                       scopes=list(record.get("scopes") or SCOPES), expiry=when)
+
+
+def save_credentials(data_dir: Path, account_id: str, creds: Credentials) -> None:
+    """Write ``creds`` to the account's token file: atomically, 0600, in a 0700 directory."""
+    path = token_file(data_dir, account_id)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    data = json.dumps(_record(creds)).encode()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def load_credentials(data_dir: Path, account: Account) -> Credentials:
+    """The saved credentials of ``account``; :class:`AuthError` when there are none usable."""
+    path = token_file(data_dir, account.id)
+    try:
+        record = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise AuthError(f"no saved authorization for {account.email}; "
+                        f"{RELINK_HINT}") from None
+    except (OSError, ValueError) as exc:
+        raise AuthError(f"cannot read the saved authorization of {account.email} ({path}: "
+                        f"{exc.__class__.__name__}); {RELINK_HINT}") from None
+    if not isinstance(record, dict) or not record.get("refresh_token"):
+        raise AuthError(f"the saved authorization of {account.email} is incomplete; "
+                        f"{RELINK_HINT}")
+    return _credentials(record)
+
+
+def delete_credentials(data_dir: Path, account_id: str) -> None:
+    """Remove the account's token file (nothing when there is none)."""
+    token_file(data_dir, account_id).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- linking
+
+
+def _account_email(creds: Credentials, endpoint: str) -> str:
+    """The email of the Google account ``creds`` belong to (``people/me``)."""
+    me = build_people_service(creds, endpoint).people().get(
+        resourceName="people/me", personFields="emailAddresses").execute()
+    emails = me.get("emailAddresses") or []
+    primary = [e for e in emails if (e.get("metadata") or {}).get("primary")] or emails
+    if not primary or not primary[0].get("value"):
+        raise LinkError("Google did not tell the account's email address")
+    return str(primary[0]["value"])
+
+
+def _store_account(repo: Repository, data_dir: Path, user_id: str, email: str, endpoint: str,
+                   creds: Credentials) -> Account:
+    """Save the account (a relink of the same email reconnects it) and its tokens."""
+    existing = next((a for a in repo.list_accounts(user_id)
+                     if a.provider == "google" and a.email.casefold() == email.casefold()), None)
+    if existing is None:
+        account = Account(user_id=user_id, email=email, endpoint=endpoint)
+        save_credentials(data_dir, account.id, creds)
+        try:
+            return repo.add_account(account)
+        except BaseException:
+            delete_credentials(data_dir, account.id)
+            raise
+    save_credentials(data_dir, existing.id, creds)
+    return repo.update_account(replace(existing, endpoint=endpoint,
+                                       state=AccountState.CONNECTED, state_message=""))
+
+
+def read_authorized_user_file(path: Path) -> dict[str, Any]:
+    """The authorized-user record in ``path``, checked (errors name keys, never values)."""
+    try:
+        record = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise LinkError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise LinkError(f"{path} is not a JSON file") from None
+    if not isinstance(record, dict):
+        raise LinkError(f"{path} must hold a JSON object (an authorized-user record)")
+    for key in AUTHORIZED_USER_KEYS:
+        value = record.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise LinkError(f"{path} has no {key!r}: an authorized-user file needs "
+                            f"{', '.join(AUTHORIZED_USER_KEYS)}")
+    if record.get("token") is not None and not isinstance(record["token"], str):
+        raise LinkError(f"{path}: 'token' must be a string")
+    return record
+
+
+def link_from_credentials_file(repo: Repository, data_dir: Path, user_id: str, path: Path,
+                               endpoint: str | None = None, *, email: str = "") -> Account:
+    """Link the Google account whose authorized-user JSON file is ``path``.
+
+    The account's email comes from ``people/me``; when Google cannot be asked, from ``email``.
+    """
+    endpoint = resolve_endpoint(endpoint)
+    record = read_authorized_user_file(path)
+    creds = _credentials({**record, "scopes": record.get("scopes") or list(SCOPES)})
+    try:
+        found = _account_email(creds, endpoint)
+    except RefreshError:
+        raise LinkError(f"Google refused the authorization in {path} (revoked or expired)"
+                        ) from None
+    except (HttpError, LinkError, OSError, httplib2.HttpLib2Error) as exc:
+        if not email:
+            raise LinkError(f"cannot ask Google for the account's email ({_describe(exc)}); "
+                            "give it with --email") from None
+        found = email
+    if email and found.casefold() != email.casefold():
+        raise LinkError(f"the credentials in {path} belong to {found}, not {email}")
+    return _store_account(repo, data_dir, user_id, found, endpoint, creds)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short description of a failed request (status and reason; no request details)."""
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.status_code}: {exc.reason}"
+    return str(exc) or exc.__class__.__name__
+
+
+def _client_config(client_secrets: Path | dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """The installed-app client config, its OAuth URIs at the emulator when ``endpoint`` is set."""
+    if isinstance(client_secrets, dict):
+        config, where = client_secrets, "the client secrets"
+    else:
+        where = str(client_secrets)
+        try:
+            config = json.loads(Path(client_secrets).read_bytes())
+        except OSError as exc:
+            raise LinkError(f"cannot read {where}: {exc.strerror or exc}") from None
+        except ValueError:
+            raise LinkError(f"{where} is not a JSON file") from None
+    kind = next((k for k in ("installed", "web") if isinstance(config, dict)
+                 and isinstance(config.get(k), dict)), None)
+    if kind is None:
+        raise LinkError(f"{where} is not an OAuth client secrets file (no 'installed' client)")
+    client = dict(config[kind])
+    for key in ("client_id", "client_secret"):
+        if not isinstance(client.get(key), str) or not client[key]:
+            raise LinkError(f"{where} has no {key!r}")
+    if endpoint:
+        client["auth_uri"] = f"{endpoint}/o/oauth2/auth"
+        client["token_uri"] = f"{endpoint}/token"
+    client.setdefault("auth_uri", GOOGLE_AUTH_URI)
+    client.setdefault("token_uri", GOOGLE_TOKEN_URI)
+    return {"installed": client}
+
+
+class _AnnouncingFlow(InstalledAppFlow):
+    """The installed-app flow, handing the authorization URL to a callback when it is made."""
+
+    announce: Callable[[str], None] = staticmethod(lambda url: None)
+
+    def authorization_url(self, **kwargs: Any) -> tuple[str, str]:
+        url, state = super().authorization_url(**kwargs)
+        self.announce(url)
+        return url, state
+
+
+@contextmanager
+def _oauthlib_env(endpoint: str) -> Iterator[None]:
+    """oauthlib's relaxations for the flow's duration: http only for a loopback endpoint, and
+    granted scopes that may differ from the requested ones (checked afterwards)."""
+    wanted = {"OAUTHLIB_RELAX_TOKEN_SCOPE": "1"}
+    if endpoint and _is_loopback(endpoint):
+        wanted["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
+                      client_secrets: Path | dict[str, Any], endpoint: str | None = None,
+                      open_browser: bool = True, print_url: Callable[[str], None],
+                      timeout: float = 300.0, browser: str | None = None) -> Account:
+    """Link a Google account with the installed-app flow (loopback redirect, PKCE, offline).
+
+    ``print_url`` receives the authorization URL (to show when no browser opens it);
+    ``browser`` names a :mod:`webbrowser` browser (default: the system's).
+    """
+    endpoint = resolve_endpoint(endpoint)
+    config = _client_config(client_secrets, endpoint)
+    flow = _AnnouncingFlow.from_client_config(config, list(SCOPES),
+                                              autogenerate_code_verifier=True)
+    flow.announce = print_url
+    try:
+        with _oauthlib_env(endpoint):
+            creds = flow.run_local_server(
+                port=0, open_browser=open_browser, browser=browser,
+                authorization_prompt_message=None, timeout_seconds=timeout,
+                access_type="offline", prompt="consent")
+    except WSGITimeoutError:
+        raise LinkError(f"no answer from the browser within {timeout:g} seconds") from None
+    except OAuth2Error as exc:
+        raise LinkError(f"Google refused the authorization: {exc.error}"
+                        + (f" ({exc.description})" if exc.description else "")) from None
+    granted = set(creds.granted_scopes or creds.scopes or ())
+    if SCOPES[0] not in granted:
+        raise LinkError("Google did not grant access to the contacts; link again and allow it")
+    if not creds.refresh_token:
+        raise LinkError("Google gave no refresh token; link again")
+    try:
+        email = _account_email(creds, endpoint)
+    except (HttpError, RefreshError, OSError, httplib2.HttpLib2Error) as exc:
+        raise LinkError(f"cannot ask Google for the account's email ({_describe(exc)})"
+                        ) from None
+    return _store_account(repo, data_dir, user_id, email, endpoint, creds)
+
+
+def unlink(repo: Repository, data_dir: Path, account_id: str) -> None:
+    """Forget an account: its token file, then its record."""
+    repo.get_account(account_id)  # NotFound when there is no such account
+    delete_credentials(data_dir, account_id)
+    repo.delete_account(account_id)
+
+
+# --------------------------------------------------------------------------- credentials for a sync
+
+
+def _is_invalid_grant(exc: RefreshError) -> bool:
+    data = exc.args[1] if len(exc.args) > 1 else None
+    if isinstance(data, dict) and data.get("error") == "invalid_grant":
+        return True
+    return bool(exc.args) and str(exc.args[0]).startswith("invalid_grant")
+
+
+class _SyncCredentials(Credentials):
+    """Credentials that save every refresh at once, and turn a refused refresh into a
+    reconnect state for the account and :class:`AuthError`."""
+
+    def bind(self, repo: Repository, data_dir: Path, account: Account) -> None:
+        self._crmtui_target = (repo, data_dir, account)
+
+    def refresh(self, request: Any) -> None:
+        repo, data_dir, account = self._crmtui_target
+        try:
+            super().refresh(request)
+        except RefreshError as exc:
+            if not _is_invalid_grant(exc):
+                raise RemoteError(f"cannot refresh the authorization of {account.email}: "
+                                  "Google's token endpoint failed; try again later") from None
+            _mark_needs_reconnect(repo, account.id, REFUSED_MESSAGE)
+            raise AuthError(REFUSED_MESSAGE) from None
+        save_credentials(data_dir, account.id, self)
+
+
+def _mark_needs_reconnect(repo: Repository, account_id: str, message: str) -> None:
+    current = repo.get_account(account_id)
+    repo.update_account(replace(current, state=AccountState.NEEDS_RECONNECT,
+                                state_message=message))
+
+
+def credentials_for_sync(repo: Repository, data_dir: Path, account: Account) -> Credentials:
+    """The account's credentials, refreshed when expired; every refresh (now or during API calls)
+    is saved at once. A refused refresh marks the account needs-reconnect and raises
+    :class:`AuthError`."""
+    try:
+        saved = load_credentials(data_dir, account)
+    except AuthError as exc:
+        _mark_needs_reconnect(repo, account.id, str(exc))
+        raise
+    creds = _SyncCredentials(
+        token=saved.token, refresh_token=saved.refresh_token, client_id=saved.client_id,
+        client_secret=saved.client_secret, token_uri=saved.token_uri, scopes=saved.scopes,
+        expiry=saved.expiry)
+    creds.bind(repo, data_dir, account)
+    if not creds.valid:
+        creds.refresh(GoogleRequest())
+    return creds
