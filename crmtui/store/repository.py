@@ -52,11 +52,13 @@ class ContactQuery:
     ``text``: every word must occur (case- and accent-insensitive) in the name, an email, a phone
     (also matched on digits alone) or the company. ``tag_ids``: every one of these tags.
     ``tag_kind``: at least one tag of that kind. Tags the viewer cannot see never match.
+    ``modified_since``: changed at or after that instant (sync finds local changes with it).
     """
 
     text: str = ""
     tag_ids: tuple[str, ...] = ()
     tag_kind: TagKind | None = None
+    modified_since: datetime | None = None
     sort: str = "name"
     descending: bool = False
     offset: int = 0
@@ -192,6 +194,11 @@ class Repository(ABC):
 
     @abstractmethod
     def contacts_with_email(self, email: str) -> list[Contact]: ...
+
+    @abstractmethod
+    def contact_ids_by_email(self, emails: set[str]) -> dict[str, str]:
+        """For each of these (case-folded) emails carried by a contact, that contact's id (the
+        oldest one when several carry it). One pass over the contacts."""
 
     # -- activities -----------------------------------------------------------------------------
 

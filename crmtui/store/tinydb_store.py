@@ -680,6 +680,13 @@ class TinyDBRepository(Repository):
             self._read()
             table = self._table(CONTACTS)
             ids = self._index_ready().find(query.text, query.sort, table)
+            if query.modified_since is not None:
+                since = query.modified_since
+                if since.tzinfo is None:
+                    raise ValidationError("modified_since", "must carry a time zone",
+                                          since.isoformat())
+                ids = [cid for cid in ids
+                       if datetime.fromisoformat(table[cid]["modified"]) >= since]
             if query.tag_ids or query.tag_kind is not None:
                 visible = self._visible_tags(viewer_id)
                 wanted = set(query.tag_ids)
@@ -715,6 +722,21 @@ class TinyDBRepository(Repository):
             self._read()
             return [_stored_contact(cid, d) for cid, d in self._table(CONTACTS).items()
                     if any(e["value"].casefold() == key for e in d.get("emails", ()))]
+
+    def contact_ids_by_email(self, emails: set[str]) -> dict[str, str]:
+        found: dict[str, tuple[str, str]] = {}
+        if not emails:
+            return {}
+        with self._rlock:
+            self._read()
+            for cid, doc in self._table(CONTACTS).items():
+                for e in doc.get("emails", ()):
+                    key = e["value"].casefold()
+                    if key in emails:
+                        stamp = (doc.get("created", ""), cid)
+                        if key not in found or stamp < found[key]:
+                            found[key] = stamp
+        return {key: cid for key, (_, cid) in found.items()}
 
     def iter_contacts(self) -> Iterator[Contact]:
         with self._rlock:

@@ -1,0 +1,152 @@
+"""The sync engine's shared parts: three-way merge per field, the report, the guard.
+
+Contacts and (later) activities plan with these: a plan is computed from the local records, the
+remote changes and the stored base (the values both sides agreed on at the last sync), then
+applied. Merging is per field: a field changed on one side only is taken from that side; a field
+changed on both sides to different values takes the most recent change, and the value that loses
+is recorded as a :class:`~crmtui.model.Conflict` for the journal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crmtui.model import Conflict
+
+GUARD_MIN = 5  # the mass-unlink guard never stops a run that unlinks fewer records than this
+GUARD_SHARE = 0.3  # ... nor one that unlinks at most this share of the linked records
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {})
+
+
+@dataclass
+class Merge:
+    """The outcome of merging one record's fields."""
+
+    fields: dict[str, Any]
+    to_local: list[str]  # fields whose merged value differs from the local one
+    to_remote: list[str]  # fields whose merged value differs from the remote one
+    conflicts: list[Conflict]
+
+
+def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
+                 local: Mapping[str, Any], remote: Mapping[str, Any], *,
+                 local_time: datetime | None, remote_time: datetime | None,
+                 record_id: str, now: datetime | None = None) -> Merge:
+    """Three-way merge of ``local`` and ``remote`` against ``base``.
+
+    Without a base (two records linked for the first time) a field empty on one side takes the
+    other side's value; fields set differently on both sides go to the most recent change. Ties go
+    to the CRM."""
+    at = now or datetime.now(UTC)
+    merged: dict[str, Any] = {}
+    conflicts: list[Conflict] = []
+    local_wins = (remote_time is None or
+                  (local_time is not None and local_time >= remote_time))
+    for name in names:
+        lv, rv = local.get(name), remote.get(name)
+        if lv == rv:
+            value = lv
+        elif base is not None and lv == base.get(name):
+            value = rv
+        elif base is not None and rv == base.get(name):
+            value = lv
+        elif base is None and _empty(lv):
+            value = rv
+        elif base is None and _empty(rv):
+            value = lv
+        else:
+            value, lost = (lv, rv) if local_wins else (rv, lv)
+            conflicts.append(Conflict(record_id=record_id, field_name=name, kept=value, lost=lost,
+                                      winner="crm" if local_wins else "google", at=at))
+        merged[name] = value
+    return Merge(fields=merged,
+                 to_local=[n for n in names if merged[n] != local.get(n)],
+                 to_remote=[n for n in names if merged[n] != remote.get(n)],
+                 conflicts=conflicts)
+
+
+class GuardStop(Exception):
+    """The run would unlink an unusual share of the linked records; it stopped before writing."""
+
+    def __init__(self, unlinking: int, linked: int, reason: str) -> None:
+        self.unlinking, self.linked, self.reason = unlinking, linked, reason
+        super().__init__(
+            f"{reason}: this run would unlink {unlinking} of {linked} linked records at once, "
+            "so it stopped before changing anything. Check Google, then run again with --yes "
+            "(or confirm in the app) to go ahead.")
+
+
+def check_guard(unlinking: int, linked: int, *, reason: str, confirmed: bool,
+                always: bool = False) -> None:
+    """Raise :class:`GuardStop` unless the run is confirmed or the share is usual."""
+    if confirmed or unlinking == 0:
+        return
+    if always or (unlinking >= GUARD_MIN and unlinking > GUARD_SHARE * linked):
+        raise GuardStop(unlinking, linked, reason)
+
+
+@dataclass
+class SideCounts:
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    untagged: int = 0  # CRM side: records that lost the sync tag
+    removed: int = 0  # Google side: taken out of the group (or removed from a calendar)
+
+
+@dataclass
+class SyncReport:
+    """What a run did (or, dry, would do), per side, for the summary and the journal."""
+
+    kind: str
+    dry_run: bool = False
+    crm: SideCounts = field(default_factory=SideCounts)
+    google: SideCounts = field(default_factory=SideCounts)
+    conflicts: list[Conflict] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "who: why"
+    notes: list[str] = field(default_factory=list)  # e.g. the group was recreated
+    plan: list[str] = field(default_factory=list)  # dry run: one line per planned action
+    requests: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for side, counts in (("crm", self.crm), ("google", self.google)):
+            for name, value in vars(counts).items():
+                out[f"{side}_{name}"] = value
+        out["conflicts"] = len(self.conflicts)
+        out["skipped"] = len(self.skipped)
+        return out
+
+    def summary(self) -> str:
+        def side(label: str, c: SideCounts, untag_word: str, removed_word: str) -> str:
+            parts = [f"{c.created} created", f"{c.updated} updated", f"{c.linked} linked"]
+            if untag_word:
+                parts.append(f"{c.untagged} {untag_word}")
+            if removed_word:
+                parts.append(f"{c.removed} {removed_word}")
+            return f"{label}: " + ", ".join(parts)
+
+        lines = [side("In crmtui", self.crm, "untagged", ""),
+                 side("In Google", self.google, "", "removed from the group")]
+        lines.append(f"Conflicts: {len(self.conflicts)}; skipped: {len(self.skipped)}")
+        lines += [f"  skipped {s}" for s in self.skipped]
+        lines += self.notes
+        return "\n".join(lines)
+
+
+ProgressFn = Callable[[str, int, int], None]  # message, done, total
+
+
+def no_progress(message: str, done: int, total: int) -> None:
+    """A progress callback that shows nothing."""
+
+
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

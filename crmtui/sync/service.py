@@ -1,0 +1,116 @@
+"""The sync service the command line and the TUI share.
+
+:meth:`SyncService.run` runs one sync for one user and kind: it checks the set-up, holds a
+cross-process lock (the TUI and a cron ``crmtui sync`` never sync the same user and kind at once),
+builds the Google client through the factory it was given (the CLI wires the real adapter; tests
+wire the emulator or the in-memory fake), runs the engine, reports progress through a callback, and
+records the run in the journal (with every conflict) and the last-sync time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from crmtui.model import Account, AccountState, SyncKind, SyncRun, utcnow
+from crmtui.store import Repository
+from crmtui.sync.contacts import ContactSync, SyncSetupError
+from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, no_progress
+from crmtui.sync.remote import AuthError, ContactsRemote, RemoteError
+
+ContactsFactory = Callable[[Account], ContactsRemote]
+
+
+class SyncBusy(RuntimeError):
+    """Another sync of the same user and kind is running (in this or another process)."""
+
+
+@dataclass
+class SyncOutcome:
+    """How a run ended: ``status`` is ok, failed or stopped (the guard asked to confirm)."""
+
+    status: str
+    report: SyncReport
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class SyncService:
+    def __init__(self, repo: Repository, data_dir: str | os.PathLike[str],
+                 contacts_remote: ContactsFactory) -> None:
+        self.repo = repo
+        self.data_dir = Path(data_dir)
+        self.contacts_remote = contacts_remote
+
+    def account(self, user_id: str) -> Account:
+        """The user's linked Google account, ready to sync (else SyncSetupError)."""
+        accounts = [a for a in self.repo.list_accounts(user_id) if a.provider == "google"]
+        if not accounts:
+            raise SyncSetupError("no Google account is linked: run `crmtui account link google` "
+                                 "(or link one in the app under Profile → Accounts)")
+        account = accounts[0]
+        if account.state is AccountState.NEEDS_RECONNECT:
+            raise SyncSetupError(account.state_message or
+                                 f"the Google account {account.email} needs to be reconnected: "
+                                 "run `crmtui account link google` again")
+        return account
+
+    def last_sync(self, user_id: str, kind: SyncKind) -> datetime | None:
+        stamp = self.repo.get_sync_state(user_id, kind).get("last_sync")
+        return datetime.fromisoformat(stamp) if stamp else None
+
+    def run(self, user_id: str, kind: SyncKind, *, dry_run: bool = False,
+            confirmed: bool = False, progress: ProgressFn = no_progress) -> SyncOutcome:
+        """Run one sync; never raises for a failed run (the outcome says why), only SyncBusy."""
+        if kind is not SyncKind.CONTACTS:
+            raise SyncSetupError(f"{kind.value} sync is not available yet")
+        lock_dir = self.data_dir / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_dir / f"sync-{user_id}-{kind.value}.lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise SyncBusy(f"a {kind.value} sync of this user is already running") from None
+        try:
+            return self._run_locked(user_id, kind, dry_run, confirmed, progress)
+        finally:
+            lock.release()
+
+    def _run_locked(self, user_id: str, kind: SyncKind, dry_run: bool, confirmed: bool,
+                    progress: ProgressFn) -> SyncOutcome:
+        run = SyncRun(user_id=user_id, kind=kind, started=utcnow())
+        report = SyncReport(kind=kind.value, dry_run=dry_run)
+        if not dry_run:
+            self.repo.add_run(run)
+        try:
+            account = self.account(user_id)
+            settings = self.repo.get_sync_settings(user_id)
+            remote = self.contacts_remote(account)
+            report = ContactSync(self.repo, user_id, settings, remote, progress=progress,
+                                 dry_run=dry_run, confirmed=confirmed).run()
+            outcome = SyncOutcome("ok", report)
+        except GuardStop as stop:
+            outcome = SyncOutcome("stopped", report, str(stop))
+        except AuthError as exc:
+            outcome = SyncOutcome("failed", report, f"Google refused the account: {exc}")
+        except (RemoteError, SyncSetupError) as exc:
+            outcome = SyncOutcome("failed", report, str(exc))
+        except Exception as exc:  # a bug: journal it as failed, then let it surface
+            if not dry_run:
+                self.repo.add_run(run.evolve(finished=utcnow(), status="failed",
+                                             errors=[f"internal error: {exc!r}"]))
+            raise
+        if not dry_run:
+            errors = list(report.skipped) + ([outcome.message] if outcome.message else [])
+            self.repo.add_run(run.evolve(finished=utcnow(), status=outcome.status,
+                                         counts=report.counts(), errors=errors,
+                                         conflicts=report.conflicts))
+        return outcome
