@@ -34,9 +34,11 @@ from crmtui import config, paths
 from crmtui.config import ConfigError
 from crmtui.model import (
     ADDRESS_TYPES,
+    DEFAULT_GROUP_NAME,
     EMAIL_TYPES,
     MAX_NAME,
     PHONE_TYPES,
+    SYNC_PERIODS,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -1353,6 +1355,214 @@ def export_command(session: Session, file: Path, fmt: str | None, vcard_version:
     else:
         where = "standard output" if to_stdout else file.name
         click.echo(f"Exported {summary(report.counts)} to {where}.", err=to_stdout)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+LINK_TIMEOUT = 300.0  # seconds the browser flow waits for the user's consent
+CLIENT_SECRETS_HELP = (
+    "The OAuth client (a 'Desktop app' client's JSON from the Google Cloud console) for the "
+    "browser flow. For the emulator: POST URL/__emulator/accounts with {\"email\": ...} answers "
+    "the client_id and client_secret to put in {\"installed\": {...}}.")
+
+
+@cli.group()
+def account() -> None:
+    """Linked Google accounts (their tokens are kept in DIR/tokens, 0600, never shown)."""
+
+
+@account.group("link")
+def account_link() -> None:
+    """Link an external account to the current user."""
+
+
+@account_link.command("google")
+@click.option("--client-secrets", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help=CLIENT_SECRETS_HELP)
+@click.option("--endpoint", metavar="URL",
+              help="Google's address; e.g. the emulator's http://127.0.0.1:8765 (default: "
+                   "$CRMTUI_GOOGLE_ENDPOINT, else Google).")
+@click.option("--no-browser", is_flag=True,
+              help="Do not open a browser: print the URL to open (on this machine).")
+@click.option("--credentials", "credentials_file",
+              type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Link from an authorized-user JSON file (token, refresh_token, client_id, "
+                   "client_secret, token_uri) instead of the browser flow.")
+@click.option("--email", metavar="EMAIL",
+              help="With --credentials: the account's email, used when Google cannot tell it.")
+@json_option
+@pass_session
+def account_link_google(session: Session, client_secrets: Path | None, endpoint: str | None,
+                        no_browser: bool, credentials_file: Path | None, email: str | None,
+                        as_json: bool) -> None:
+    """Link a Google account (contacts and calendar events) to the current user.
+
+    The browser flow (--client-secrets) asks Google for consent in a browser; --credentials
+    links from saved credentials, for machines without a browser. Linking an account again
+    reconnects it.
+    """
+    from crmtui.sync.google import auth
+
+    if credentials_file and (client_secrets or no_browser):
+        raise click.UsageError("--credentials links without a browser: it takes neither "
+                               "--client-secrets nor --no-browser")
+    if email and not credentials_file:
+        raise click.UsageError("--email goes with --credentials (the browser flow asks Google)")
+    if not credentials_file and not client_secrets:
+        raise click.UsageError("give --client-secrets FILE for the browser flow, or "
+                               "--credentials FILE")
+    repo, user = session.repo, session.user()
+
+    def show_url(url: str) -> None:
+        lead = ("Open this address in a browser on this machine to link your Google account:"
+                if no_browser else
+                "Opening Google's consent page in your browser; if it does not open, go to:")
+        click.echo(f"{lead}\n  {url}", err=True)
+
+    try:
+        if credentials_file:
+            linked = auth.link_from_credentials_file(repo, session.base, user.id,
+                                                     credentials_file, endpoint,
+                                                     email=email or "")
+        else:
+            assert client_secrets is not None
+            linked = auth.link_with_browser(repo, session.base, user.id,
+                                            client_secrets=client_secrets, endpoint=endpoint,
+                                            open_browser=not no_browser, print_url=show_url,
+                                            timeout=LINK_TIMEOUT)
+    except auth.LinkError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(linked.to_dict())
+    else:
+        where = f" at {linked.endpoint}" if linked.endpoint else ""
+        click.echo(f"Linked the Google account {linked.email}{where} (id {short(linked.id)}).")
+
+
+@account.command("list")
+@json_option
+@pass_session
+def account_list(session: Session, as_json: bool) -> None:
+    """List the current user's linked accounts and their state."""
+    found = session.repo.list_accounts(session.user().id)
+    if as_json:
+        emit_json([a.to_dict() for a in found])
+        return
+    if not found:
+        click.echo("No linked account; link one with `crmtui account link google`.")
+        return
+    print_table(["EMAIL", "PROVIDER", "ENDPOINT", "STATE", "ID"],
+                [[a.email, a.provider, a.endpoint or "Google", a.state.value, short(a.id)]
+                 for a in found])
+    for a in found:
+        if a.state_message:
+            click.echo(f"{a.email}: {a.state_message}")
+
+
+@account.command("unlink")
+@click.argument("which", metavar="EMAIL|ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_session
+def account_unlink(session: Session, which: str, yes: bool, as_json: bool) -> None:
+    """Unlink an account of the current user and delete its saved tokens.
+
+    The data already synchronized stays, in crmtui and in Google.
+    """
+    from crmtui.sync.google import auth
+
+    mine = session.repo.list_accounts(session.user().id)
+    chosen = [a for a in mine if a.email.casefold() == which.strip().casefold()]
+    if not chosen:
+        account_id = resolve_ids("account", [which], (a.id for a in mine), "EMAIL|ID")[0]
+        chosen = [a for a in mine if a.id == account_id]
+    if len(chosen) > 1:
+        fail(f"{len(chosen)} accounts have the email {which}; give the id (see "
+             "`crmtui account list`)")
+    target = chosen[0]
+    confirm_delete(f"the link to {target.email}", [f"{target.email} ({short(target.id)})"], yes)
+    auth.unlink(session.repo, session.base, target.id)
+    if as_json:
+        emit_json({"unlinked": target.to_dict()})
+    else:
+        click.echo(f"Unlinked {target.email}; its tokens are deleted.")
+
+
+# --------------------------------------------------------------------------- sync settings
+
+
+def parse_period(text: str) -> int:
+    """``30m``, ``1h``... as minutes, one of the periods a sync can run at."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mh])\s*", text.lower())
+    minutes = int(match[1]) * (60 if match[2] == "h" else 1) if match else 0
+    if minutes not in SYNC_PERIODS:
+        choices = ", ".join(f"{p}m" for p in SYNC_PERIODS)
+        raise click.BadParameter(f"{text!r} is not a sync period: choose one of {choices} "
+                                 "(or 1h)", param_hint="--every")
+    return minutes
+
+
+TAG_KIND_WHY = {TagKind.PUBLIC: "a public tag, visible to everyone",
+                TagKind.CORPORATE: "a corporate tag, shared by the whole company"}
+
+
+@cli.group()
+def sync() -> None:
+    """Synchronize with Google: settings and runs."""
+
+
+@sync.group("setup")
+def sync_setup() -> None:
+    """Choose what is synchronized and how often."""
+
+
+@sync_setup.command("contacts")
+@click.option("--tag", "tag_name", required=True, metavar="NAME",
+              help="Your private tag: the contacts that carry it are synchronized.")
+@click.option("--group", "group_name", metavar="NAME",
+              help=f"The Google contact group they go in (default: {DEFAULT_GROUP_NAME!r}, "
+                   "else the one set before).")
+@click.option("--every", metavar="PERIOD",
+              help="Synchronize automatically: 1m, 5m, 10m, 15m, 30m or 60m (1h).")
+@click.option("--manual", is_flag=True, help="Synchronize only when asked.")
+@json_option
+@pass_session
+def sync_setup_contacts(session: Session, tag_name: str, group_name: str | None,
+                        every: str | None, manual: bool, as_json: bool) -> None:
+    """Set up the contacts sync: which tag, which Google group, how often.
+
+    Without --every or --manual, the schedule set before is kept (manual at first).
+    """
+    if every and manual:
+        raise click.UsageError("choose --every PERIOD or --manual, not both")
+    period = parse_period(every) if every else None
+    repo, user = session.repo, session.user()
+    tag = repo.find_tag(tag_name, user.id)
+    if tag is None:
+        fail(f"--tag: there is no tag named {tag_name!r}; create your private one with "
+             f"`crmtui tags add {tag_name!r}`")
+    if tag.kind != TagKind.PRIVATE:
+        fail(f"--tag: only a private tag can be a sync tag: {tag.name!r} is "
+             f"{TAG_KIND_WHY[tag.kind]}; create your own with `crmtui tags add NAME`")
+    changes: dict[str, Any] = {"contacts_tag_id": tag.id}
+    if group_name is not None:
+        changes["contacts_group_name"] = group_name
+    if period is not None:
+        changes.update(contacts_auto=True, contacts_period=period)
+    elif manual:
+        changes["contacts_auto"] = False
+    with option_errors({"contacts_group_name": "--group"}):
+        settings = repo.get_sync_settings(user.id).evolve(**changes)
+    repo.save_sync_settings(settings)
+    if as_json:
+        emit_json({**settings.to_dict(), "contacts_tag_name": tag.name})
+        return
+    schedule = (f"every {plural(settings.contacts_period, 'minutes')}" if settings.contacts_auto
+                else "manual (run `crmtui sync contacts`)")
+    print_fields("Contacts sync set up:", [("tag", tag.name),
+                                          ("Google group", settings.contacts_group_name),
+                                          ("schedule", schedule)])
 
 
 # --------------------------------------------------------------------------- the Google emulator

@@ -1,0 +1,332 @@
+"""Google accounts against the emulator: linking (credentials file and browser flow), token
+storage, refresh that is saved at once, and a refused refresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import urllib.request
+import webbrowser
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.oauth2.credentials import Credentials
+
+from crmtui.emulator import Emulator, running_emulator
+from crmtui.model import AccountState, User
+from crmtui.store import NotFound, TinyDBRepository
+from crmtui.sync.google import auth
+from crmtui.sync.remote import AuthError
+
+
+def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
+    """Call the emulator's control API (``path`` below ``/__emulator``)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httplib2 honours proxy variables and has no loopback bypass."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in ("OAUTHLIB_INSECURE_TRANSPORT", "OAUTHLIB_RELAX_TOKEN_SCOPE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with running_emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def credentials_file(tmp_path: Path, emu: Emulator, email: str = "ann@example.com",
+                     **changes: Any) -> tuple[Path, dict[str, Any]]:
+    """An authorized-user file for ``email``'s emulator account, and the control API's answer."""
+    info = control(emu, "POST", "/accounts", {"email": email})
+    record = {"token": info["access_token"], "refresh_token": info["refresh_token"],
+              "client_id": info["client_id"], "client_secret": info["client_secret"],
+              "token_uri": info["token_uri"], **changes}
+    path = tmp_path / f"{email}.json"
+    path.write_text(json.dumps({k: v for k, v in record.items() if v is not None}))
+    return path, info
+
+
+def saved(data_dir: Path, account_id: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(auth.token_file(data_dir, account_id).read_text())
+    return record
+
+
+def me(creds: Credentials, emu: Emulator) -> str:
+    """The account's email, through the People API (a call that may refresh the token)."""
+    found = auth.build_people_service(creds, emu.base_url).people().get(
+        resourceName="people/me", personFields="emailAddresses").execute()
+    return str(found["emailAddresses"][0]["value"])
+
+
+def test_link_from_credentials_file_finds_the_email_through_people_me(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        tmp_path: Path) -> None:
+    path, info = credentials_file(tmp_path, emulator, "ann.work@example.com")
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    assert account.email == "ann.work@example.com"
+    assert account.endpoint == emulator.base_url
+    assert repo.list_accounts(ann.id) == [account]
+    record = saved(data_dir, account.id)
+    assert record["refresh_token"] == info["refresh_token"]
+    assert record["token_uri"] == emulator.token_uri
+    assert sorted(record) == ["client_id", "client_secret", "expiry", "refresh_token", "scopes",
+                              "token", "token_uri"]
+
+
+def test_token_file_is_0600_in_a_0700_directory(repo: TinyDBRepository, ann: User,
+                                                emulator: Emulator, data_dir: Path,
+                                                tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    token = auth.token_file(data_dir, account.id)
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
+    assert [p.name for p in token.parent.iterdir()] == [token.name]  # no temporary file left
+
+
+def test_endpoint_comes_from_the_environment(repo: TinyDBRepository, ann: User,
+                                             emulator: Emulator, data_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(auth.ENV_ENDPOINT, emulator.base_url + "/")
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path)
+    assert account.endpoint == emulator.base_url
+
+
+def test_email_is_the_fallback_when_google_cannot_be_asked(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    control(emulator, "POST", "/faults", {"path": "^/v1/people/me$", "status": 503})
+    with pytest.raises(auth.LinkError, match="give it with --email"):
+        auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    control(emulator, "POST", "/faults", {"path": "^/v1/people/me$", "status": 503})
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url,
+                                              email="ann@example.com")
+    assert account.email == "ann@example.com"
+
+
+def test_credentials_file_missing_a_key_names_it_and_no_secret(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        tmp_path: Path) -> None:
+    path, info = credentials_file(tmp_path, emulator, client_secret=None)
+    with pytest.raises(auth.LinkError) as err:
+        auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    assert "'client_secret'" in str(err.value)
+    for secret in (info["access_token"], info["refresh_token"]):
+        assert secret not in str(err.value)
+    assert repo.list_accounts(ann.id) == []
+    assert not (data_dir / auth.TOKENS_DIR).exists() or not any(
+        (data_dir / auth.TOKENS_DIR).iterdir())
+
+
+def test_linking_again_reconnects_the_same_account(repo: TinyDBRepository, ann: User,
+                                                   emulator: Emulator, data_dir: Path,
+                                                   tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    first = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    repo.update_account(first.evolve(state=AccountState.NEEDS_RECONNECT, state_message="x"))
+    again = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    assert again.id == first.id and again.state == AccountState.CONNECTED
+    assert again.state_message == "" and len(repo.list_accounts(ann.id)) == 1
+
+
+def test_load_credentials_keeps_token_uri_and_expiry(repo: TinyDBRepository, ann: User,
+                                                     emulator: Emulator, data_dir: Path,
+                                                     tmp_path: Path) -> None:
+    expiry = datetime(2030, 1, 2, 3, 4, 5)
+    path, _ = credentials_file(tmp_path, emulator, expiry=expiry.isoformat() + "Z")
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    creds = auth.load_credentials(data_dir, account)
+    assert creds.token_uri == emulator.token_uri
+    assert creds.expiry == expiry
+    assert tuple(creds.scopes) == auth.SCOPES
+
+
+def test_unlink_deletes_the_account_and_its_tokens(repo: TinyDBRepository, ann: User,
+                                                   emulator: Emulator, data_dir: Path,
+                                                   tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    auth.unlink(repo, data_dir, account.id)
+    assert not auth.token_file(data_dir, account.id).exists()
+    with pytest.raises(NotFound):
+        repo.get_account(account.id)
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def test_token_refreshed_during_api_calls_is_saved(repo: TinyDBRepository, ann: User,
+                                                   emulator: Emulator, data_dir: Path,
+                                                   tmp_path: Path) -> None:
+    path, info = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    creds = auth.credentials_for_sync(repo, data_dir, account)
+    control(emulator, "POST", "/clock", {"advance": 4000})  # the access token expires
+    assert me(creds, emulator) == "ann@example.com"
+    record = saved(data_dir, account.id)
+    assert record["token"] == creds.token != info["access_token"]
+    assert record["refresh_token"] == info["refresh_token"]
+    assert auth.load_credentials(data_dir, account).token == creds.token
+
+
+def test_expired_token_is_refreshed_before_the_sync_and_saved(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    stale = auth.load_credentials(data_dir, account)
+    stale.expiry = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    auth.save_credentials(data_dir, account.id, stale)
+    before = control(emulator, "GET", "/requests")["requests"]
+    creds = auth.credentials_for_sync(repo, data_dir, account)
+    after = control(emulator, "GET", "/requests")["requests"][len(before):]
+    assert [(r["path"], r["status"]) for r in after] == [("/token", 200)]
+    assert creds.valid and creds.token != stale.token
+    assert saved(data_dir, account.id)["token"] == creds.token
+
+
+def test_revoked_authorization_marks_the_account_and_raises_auth_error(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        tmp_path: Path) -> None:
+    path, info = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    creds = auth.credentials_for_sync(repo, data_dir, account)
+    control(emulator, "POST", "/tokens/revoke", {"email": "ann@example.com"})
+    control(emulator, "POST", "/tokens/expire", {"email": "ann@example.com"})
+    with pytest.raises(AuthError) as err:
+        me(creds, emulator)
+    message = str(err.value)
+    assert message == auth.REFUSED_MESSAGE
+    assert "crmtui account link google" in message
+    stored = repo.get_account(account.id)
+    assert stored.state == AccountState.NEEDS_RECONNECT
+    assert stored.state_message == message
+    for secret in (info["access_token"], info["refresh_token"], info["client_secret"]):
+        assert secret not in message
+
+
+def test_missing_token_file_marks_the_account(repo: TinyDBRepository, ann: User,
+                                              emulator: Emulator, data_dir: Path,
+                                              tmp_path: Path) -> None:
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    auth.delete_credentials(data_dir, account.id)
+    with pytest.raises(AuthError, match="no saved authorization"):
+        auth.credentials_for_sync(repo, data_dir, account)
+    assert repo.get_account(account.id).state == AccountState.NEEDS_RECONNECT
+
+
+# --------------------------------------------------------------------------- the browser flow
+
+
+def client_secrets(emu: Emulator, email: str = "ann@example.com") -> dict[str, Any]:
+    """The OAuth client of ``email``'s emulator account, its URIs still Google's."""
+    info = control(emu, "POST", "/accounts", {"email": email})
+    return {"installed": {"client_id": info["client_id"], "client_secret": info["client_secret"],
+                          "auth_uri": auth.GOOGLE_AUTH_URI, "token_uri": auth.GOOGLE_TOKEN_URI,
+                          "redirect_uris": ["http://localhost"]}}
+
+
+def consent(url: str, errors: list[BaseException]) -> None:
+    """Play the user in a browser: load the consent page (the emulator consents at once) and
+    follow its redirect to the app's loopback callback, from a thread."""
+    def visit() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as page:
+                page.read()
+        except Exception as exc:  # the test sees it in ``errors``
+            errors.append(exc)
+
+    threading.Thread(target=visit, daemon=True).start()
+
+
+class ConsentBrowser(webbrowser.BaseBrowser):
+    """A registered browser whose user consents."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.opened: list[str] = []
+        self.errors: list[BaseException] = []
+
+    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
+        self.opened.append(url)
+        consent(url, self.errors)
+        return True
+
+
+def test_browser_flow_links_the_account(repo: TinyDBRepository, ann: User, emulator: Emulator,
+                                        data_dir: Path) -> None:
+    browser = ConsentBrowser(f"crmtui-test-{id(object())}")
+    webbrowser.register(browser.name, None, browser)
+    shown: list[str] = []
+    account = auth.link_with_browser(repo, data_dir, ann.id,
+                                     client_secrets=client_secrets(emulator),
+                                     endpoint=emulator.base_url, open_browser=True,
+                                     print_url=shown.append, timeout=10, browser=browser.name)
+    assert not browser.errors
+    assert browser.opened == shown and shown[0].startswith(emulator.base_url + "/o/oauth2/auth?")
+    for part in ("code_challenge_method=S256", "access_type=offline"):
+        assert part in shown[0]
+    assert account.email == "ann@example.com" and account.endpoint == emulator.base_url
+    record = saved(data_dir, account.id)
+    assert record["token_uri"] == emulator.token_uri
+    assert tuple(record["scopes"]) == auth.SCOPES
+    assert me(auth.credentials_for_sync(repo, data_dir, account), emulator) == "ann@example.com"
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ  # only for the flow's duration
+
+
+def test_browser_flow_without_a_browser_prints_the_url(repo: TinyDBRepository, ann: User,
+                                                       emulator: Emulator, data_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_browser(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no browser may be opened")
+
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    errors: list[BaseException] = []
+    account = auth.link_with_browser(repo, data_dir, ann.id,
+                                     client_secrets=client_secrets(emulator, "bob@example.com"),
+                                     endpoint=emulator.base_url, open_browser=False,
+                                     print_url=lambda url: consent(url, errors), timeout=10)
+    assert not errors
+    assert account.email == "bob@example.com"
+    assert auth.token_file(data_dir, account.id).exists()
+
+
+def test_browser_flow_times_out_without_consent(repo: TinyDBRepository, ann: User,
+                                                emulator: Emulator, data_dir: Path) -> None:
+    with pytest.raises(auth.LinkError, match="no answer from the browser"):
+        auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                               endpoint=emulator.base_url, open_browser=False,
+                               print_url=lambda url: None, timeout=0.2)
+    assert repo.list_accounts(ann.id) == []
+
+
+def test_batch_uri_for_google_and_the_emulator() -> None:
+    assert auth.batch_uri("", "people") == "https://people.googleapis.com/batch"
+    assert auth.batch_uri("", "calendar") == "https://www.googleapis.com/batch/calendar/v3"
+    assert auth.batch_uri("http://127.0.0.1:9/", "people") == "http://127.0.0.1:9/batch"
+    assert (auth.batch_uri("http://127.0.0.1:9", "calendar")
+            == "http://127.0.0.1:9/batch/calendar/v3")
