@@ -1,0 +1,113 @@
+"""Fixtures for the end-to-end contact sync tests: an emulator in process, Ann's CRM (her own
+contact carries her Google address, a private sync tag "Google", sync settings saved), her Google
+account linked from the emulator's credentials, and a :class:`SyncService` wired to the emulator
+through the real People adapter, its retry sleeps recorded instead of slept. Helpers are in
+``synckit``: ``gmail`` changes Google "in Gmail", ``sync(**kw)`` runs a contact sync and returns
+the outcome, ``requests()`` counts the emulator's requests since the last reset (each ``sync``
+resets it first)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from synckit import Gmail, Requests, Syncer, control
+
+from crmtui.emulator import Emulator, running_emulator
+from crmtui.model import Account, SyncSettings, Tag, User
+from crmtui.store import TinyDBRepository
+from crmtui.sync.google import auth
+from crmtui.sync.remote import ContactsRemote
+from crmtui.sync.service import SyncService
+
+GOOGLE_EMAIL = "ann@example.com"  # Ann's Google account (her own contact carries it)
+GROUP = "crmtui"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httplib2 honours proxy variables and has no loopback bypass."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    with running_emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def data_dir(repo: TinyDBRepository, tmp_path: Path) -> Path:
+    """The data directory of the ``repo`` store (tokens and locks live there too)."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def user(ann: User) -> User:
+    """Ann: her own contact carries ``GOOGLE_EMAIL``."""
+    return ann
+
+
+@pytest.fixture
+def sync_tag(repo: TinyDBRepository, user: User, ann_private_tag: Tag) -> Tag:
+    """Ann's private tag "Google", saved as her contacts sync tag (group ``GROUP``)."""
+    repo.save_sync_settings(SyncSettings(user_id=user.id, contacts_tag_id=ann_private_tag.id,
+                                         contacts_group_name=GROUP))
+    return ann_private_tag
+
+
+@pytest.fixture
+def account(repo: TinyDBRepository, data_dir: Path, user: User, emulator: Emulator,
+            tmp_path: Path) -> Account:
+    """Ann's Google account, linked from an authorized-user file of the emulator's account."""
+    info = control(emulator, "POST", "/accounts", {"email": GOOGLE_EMAIL})
+    path = tmp_path / "authorized-user.json"
+    path.write_text(json.dumps({"token": info["access_token"],
+                                "refresh_token": info["refresh_token"],
+                                "client_id": info["client_id"],
+                                "client_secret": info["client_secret"],
+                                "token_uri": info["token_uri"]}))
+    return auth.link_from_credentials_file(repo, data_dir, user.id, path, emulator.base_url)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every back-off wait the adapter asked for (nothing is slept)."""
+    return []
+
+
+@pytest.fixture
+def service(repo: TinyDBRepository, data_dir: Path, sync_tag: Tag, account: Account,
+            sleeps: list[float]) -> SyncService:
+    """The sync service with the real People adapter on the emulator."""
+    from crmtui.sync.google.people import GooglePeople  # lazily: test_engine needs no Google
+
+    def people(acc: Account) -> ContactsRemote:
+        creds = auth.credentials_for_sync(repo, data_dir, acc)
+        return GooglePeople(auth.build_people_service(creds, acc.endpoint),
+                            batch_uri=auth.batch_uri(acc.endpoint, "people"),
+                            sleep=sleeps.append)
+
+    return SyncService(repo, data_dir, people)
+
+
+@pytest.fixture
+def gmail(emulator: Emulator, account: Account) -> Gmail:
+    """Ann's Google contacts, changed "in Gmail"."""
+    return Gmail(emulator, account.email, GROUP)
+
+
+@pytest.fixture
+def requests(emulator: Emulator) -> Requests:
+    """``requests()``: the emulator's request counts since the last reset."""
+    return Requests(emulator)
+
+
+@pytest.fixture
+def sync(service: SyncService, user: User, requests: Requests) -> Syncer:
+    """``sync(dry_run=..., confirmed=...)``: one contact sync; returns the outcome."""
+    return Syncer(service, user.id, requests)
