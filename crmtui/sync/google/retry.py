@@ -1,9 +1,9 @@
 """Retries for Google API calls, shared by the People and Calendar adapters.
 
 Every request goes through :class:`Retrier`: 429, 500, 502, 503, 504, 403 rate limits
-(``rateLimitExceeded`` / ``userRateLimitExceeded``) and network errors are retried with
-exponential backoff and full jitter (base 1 s, cap 32 s), or after the ``Retry-After`` the server
-asked for, up to ``max_attempts`` attempts; then :class:`RemoteError` says what failed (the HTTP
+(``rateLimitExceeded`` / ``userRateLimitExceeded``; People's ``RESOURCE_EXHAUSTED``) and network
+errors are retried with exponential backoff and full jitter (base 1 s, cap 32 s), or after the
+``Retry-After`` the server asked for, up to ``max_attempts`` attempts; then :class:`RemoteError` says what failed (the HTTP
 status and Google's message, never a URL or a token). Other HTTP errors are raised as they are
 for the adapter to handle (a 404 group, a stale etag, a rejected record...).
 
@@ -31,7 +31,9 @@ from googleapiclient.http import BatchHttpRequest
 from crmtui.sync.remote import AuthError, RemoteError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# Calendar's errors[].reason; People's ErrorInfo reason (its 403s carry RESOURCE_EXHAUSTED)
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded",
+                                "RATE_LIMIT_EXCEEDED"})
 SCOPE_REASONS = frozenset({"ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions"})
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     httplib2.HttpLib2Error, http.client.HTTPException, ConnectionError, TimeoutError,
@@ -55,7 +57,8 @@ class Failure:
     @property
     def retryable(self) -> bool:
         return self.status in RETRY_STATUSES or (
-            self.status == 403 and bool(self.reasons & RATE_LIMIT_REASONS))
+            self.status == 403 and (bool(self.reasons & RATE_LIMIT_REASONS)
+                                    or self.status_name == "RESOURCE_EXHAUSTED"))
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.message}" if self.message else f"HTTP {self.status}"
