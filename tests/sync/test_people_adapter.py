@@ -19,7 +19,7 @@ from test_mapping import contacts, normalized
 from crmtui.emulator import Emulator, running_emulator
 from crmtui.sync.contacts import contact_fields
 from crmtui.sync.google import auth
-from crmtui.sync.google.people import GooglePeople
+from crmtui.sync.google.people import GooglePeople, item_result
 from crmtui.sync.google.retry import Retrier
 from crmtui.sync.remote import (
     AuthError,
@@ -180,25 +180,34 @@ def test_an_update_leaves_person_fields_crmtui_does_not_own(gmail: Gmail) -> Non
     assert len(update) == 1
 
 
-def test_an_update_sends_only_the_changed_person_fields(gmail: Gmail) -> None:
-    made = gmail.add(names=[{"givenName": "Ada"}], biographies=[{"value": "old"}],
+def test_an_update_writes_only_the_person_fields_of_changed_fields(gmail: Gmail) -> None:
+    made = gmail.add(names=[{"givenName": "Ada"}], biographies=[{"value": "in Gmail"}],
                      birthdays=[{"date": {"month": 12, "day": 10}}])
-    rc = gmail.people.get([made["resourceName"]], gmail.group_name)[0]
-    gmail.ctl("PATCH", f"contacts/{made['resourceName']}",
-              {"biographies": [{"value": "changed in Gmail"}]})
-    # the engine pushes the name only; the notes it read before are not written back
-    fields = {**rc.fields, "given_name": "Augusta"}
-    [result] = gmail.people.update([ContactUpdate(rc, fields, ["given_name"])],
+    [rc] = gmail.people.get([made["resourceName"]], gmail.group_name)
+    # what the engine holds of the notes differs from Gmail: only a write could change them
+    rc.raw["biographies"] = [{"value": "held by crmtui"}]
+    rc.fields["notes"] = "held by crmtui"
+    fields = {**rc.fields, "given_name": "Augusta", "birthday": None}
+    [result] = gmail.people.update([ContactUpdate(rc, fields, ["given_name", "birthday"])],
                                    gmail.group_name)
-    assert result.stale  # the etag it read is no longer current
-    fresh = gmail.people.get([made["resourceName"]], gmail.group_name)[0]
-    [result] = gmail.people.update(
-        [ContactUpdate(fresh, {**fresh.fields, "given_name": "Augusta", "birthday": None},
-                       ["given_name", "birthday"])], gmail.group_name)
+    assert result.contact is not None
     person = gmail.person(made["resourceName"])
     assert person["names"][0]["givenName"] == "Augusta"
-    assert person["biographies"][0]["value"] == "changed in Gmail"
+    assert person["biographies"][0]["value"] == "in Gmail"
     assert person["birthdays"][0]["date"] == {"month": 12, "day": 10}  # yearless: kept
+
+
+def test_per_record_answers_of_a_batch_write_are_read() -> None:
+    stale = {"status": {"code": 9, "message": "Request person.etag is different than the "
+                        "current person.etag. Clear local cache and get the latest person."}}
+    bad = {"status": {"code": 3, "message": "Invalid email"}}
+    ok = {"person": {"resourceName": "people/c1", "etag": "%e", "names": [{"givenName": "A"}]}}
+    assert item_result("people/c1", stale, "contactGroups/g").stale
+    assert item_result("people/c1", bad, "contactGroups/g").error == (
+        "Google refused it (Invalid email)")
+    done = item_result("people/c1", ok, "contactGroups/g").contact
+    assert done is not None and done.fields["given_name"] == "A"
+    assert item_result("people/c1", {}, "g").error == "Google did not answer for it"
 
 
 # --------------------------------------------------------------------------- listing
@@ -324,6 +333,7 @@ def test_450_new_contacts_take_3_create_calls_with_id_and_group(gmail: Gmail) ->
         assert groups == {gmail.group_name, "contactGroups/myContacts"}
     listing = gmail.people.list_changes("", gmail.group_name)
     assert sorted(rc.crm_id for rc in listing.contacts) == sorted(f"crm{i}" for i in range(450))
+    assert all(rc.in_group for rc in listing.contacts)
 
 
 def test_a_record_google_rejects_is_reported_and_the_others_are_written(gmail: Gmail) -> None:

@@ -340,6 +340,20 @@ def _is_stale(f: Failure) -> bool:
         "etag" in f.message.casefold())
 
 
+def item_result(key: str, response: Mapping[str, Any], group: str) -> WriteResult:
+    """The outcome of one record of a batch write (a ``PersonResponse``)."""
+    person = response.get("person")
+    if person:
+        return WriteResult(key=key, contact=remote_contact(person, group))
+    status = response.get("status") or {}
+    message = str(status.get("message") or "")
+    if not message:
+        return WriteResult(key=key, error="Google did not answer for it")
+    if status.get("code") == 9 and "etag" in message.casefold():  # FAILED_PRECONDITION
+        return WriteResult(key=key, stale=True, error=message)
+    return WriteResult(key=key, error=f"Google refused it ({message})")
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -496,16 +510,13 @@ class GooglePeople:
             half = len(bodies) // 2
             return (self._create_batch(bodies[:half], group)
                     + self._create_batch(bodies[half:], group))
-        created = [r for r in answer.get("createdPeople") or []]
         by_id: dict[str, WriteResult] = {}
-        for (crm_id, _), response in zip(bodies, created, strict=False):
-            person = response.get("person")
-            if person:
-                rc = remote_contact(person, group)
-                by_id[rc.crm_id or crm_id] = WriteResult(key=rc.crm_id or crm_id, contact=rc)
-            else:
-                message = (response.get("status") or {}).get("message") or "no answer"
-                by_id[crm_id] = WriteResult(key=crm_id, error=f"Google refused it ({message})")
+        for (crm_id, _), response in zip(bodies, answer.get("createdPeople") or [],
+                                         strict=False):
+            result = item_result(crm_id, response, group)
+            if result.contact is not None and result.contact.crm_id:
+                result.key = result.contact.crm_id  # Google's order is not promised
+            by_id[result.key] = result
         return [by_id.get(crm_id) or WriteResult(key=crm_id, error="Google did not answer for it")
                 for crm_id, _ in bodies]
 
@@ -561,13 +572,8 @@ class GooglePeople:
                                   f"({f})") from None
             return self._update_each(planned, group)
         updated = answer.get("updateResult") or {}
-        out = []
-        for up, _ in planned:
-            key = up.remote.remote_id
-            person = (updated.get(key) or {}).get("person")
-            out.append(WriteResult(key=key, contact=remote_contact(person, group)) if person
-                       else WriteResult(key=key, error="Google did not answer for it"))
-        return out
+        return [item_result(up.remote.remote_id, updated.get(up.remote.remote_id) or {}, group)
+                for up, _ in planned]
 
     def _update_each(self, planned: Sequence[tuple[ContactUpdate, list[str]]], group: str
                      ) -> list[WriteResult]:
