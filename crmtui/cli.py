@@ -1507,9 +1507,84 @@ TAG_KIND_WHY = {TagKind.PUBLIC: "a public tag, visible to everyone",
                 TagKind.CORPORATE: "a corporate tag, shared by the whole company"}
 
 
-@cli.group()
-def sync() -> None:
-    """Synchronize with Google: settings and runs."""
+@cli.group(invoke_without_command=True)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing on either side.")
+@click.option("--yes", is_flag=True, help="Go ahead with a run the mass-unlink guard stopped.")
+@click.pass_context
+def sync(ctx: click.Context, dry_run: bool, yes: bool) -> None:
+    """Synchronize with Google: settings and runs. Alone: synchronize everything set up."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(sync_contacts, dry_run=dry_run, yes=yes, as_json=False)
+
+
+class _StderrProgress:
+    """Log lines and, on a terminal, a progress bar on stderr (stdout keeps the summary)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, message: str, done: int, total: int) -> None:
+        if message != self.last:
+            if self.tty and self.last:
+                click.echo("", err=True)
+            if not self.tty:
+                click.echo(f"crmtui sync: {message}", err=True)
+            self.last = message
+        if self.tty:
+            width = 30
+            filled = width * done // total if total else 0
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}" if total else ""
+            click.echo(f"\r{message} {bar}\033[K", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            click.echo("", err=True)
+
+
+@sync.command("contacts")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing on either side.")
+@click.option("--yes", is_flag=True, help="Go ahead with a run the mass-unlink guard stopped.")
+@json_option
+@pass_session
+def sync_contacts(session: Session, dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Synchronize the current user's tagged contacts with Google Contacts, both ways.
+
+    Exit status: 0 when the run completed (records Google refused are listed as skipped), 1
+    when it failed or the mass-unlink guard stopped it (run again with --yes to go ahead), 3
+    when another sync of the same user is running."""
+    from crmtui.model import SyncKind
+    from crmtui.sync.google.factory import contacts_remote_factory
+    from crmtui.sync.service import SyncBusy, SyncService
+
+    repo, user = session.repo, session.user()
+    service = SyncService(repo, session.base, contacts_remote_factory(repo, session.base))
+    progress = _StderrProgress()
+    try:
+        outcome = service.run(user.id, SyncKind.CONTACTS, dry_run=dry_run, confirmed=yes,
+                              progress=progress)
+    except SyncBusy as exc:
+        progress.close()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    progress.close()
+    report = outcome.report
+    if as_json:
+        emit_json({"status": outcome.status, "message": outcome.message,
+                   "dry_run": dry_run, "counts": report.counts(), "skipped": report.skipped,
+                   "notes": report.notes, "plan": report.plan,
+                   "conflicts": [c.to_dict() for c in report.conflicts]})
+    else:
+        if dry_run:
+            click.echo("Dry run: nothing was written. The plan:")
+            for line in report.plan or ["nothing to do"]:
+                click.echo(f"  {line}")
+        click.echo(report.summary())
+        for conflict in report.conflicts:
+            click.echo(f"  conflict on {conflict.field_name} of {short(conflict.record_id)}: "
+                       f"kept {conflict.kept!r} ({conflict.winner}), overwrote {conflict.lost!r}")
+    if not outcome.ok:
+        fail(outcome.message)
 
 
 @sync.group("setup")
