@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +25,7 @@ def contacts_remote_factory(repo: Repository, data_dir: str | os.PathLike[str], 
     def make(account: Account) -> ContactsRemote:
         creds = credentials_for_sync(repo, directory, account)
         service = build_people_service(creds, account.endpoint)
-        extra = {} if sleep is None else {"sleep": sleep}
         return GooglePeople(service, batch_uri=batch_uri(account.endpoint, "people"),
-                            progress=progress, **extra)
+                            progress=progress, sleep=sleep or time.sleep)
 
     return make
