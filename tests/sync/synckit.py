@@ -116,6 +116,11 @@ class Gmail:
     def move_out(self, *resource_names: str) -> None:
         self._ctl("POST", f"/groups/{self.group}/members", {"remove": list(resource_names)})
 
+    def create_group(self, name: str) -> str:
+        """Create a user group in Gmail; returns its resource name."""
+        made: str = self._ctl("POST", "/groups", {"name": name})["resourceName"]
+        return made
+
     def rename_group(self, name: str) -> None:
         self._ctl("PATCH", "/groups/" + self.group, {"name": name})
 
