@@ -125,16 +125,11 @@ class SyncReport:
         return out
 
     def summary(self) -> str:
-        def side(label: str, c: SideCounts, untag_word: str, removed_word: str) -> str:
-            parts = [f"{c.created} created", f"{c.updated} updated", f"{c.linked} linked"]
-            if untag_word:
-                parts.append(f"{c.untagged} {untag_word}")
-            if removed_word:
-                parts.append(f"{c.removed} {removed_word}")
-            return f"{label}: " + ", ".join(parts)
-
-        lines = [side("In crmtui", self.crm, "untagged", ""),
-                 side("In Google", self.google, "", "removed from the group")]
+        crm, google = self.crm, self.google
+        lines = [f"In crmtui: {crm.created} created, {crm.updated} updated, {crm.linked} linked "
+                 f"to existing Google contacts, {crm.untagged} untagged",
+                 f"In Google: {google.created} created, {google.updated} updated, "
+                 f"{google.removed} removed from the group"]
         lines.append(f"Conflicts: {len(self.conflicts)}; skipped: {len(self.skipped)}")
         lines += [f"  skipped {s}" for s in self.skipped]
         lines += self.notes
