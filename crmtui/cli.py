@@ -1510,11 +1510,26 @@ TAG_KIND_WHY = {TagKind.PUBLIC: "a public tag, visible to everyone",
 @cli.group(invoke_without_command=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing on either side.")
 @click.option("--yes", is_flag=True, help="Go ahead with a run the mass-unlink guard stopped.")
+@click.option("--due", is_flag=True,
+              help="For cron or a systemd timer: sync only what is set to synchronize "
+                   "automatically and whose period has passed since its last sync.")
 @click.pass_context
-def sync(ctx: click.Context, dry_run: bool, yes: bool) -> None:
+def sync(ctx: click.Context, dry_run: bool, yes: bool, due: bool) -> None:
     """Synchronize with Google: settings and runs. Alone: synchronize everything set up."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(sync_contacts, dry_run=dry_run, yes=yes, as_json=False)
+    if ctx.invoked_subcommand is not None:
+        return
+    if due:
+        session: Session = ctx.find_object(Session)  # type: ignore[assignment]
+        from crmtui.model import SyncKind
+        from crmtui.sync.service import is_due
+
+        user = session.user()
+        settings = session.repo.get_sync_settings(user.id)
+        state = session.repo.get_sync_state(user.id, SyncKind.CONTACTS)
+        if not is_due(settings.contacts_auto, settings.contacts_period, state.get("last_sync")):
+            click.echo("Contacts: not due yet (or not set to synchronize automatically).")
+            return
+    ctx.invoke(sync_contacts, dry_run=dry_run, yes=yes, as_json=False)
 
 
 class _StderrProgress:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -24,6 +24,17 @@ from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, no_progress
 from crmtui.sync.remote import AuthError, ContactsRemote, RemoteError
 
 ContactsFactory = Callable[[Account], ContactsRemote]
+
+
+def is_due(auto: bool, period_minutes: int, last_sync: str | None,
+           now: datetime | None = None) -> bool:
+    """Whether an automatic sync is due: on, and ``period_minutes`` passed since ``last_sync``."""
+    if not auto:
+        return False
+    if not last_sync:
+        return True
+    elapsed = (now or utcnow()) - datetime.fromisoformat(last_sync)
+    return elapsed >= timedelta(minutes=period_minutes)
 
 
 class SyncBusy(RuntimeError):

@@ -1,0 +1,48 @@
+"""`crmtui sync` for cron: `--due` runs only what is automatic and due; the service's rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from crmtui.cli import cli
+from crmtui.model import Account, SyncKind, Tag, User
+from crmtui.store import TinyDBRepository
+from crmtui.sync.service import is_due
+
+
+def test_is_due_follows_the_period() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert not is_due(False, 5, None, now)
+    assert is_due(True, 5, None, now)
+    assert not is_due(True, 30, (now - timedelta(minutes=29)).isoformat(), now)
+    assert is_due(True, 30, (now - timedelta(minutes=30)).isoformat(), now)
+
+
+def _run(data_dir: Path, *args: str) -> object:
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--user", "ann@example.com",
+                                    *args], catch_exceptions=False)
+
+
+def test_sync_due_runs_only_when_the_period_has_passed(repo: TinyDBRepository, data_dir: Path,
+                                                       user: User, sync_tag: Tag,
+                                                       account: Account) -> None:
+    manual = _run(data_dir, "sync", "--due")
+    assert manual.exit_code == 0 and "not due" in manual.output  # type: ignore[attr-defined]
+    assert repo.list_runs(user.id) == []
+
+    repo.save_sync_settings(repo.get_sync_settings(user.id).evolve(contacts_auto=True,
+                                                                   contacts_period=30))
+    first = _run(data_dir, "sync", "--due")
+    assert first.exit_code == 0, first.output  # type: ignore[attr-defined]
+    assert "In Google:" in first.output  # type: ignore[attr-defined]
+    assert [r.status for r in repo.list_runs(user.id, SyncKind.CONTACTS)] == ["ok"]
+
+    again = _run(data_dir, "sync", "--due")
+    assert "not due" in again.output  # type: ignore[attr-defined]
+    assert len(repo.list_runs(user.id)) == 1
+
+    plain = _run(data_dir, "sync")  # without --due: runs now
+    assert plain.exit_code == 0 and len(repo.list_runs(user.id)) == 2  # type: ignore[attr-defined]
