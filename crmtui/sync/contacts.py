@@ -256,6 +256,9 @@ class ContactSync:
                                     "was created again.")
             elif group.created:
                 report.notes.append(f"Created the Google group {group.name!r}.")
+            elif group.name != self.settings.contacts_group_name:
+                report.notes.append(f"The Google group is now named {group.name!r} in Gmail; "
+                                    "crmtui follows it by its identity, not its name.")
             if group.resource_name != state.get("group"):
                 if not self.dry_run:
                     self.repo.set_sync_state(self.user_id, SyncKind.CONTACTS,
