@@ -1,0 +1,172 @@
+"""Contact sync at 10,000 contacts a side: requests and seconds against the in-process emulator.
+
+Gmail gets 10,000 contacts in the sync group (made through ``batchCreateContacts``, 200 a call),
+the CRM 10,000 other tagged contacts; then it prints, for each run, the People API requests it
+made (HTTP calls; batch parts apart) and its seconds: the first sync, an incremental sync with 1
+change, one with 500 changes (250 on each side), and a sync with nothing to do. Runs but the first
+are repeated and their medians printed. Targets (issue 4): first sync under 30 s; 1 change under
+0.5 s and at most 3 requests. Not a test: ``make bench`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from google.oauth2.credentials import Credentials
+
+from crmtui.emulator import Emulator
+from crmtui.model import Account, Contact, SyncKind, SyncSettings, Tag, TagKind, User
+from crmtui.store import ContactQuery, open_store
+from crmtui.sync.google import auth
+from crmtui.sync.google.people import GooglePeople
+from crmtui.sync.service import SyncService
+
+EMAIL = "ann@example.com"
+
+
+class Bench:
+    """An emulator account and a CRM store wired to the real People adapter."""
+
+    def __init__(self, emu: Emulator, data_dir: Path) -> None:
+        self.emu = emu
+        info = emu.create_account(EMAIL)
+        self.creds = Credentials(token=info["access_token"], refresh_token=info["refresh_token"],
+                                 client_id=info["client_id"],
+                                 client_secret=info["client_secret"],
+                                 token_uri=info["token_uri"], scopes=info["scopes"])
+        self.service = auth.build_people_service(self.creds, emu.base_url)
+        self.repo = open_store(data_dir)
+        self.user = self.repo.add_user(User(name="Ann Lee", email=EMAIL),
+                                       Contact(given_name="Ann", family_name="Lee"))
+        self.tag = self.repo.add_tag(Tag(name="Google", kind=TagKind.PRIVATE,
+                                         owner_id=self.user.id))
+        self.repo.save_sync_settings(SyncSettings(user_id=self.user.id,
+                                                  contacts_tag_id=self.tag.id))
+        self.repo.add_account(Account(user_id=self.user.id, email=EMAIL,
+                                      endpoint=emu.base_url))
+        self.sync_service = SyncService(self.repo, data_dir, self._remote)
+
+    def _remote(self, account: Account) -> GooglePeople:
+        return GooglePeople(self.service, batch_uri=auth.batch_uri(self.emu.base_url, "people"))
+
+    def people_requests(self) -> int:
+        """People API HTTP calls served since the last call (the log is then cleared)."""
+        with self.emu.state.lock:
+            count = sum(1 for r in self.emu.state.requests
+                        if r.api == "people" and r.batch != "part")
+            self.emu.state.requests.clear()
+        return count
+
+    def seed_gmail(self, n: int) -> str:
+        """``n`` Gmail contacts in a group named crmtui; its resource name."""
+        group = self.service.contactGroups().create(
+            body={"contactGroup": {"name": "crmtui"}}).execute()["resourceName"]
+        for start in range(0, n, 200):
+            people = [{"contactPerson": {
+                "names": [{"givenName": f"Gmail{i:05d}", "familyName": "Person"}],
+                "emailAddresses": [{"value": f"gmail{i:05d}@example.com", "type": "work"}],
+                "organizations": [{"name": "Gmail Co", "title": "Buyer"}],
+                "memberships": [{"contactGroupMembership": {
+                    "contactGroupResourceName": group}}]}}
+                for i in range(start, min(n, start + 200))]
+            self.service.people().batchCreateContacts(
+                body={"contacts": people, "readMask": "names"}).execute()
+        return group
+
+    def seed_crm(self, n: int) -> None:
+        self.repo.add_contacts([
+            Contact(given_name=f"Crm{i:05d}", family_name="Person", owner_id=self.user.id,
+                    emails=[f"crm{i:05d}@example.com"], company="Crm Co", job_title="Seller",
+                    tags=[self.tag.id]) for i in range(n)])
+
+    def sync(self) -> tuple[int, float]:
+        """One sync: (People API requests, seconds)."""
+        self.people_requests()
+        began = time.perf_counter()
+        outcome = self.sync_service.run(self.user.id, SyncKind.CONTACTS, confirmed=True)
+        seconds = time.perf_counter() - began
+        if not outcome.ok:
+            raise SystemExit(f"the sync failed: {outcome.message}")
+        return self.people_requests(), seconds
+
+    def crm_edit(self, count: int, round_: int) -> None:
+        ids = self.repo.contact_ids(ContactQuery(tag_ids=(self.tag.id,)), self.user.id)
+        for contact in self.repo.get_contacts(ids[:count], self.user.id):
+            self.repo.update_contact(contact.evolve(job_title=f"Seller r{round_}"),
+                                     self.user.id)
+
+    def gmail_edit(self, count: int, round_: int) -> None:
+        """Edit ``count`` contacts in Gmail (the control API: one request each, unlogged)."""
+        path = f"/__emulator/accounts/{EMAIL}/contacts"
+        listed = _control(self.emu, "GET", path)["contacts"]
+        gmail = [p for p in listed if p["names"][0]["givenName"].startswith("Gmail")]
+        for person in gmail[:count]:
+            pid = person["resourceName"].split("/")[1]
+            _control(self.emu, "PATCH", f"{path}/{pid}",
+                     {"organizations": [{"name": "Gmail Co", "title": f"Buyer r{round_}"}]})
+
+
+def _control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(emu.base_url + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def measure(label: str, runs: int, prepare: Callable[[int], None], bench: Bench) -> None:
+    requests, seconds = [], []
+    for i in range(runs):
+        prepare(i)
+        r, s = bench.sync()
+        requests.append(r)
+        seconds.append(s)
+    print(f"{label:<34} {statistics.median(requests):>8.0f} {statistics.median(seconds):>9.3f}"
+          f"   (runs: {', '.join(f'{s:.3f}' for s in seconds)})", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000, help="contacts on each side")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each incremental case")
+    args = parser.parse_args(argv)
+    n = args.contacts
+    with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
+        bench = Bench(emu, Path(tmp) / "data")
+        began = time.perf_counter()
+        bench.seed_gmail(n)
+        bench.seed_crm(n)
+        print(f"seeded {n} Gmail + {n} CRM contacts in {time.perf_counter() - began:.1f} s",
+              file=sys.stderr, flush=True)
+        print(f"{'run':<34} {'requests':>8} {'seconds':>9}")
+        measure(f"first sync ({n} + {n})", 1, lambda i: None, bench)
+        counter = iter(range(1, 1_000_000))
+
+        def one_change(i: int) -> None:
+            bench.crm_edit(1, next(counter))
+
+        def many_changes(i: int) -> None:
+            round_ = next(counter)
+            bench.crm_edit(250, round_)
+            bench.gmail_edit(250, round_)
+
+        measure("incremental, 1 change", args.repeat, one_change, bench)
+        measure("incremental, 500 changes", args.repeat, many_changes, bench)
+        measure("nothing to do", args.repeat, lambda i: None, bench)
+        bench.repo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
