@@ -1,7 +1,7 @@
 """Fixtures for the end-to-end contact sync tests: an emulator in process, Ann's CRM (her own
 contact carries her Google address, a private sync tag "Google", sync settings saved), her Google
 account linked from the emulator's credentials, and a :class:`SyncService` wired to the emulator
-through the real People adapter, its retry sleeps recorded instead of slept. Helpers are in
+through the factory the command line uses, its retry sleeps recorded instead of slept. Helpers are in
 ``synckit``: ``gmail`` changes Google "in Gmail", ``sync(**kw)`` runs a contact sync and returns
 the outcome, ``requests()`` counts the emulator's requests since the last reset (each ``sync``
 resets it first)."""
@@ -19,7 +19,7 @@ from crmtui.emulator import Emulator, running_emulator
 from crmtui.model import Account, SyncSettings, Tag, User
 from crmtui.store import TinyDBRepository
 from crmtui.sync.google import auth
-from crmtui.sync.remote import ContactsRemote
+from crmtui.sync.google.factory import contacts_remote_factory
 from crmtui.sync.service import SyncService
 
 GOOGLE_EMAIL = "ann@example.com"  # Ann's Google account (her own contact carries it)
@@ -83,16 +83,10 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def service(repo: TinyDBRepository, data_dir: Path, sync_tag: Tag, account: Account,
             sleeps: list[float]) -> SyncService:
-    """The sync service with the real People adapter on the emulator."""
-    from crmtui.sync.google.people import GooglePeople  # lazily: test_engine needs no Google
-
-    def people(acc: Account) -> ContactsRemote:
-        creds = auth.credentials_for_sync(repo, data_dir, acc)
-        return GooglePeople(auth.build_people_service(creds, acc.endpoint),
-                            batch_uri=auth.batch_uri(acc.endpoint, "people"),
-                            sleep=sleeps.append)
-
-    return SyncService(repo, data_dir, people)
+    """The sync service wired as the command line wires it (the People adapter, here on the
+    emulator), its back-off waits recorded in ``sleeps``."""
+    return SyncService(repo, data_dir,
+                       contacts_remote_factory(repo, data_dir, sleep=sleeps.append))
 
 
 @pytest.fixture
