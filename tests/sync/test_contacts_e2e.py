@@ -63,6 +63,12 @@ def values(found: Json, field: str, *keys: str) -> list[tuple[Any, ...]]:
     return [tuple(item.get(k) for k in keys) for item in found.get(field) or []]
 
 
+def crmtui(data_dir: Path, *args: str) -> Any:
+    """``crmtui --data-dir DIR --user ann@example.com ARGS`` in process (a click Result)."""
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--user", "ann@example.com",
+                                    *args], catch_exceptions=False)
+
+
 def ok(outcome: Any) -> Any:
     assert outcome.ok, (outcome.status, outcome.message)
     return outcome.report
@@ -466,7 +472,7 @@ def test_a_record_google_rejects_is_skipped_and_reported_and_retried_next_run(
 
 def test_a_dry_run_changes_nothing_on_either_side_and_prints_the_plan(
         repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
-        requests: Requests) -> None:
+        requests: Requests, data_dir: Path) -> None:
     zoe = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
     before = repo.dump()
     first = ok(sync(dry_run=True))
@@ -490,6 +496,12 @@ def test_a_dry_run_changes_nothing_on_either_side_and_prints_the_plan(
     for expected in ("Google: update Zoë (job_title)", "Google: create Newcomer",
                      "crmtui: import Nils from Gmail", "crmtui: remove the sync tag"):
         assert expected in plan
+    printed = crmtui(data_dir, "sync", "contacts", "--dry-run")
+    assert printed.exit_code == 0, (printed.stdout, printed.stderr)
+    assert "Dry run: nothing was written" in printed.stdout
+    assert "Google: create Newcomer" in printed.stdout
+    repo.refresh()
+    assert gmail.contacts() == people and repo.dump() == before
 
 
 def test_a_refused_token_refresh_fails_the_run_and_marks_the_account(
@@ -511,11 +523,6 @@ def test_a_refused_token_refresh_fails_the_run_and_marks_the_account(
 
 
 # --------------------------------------------------------------------------- the command line
-
-
-def crmtui(data_dir: Path, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), "--user", "ann@example.com",
-                                    *args], catch_exceptions=False)
 
 
 def test_the_command_syncs_prints_a_summary_and_logs_progress_on_stderr(
