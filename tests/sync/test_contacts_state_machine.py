@@ -440,3 +440,23 @@ def test_the_value_check_catches_a_silent_overwrite(monkeypatch: pytest.MonkeyPa
             machine.clean_sync_and_check()
     finally:
         machine.teardown()
+
+
+def test_a_run_that_fails_after_applying_a_conflict_journals_it() -> None:
+    """A conflict Gmail wins is applied in the CRM, then the run loses Google for good before
+    its last write: the CRM value it overwrote must still be in the journal."""
+    machine = ContactSyncMachine()
+    try:
+        machine.crm_create(tagged=True, share_email=False)
+        machine.crm_create(tagged=True, share_email=False)
+        machine.clean_sync_and_check()
+        machine.crm_edit(pick=0, field="job_title")
+        _control(machine.world.emu, "POST", "/clock", {"advance": 60})
+        machine.gmail_edit(pick=0, field="job_title")  # newer: Gmail wins
+        machine.crm_tag(pick=1, tag=False)  # a removal from the group: the run's last write
+        machine.crm_create(tagged=True, share_email=False)  # a create: its first write
+        machine.interrupt_next_run()
+        assert machine.world.sync(confirmed=True).status == "failed"
+        machine.clean_sync_and_check()
+    finally:
+        machine.teardown()
