@@ -470,6 +470,31 @@ def test_a_record_google_rejects_is_skipped_and_reported_and_retried_next_run(
     assert imported["resourceName"] in gmail.members()
 
 
+def test_an_update_google_rejects_is_skipped_and_reported_and_retried_next_run(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        emulator: Emulator) -> None:
+    contacts = [add(repo, user, sync_tag, f"Person{i}", emails=[f"p{i}@example.com"])
+                for i in range(3)]
+    ok(sync())
+    ok(sync())
+    with repo.transaction():
+        for contact in contacts:
+            edit(repo, user, contact, job_title="Founder")
+    # The batch is refused as a whole, then one of the single updates (a batch part) too.
+    fault(emulator, "people:batchUpdateContacts", count=1, status=400)
+    fault(emulator, ":updateContact$", count=1, status=400,
+          body={"error": {"code": 400, "message": "Invalid job title.",
+                          "status": "INVALID_ARGUMENT"}})
+    report = ok(sync())
+    [skipped] = report.skipped
+    assert "Invalid job title." in skipped and report.google.updated == 2
+    titles = {c["resourceName"]: values(c, "organizations", "title") for c in gmail.contacts()}
+    [refused] = [rid for rid, title in titles.items() if title != [("Founder",)]]
+    report = ok(sync())
+    assert report.google.updated == 1 and not report.skipped
+    assert values(gmail.get(refused), "organizations", "title") == [("Founder",)]
+
+
 def test_a_dry_run_changes_nothing_on_either_side_and_prints_the_plan(
         repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
         requests: Requests, data_dir: Path) -> None:
@@ -506,7 +531,7 @@ def test_a_dry_run_changes_nothing_on_either_side_and_prints_the_plan(
 
 def test_a_refused_token_refresh_fails_the_run_and_marks_the_account(
         repo: TinyDBRepository, user: User, sync_tag: Tag, account: Account, sync: Syncer,
-        emulator: Emulator) -> None:
+        emulator: Emulator, data_dir: Path) -> None:
     add(repo, user, sync_tag, "Zoë")
     ok(sync())
     control(emulator, "POST", "/tokens/revoke", {"email": account.email})
@@ -520,6 +545,9 @@ def test_a_refused_token_refresh_fails_the_run_and_marks_the_account(
     assert repo.list_runs(user.id)[0].status == "failed"
     again = sync()  # a cron job's next run: a clear message, no call to Google
     assert again.status == "failed" and "link google" in again.message
+    printed = crmtui(data_dir, "sync", "contacts")
+    assert printed.exit_code == 1
+    assert "link google" in printed.stderr and "Traceback" not in printed.stderr
 
 
 # --------------------------------------------------------------------------- the command line
