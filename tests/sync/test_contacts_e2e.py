@@ -470,6 +470,24 @@ def test_a_record_google_rejects_is_skipped_and_reported_and_retried_next_run(
     assert imported["resourceName"] in gmail.members()
 
 
+def test_a_gmail_contact_that_cannot_be_mapped_is_skipped_and_reported_and_retried(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
+    ok(sync())
+    bad = gmail.create(person("Bad", email="not an email address"))
+    gmail.create(person("Good", email="good@example.com"))
+    report = ok(sync())
+    [skipped] = report.skipped
+    assert "Bad" in skipped and report.crm.created == 1
+    assert sorted(c.given_name for c in repo.iter_contacts()) == ["Ann", "Good"]
+    assert ok(sync()).skipped == [skipped]  # tried again, still refused, still reported
+    gmail.edit(bad["resourceName"],
+               emailAddresses=[{"value": "bad@example.com", "type": "home"}])
+    report = ok(sync())
+    assert report.crm.created == 1 and not report.skipped
+    [imported] = [c for c in repo.iter_contacts() if c.given_name == "Bad"]
+    assert imported.tags == [sync_tag.id] and imported.emails[0].value == "bad@example.com"
+
+
 def test_an_update_google_rejects_is_skipped_and_reported_and_retried_next_run(
         repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
         emulator: Emulator) -> None:

@@ -118,3 +118,15 @@ def test_incremental_sync_of_250_gmail_edits_and_new_contacts(
     assert outcome.ok
     assert outcome.report.crm.updated == 200 and outcome.report.crm.created == 50
     assert requests()["total"] == 2  # the group and one page of changes; no write to Google
+
+
+def test_incremental_sync_of_250_contacts_leaving_the_sync_in_the_crm(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, sync: Syncer, gmail: Gmail,
+        requests: Requests) -> None:
+    contacts = settled(repo, user, sync_tag, sync, 300)
+    repo.tag_contacts([c.id for c in contacts[:250]], sync_tag.id, user.id, remove=True)
+    outcome = sync()
+    assert outcome.ok and outcome.report.google.removed == 250
+    assert count(requests, MEMBERS) == ceil(250 / 1000)
+    assert requests()["total"] <= ceil(250 / 1000) + 2
+    assert len(gmail.members()) == 50 and len(gmail.contacts()) == 300
