@@ -299,6 +299,28 @@ def test_deleted_or_untagged_in_the_crm_is_removed_from_the_group_and_stays_in_g
     assert not tagged(repo, user, untagged, sync_tag)
 
 
+def test_leaving_and_rejoining_the_sync_never_duplicates_the_gmail_contact(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
+    """Out of the group and back (in Gmail, or by the tag in the CRM): the same Gmail contact."""
+    zoe = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
+    kari = add(repo, user, sync_tag, "Kari", emails=["kari@example.com"])
+    ok(sync())
+    ids = {c.id: remote_id(repo, user, c) for c in (zoe, kari)}
+    gmail.move_out(ids[zoe.id])
+    repo.tag_contacts([kari.id], sync_tag.id, user.id, remove=True)
+    ok(sync())
+    assert gmail.members() == []
+    gmail.move_in(ids[zoe.id])
+    repo.tag_contacts([kari.id], sync_tag.id, user.id)
+    report = ok(sync())
+    assert report.crm.created == 0 and report.google.created == 0
+    assert sorted(c["resourceName"] for c in gmail.contacts()) == sorted(ids.values())
+    assert sorted(gmail.members()) == sorted(ids.values())
+    assert repo.count_contacts() == 3
+    assert {c.id: remote_id(repo, user, c) for c in (zoe, kari)} == ids
+    assert tagged(repo, user, zoe, sync_tag)
+
+
 # --------------------------------------------------------------------------- the group
 
 
