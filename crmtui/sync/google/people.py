@@ -27,7 +27,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from crmtui.sync.google.retry import Failure, Retrier, failure
+from crmtui.sync.google.retry import Failure, Retrier, failure, refused
 from crmtui.sync.remote import (
     CONTACT_FIELDS,
     CRM_ID_KEY,
@@ -376,7 +376,7 @@ class GooglePeople:
         try:
             return self._retry.execute(request, what)
         except HttpError as err:
-            raise RemoteError(f"{what}: Google refused the request ({failure(err)})") from None
+            raise refused(what, err) from None
 
     # -- the group ------------------------------------------------------------------------------
 
@@ -392,8 +392,7 @@ class GooglePeople:
                 return Group(resource_name=resource_name, name=str(found.get("name", "")))
             except HttpError as err:
                 if failure(err).status != 404:
-                    raise RemoteError(f"contactGroups.get: Google refused the request "
-                                      f"({failure(err)})") from None
+                    raise refused("contactGroups.get", err) from None
                 gone = True
         else:
             gone = bool(resource_name)
@@ -424,15 +423,13 @@ class GooglePeople:
         except HttpError as err:
             f = failure(err)
             if not sync_token or f.status != 400:
-                raise RemoteError(f"people.connections.list: Google refused the request "
-                                  f"({f})") from None
+                raise refused("people.connections.list", err) from None
             why = "expired" if _is_expired_token(f) else "refused"
             self._progress(f"The sync token was {why}: listing every Google contact")
         try:
             contacts, token = self._list("")
         except HttpError as err:
-            raise RemoteError(f"people.connections.list: Google refused the request "
-                              f"({failure(err)})") from None
+            raise refused("people.connections.list", err) from None
         return Listing(contacts=[remote_contact(p, group) for p in contacts], sync_token=token,
                        full=True)
 
@@ -503,8 +500,7 @@ class GooglePeople:
         except HttpError as err:
             f = failure(err)
             if f.status != 400:
-                raise RemoteError(f"people.batchCreateContacts: Google refused the request "
-                                  f"({f})") from None
+                raise refused("people.batchCreateContacts", err) from None
             if len(bodies) == 1:
                 return [WriteResult(key=bodies[0][0], error=f"Google refused it ({f.message})")]
             half = len(bodies) // 2
@@ -566,10 +562,8 @@ class GooglePeople:
         try:
             answer = self._retry.execute(request, "people.batchUpdateContacts")
         except HttpError as err:
-            f = failure(err)
-            if f.status not in (400, 404):
-                raise RemoteError(f"people.batchUpdateContacts: Google refused the request "
-                                  f"({f})") from None
+            if failure(err).status not in (400, 404):
+                raise refused("people.batchUpdateContacts", err) from None
             return self._update_each(planned, group)
         updated = answer.get("updateResult") or {}
         return [item_result(up.remote.remote_id, updated.get(up.remote.remote_id) or {}, group)
@@ -596,7 +590,7 @@ class GooglePeople:
             elif f.status == 400:
                 out.append(WriteResult(key=key, error=f"Google refused it ({f.message})"))
             else:
-                raise RemoteError(f"people.updateContact: Google refused the request ({f})")
+                raise refused("people.updateContact", answer)
         return out
 
     # -- the group's members --------------------------------------------------------------------

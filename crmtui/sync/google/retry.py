@@ -93,6 +93,11 @@ def _retry_after(err: HttpError) -> float | None:
     return None if seconds is None or seconds < 0 else min(seconds, MAX_RETRY_AFTER)
 
 
+def refused(what: str, err: HttpError) -> RemoteError:
+    """The :class:`RemoteError` for a request Google refused (status and message only)."""
+    return RemoteError(f"{what}: Google refused the request ({failure(err)})")
+
+
 def is_auth_failure(f: Failure) -> bool:
     """A 401 (after the client's own refresh), or a 403 for missing scopes."""
     return f.status == 401 or (f.status == 403 and bool(f.reasons & SCOPE_REASONS))
