@@ -259,11 +259,8 @@ class ContactSync:
             elif group.name != self.settings.contacts_group_name:
                 report.notes.append(f"The Google group is now named {group.name!r} in Gmail; "
                                     "crmtui follows it by its identity, not its name.")
-            if group.resource_name != state.get("group"):
-                if not self.dry_run:
-                    self.repo.set_sync_state(self.user_id, SyncKind.CONTACTS,
-                                             {**state, "group": group.resource_name})
-                    state = self.repo.get_sync_state(self.user_id, SyncKind.CONTACTS)
+            # The group is remembered with the rest of the state at the end of a run: a run the
+            # guard stops must leave the deleted group's name, so the next run asks again.
         self.progress("Reading changes from Google", 0, 0)
         listing = self.remote.list_changes(token, group_name)
         changes = list(listing.contacts)
