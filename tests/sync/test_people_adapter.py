@@ -347,6 +347,14 @@ def test_a_record_google_rejects_is_reported_and_the_others_are_written(gmail: G
     assert sorted(rc.crm_id for rc in listing.contacts) == ["crm0", "crm1", "crm2", "crm4"]
 
 
+def test_creates_stop_at_once_when_the_group_is_gone(gmail: Gmail) -> None:
+    gmail.ctl("DELETE", f"groups/{gmail.group_name}")
+    control(gmail.emu, "DELETE", "/requests")
+    with pytest.raises(RemoteError, match="HTTP 400"):
+        make(gmail, 200)
+    assert len(gmail.requests()) == 1  # not 399 calls to find "the bad record"
+
+
 def test_a_value_that_cannot_be_mapped_is_reported_without_a_call(gmail: Gmail) -> None:
     control(gmail.emu, "DELETE", "/requests")
     [result] = gmail.people.create([new("crm1", given_name="A", birthday="1990-02-30")],

@@ -491,7 +491,8 @@ class GooglePeople:
     def _create_batch(self, bodies: Sequence[tuple[str, Json]], group: str
                       ) -> list[WriteResult]:
         """One ``batchCreateContacts``; when Google refuses it for a bad record, the halves
-        are tried apart until the bad records are found and the rest is written."""
+        are tried apart until the bad records are found and the rest is written (a refusal
+        naming the group, which is gone, stops the run instead)."""
         request = self._service.people().batchCreateContacts(body={
             "contacts": [{"contactPerson": person} for _, person in bodies],
             "readMask": PERSON_FIELDS, "sources": SOURCES})
@@ -499,7 +500,7 @@ class GooglePeople:
             answer = self._retry.execute(request, "people.batchCreateContacts")
         except HttpError as err:
             f = failure(err)
-            if f.status != 400:
+            if f.status != 400 or group in f.message:  # the group itself is gone: stop
                 raise refused("people.batchCreateContacts", err) from None
             if len(bodies) == 1:
                 return [WriteResult(key=bodies[0][0], error=f"Google refused it ({f.message})")]
