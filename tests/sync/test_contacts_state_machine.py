@@ -23,7 +23,6 @@ import json
 import re
 import shutil
 import tempfile
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from google.oauth2.credentials import Credentials
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from synckit import client_data, control, groups_of
 
 from crmtui.emulator import Emulator
 from crmtui.model import Account, Contact, SyncKind, SyncSettings, Tag, TagKind, User
@@ -56,15 +56,6 @@ MAX_ATTEMPTS = 4  # the adapter's retry bound in these runs
 FIELDS = ("job_title", "company", "notes")  # the fields rules write unique values into
 TOKEN = re.compile(r"(?:crm|gm)\[\d+\]")
 DAY = 86_400
-
-
-def _control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
 
 
 def canonical(fields: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +172,7 @@ class SyncWorld:
     # -- the Gmail side (the control API: changes made in Gmail) ---------------------------------
 
     def gmail(self, method: str, path: str, body: Any = None) -> Any:
-        return _control(self.emu, method, f"/accounts/{EMAIL}/{path}", body)
+        return control(self.emu, method, f"/accounts/{EMAIL}/{path}", body)
 
     def gmail_people(self) -> list[dict[str, Any]]:
         people: list[dict[str, Any]] = self.gmail("GET", "contacts")["contacts"]
@@ -197,16 +188,6 @@ class SyncWorld:
             if group.get("name") == "crmtui":
                 return str(group["resourceName"])
         return str(self.gmail("POST", "groups", {"name": "crmtui"})["resourceName"])
-
-    @staticmethod
-    def groups_of(person: dict[str, Any]) -> set[str]:
-        return {m["contactGroupMembership"]["contactGroupResourceName"]
-                for m in person.get("memberships") or [] if "contactGroupMembership" in m}
-
-    @staticmethod
-    def crm_id_of(person: dict[str, Any]) -> str:
-        return next((d["value"] for d in person.get("clientData") or []
-                     if d.get("key") == CRM_ID_KEY), "")
 
     def sync(self, *, confirmed: bool) -> SyncOutcome:
         outcome = self.service.run(self.user.id, SyncKind.CONTACTS, confirmed=confirmed)
@@ -230,13 +211,14 @@ class SyncWorld:
             assert link is not None, f"tagged CRM contact {cid} is not linked"
             person = people.get(link.remote_id)
             assert person is not None, f"{cid} is linked to {link.remote_id}, gone from Gmail"
-            assert group in self.groups_of(person), f"{link.remote_id} is not in the group"
+            assert group in groups_of(person), f"{link.remote_id} is not in the group"
             assert canonical(to_fields(person)) == canonical(contact_fields(contacts[cid])), cid
         for cid in by_local:
             assert cid in tagged, f"{cid} is linked but not tagged"
-        members = {rn for rn, p in people.items() if group in self.groups_of(p)}
+        members = {rn for rn, p in people.items() if group in groups_of(p)}
         assert members == {by_local[cid].remote_id for cid in tagged}
-        crm_ids = [self.crm_id_of(p) for p in people.values() if self.crm_id_of(p)]
+        crm_ids = [client_data(p)[CRM_ID_KEY] for p in people.values()
+                   if CRM_ID_KEY in client_data(p)]
         assert len(crm_ids) == len(set(crm_ids)), f"duplicate crmtui ids in Gmail: {crm_ids}"
 
     def check_no_value_vanished(self) -> None:
@@ -378,14 +360,14 @@ class ContactSyncMachine(RuleBasedStateMachine):
             "drop": {"drop": True, "count": MAX_ATTEMPTS,
                      "path": "batch(Create|Update)Contacts|members:modify"},
         }[kind]
-        _control(w.emu, "POST", "/faults", {"method": "*", **fault})
+        control(w.emu, "POST", "/faults", {"method": "*", **fault})
 
     @rule(how=st.sampled_from(["clock", "invalidate"]))
     def expire_sync_tokens(self, how: str) -> None:
         if how == "clock":
-            _control(self.world.emu, "POST", "/clock", {"advance": 8 * DAY})
+            control(self.world.emu, "POST", "/clock", {"advance": 8 * DAY})
         else:
-            _control(self.world.emu, "POST", "/sync-tokens/invalidate")
+            control(self.world.emu, "POST", "/sync-tokens/invalidate")
 
     @rule()
     def interrupt_next_run(self) -> None:
@@ -398,7 +380,7 @@ class ContactSyncMachine(RuleBasedStateMachine):
     @rule()
     def clean_sync_and_check(self) -> None:
         w = self.world
-        _control(w.emu, "DELETE", "/faults")
+        control(w.emu, "DELETE", "/faults")
         outcome = w.sync(confirmed=True)
         assert outcome.ok, outcome.message
         w.check_agreement()
@@ -409,14 +391,6 @@ ContactSyncMachine.TestCase.settings = settings(
     max_examples=15, stateful_step_count=25, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_contact_sync_state_machine = ContactSyncMachine.TestCase
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
 def test_the_value_check_catches_a_silent_overwrite(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -451,7 +425,7 @@ def test_a_run_that_fails_after_applying_a_conflict_journals_it() -> None:
         machine.crm_create(tagged=True, share_email=False)
         machine.clean_sync_and_check()
         machine.crm_edit(pick=0, field="job_title")
-        _control(machine.world.emu, "POST", "/clock", {"advance": 60})
+        control(machine.world.emu, "POST", "/clock", {"advance": 60})
         machine.gmail_edit(pick=0, field="job_title")  # newer: Gmail wins
         machine.crm_tag(pick=1, tag=False)  # a removal from the group: the run's last write
         machine.crm_create(tagged=True, share_email=False)  # a create: its first write
