@@ -1,22 +1,20 @@
 """The People adapter against the emulator, through the real client library: mapping round trips,
 fields crmtui does not own, listings and sync tokens, the group, batched writes and their
 request counts, stale etags, rejected records, and retries (429/503 storms, Retry-After, dropped
-connections)."""
+connections). The ``emulator`` fixture is in ``conftest.py``."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from google.oauth2.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from synckit import control
 from test_mapping import contacts, normalized
 
-from crmtui.emulator import Emulator, running_emulator
+from crmtui.emulator import Emulator
 from crmtui.sync.contacts import contact_fields
 from crmtui.sync.google import auth
 from crmtui.sync.google.people import GooglePeople, item_result
@@ -31,30 +29,6 @@ from crmtui.sync.remote import (
 )
 
 EMAIL = "ann@example.com"
-
-
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as emu:
-        yield emu
 
 
 class Gmail:
