@@ -56,6 +56,7 @@ MAX_ATTEMPTS = 4  # the adapter's retry bound in these runs
 FIELDS = ("job_title", "company", "notes")  # the fields rules write unique values into
 TOKEN = re.compile(r"(?:crm|gm)\[\d+\]")
 DAY = 86_400
+RETRY_AFTER = 7.0  # seconds, asked by the 429 fault
 
 
 def canonical(fields: dict[str, Any]) -> dict[str, Any]:
@@ -72,16 +73,18 @@ def canonical(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 class Interrupting:
-    """A :class:`ContactsRemote` that raises :class:`RemoteError` on its second write call: a
-    run that dies after its first write batch (the connection lost for good)."""
+    """A :class:`ContactsRemote` that raises :class:`RemoteError` on write call number
+    ``after + 1``: a run that dies after ``after`` write batches (the connection lost for
+    good)."""
 
-    def __init__(self, remote: ContactsRemote) -> None:
+    def __init__(self, remote: ContactsRemote, after: int) -> None:
         self.remote = remote
+        self.after = after
         self.writes = 0
 
     def _write(self) -> None:
         self.writes += 1
-        if self.writes > 1:
+        if self.writes > self.after:
             raise RemoteError("the connection to Google was lost")
 
     def ensure_group(self, resource_name: str, name: str, *, create: bool = True) -> Any:
@@ -133,7 +136,7 @@ class SyncWorld:
         self.repo.add_account(Account(user_id=self.user.id, email=EMAIL,
                                       endpoint=self.emu.base_url))
         self.sleeps: list[float] = []
-        self.interrupt = False
+        self.interrupt: int | None = None  # the next run dies after this many write calls
         self.service = SyncService(self.repo, self.tmp, self._remote)
         self.counter = 0
         self.written: dict[str, str] = {}  # token -> where it was written
@@ -143,7 +146,7 @@ class SyncWorld:
         remote: ContactsRemote = GooglePeople(
             self.people, batch_uri=auth.batch_uri(self.emu.base_url, "people"),
             sleep=self.sleeps.append, max_attempts=MAX_ATTEMPTS)
-        return Interrupting(remote) if self.interrupt else remote
+        return remote if self.interrupt is None else Interrupting(remote, self.interrupt)
 
     def close(self) -> None:
         self.repo.close()
@@ -190,9 +193,14 @@ class SyncWorld:
         return str(self.gmail("POST", "groups", {"name": "crmtui"})["resourceName"])
 
     def sync(self, *, confirmed: bool) -> SyncOutcome:
+        waits = len(self.sleeps)
+        asked = any(f["status"] == 429 for f in control(self.emu, "GET", "/faults")["faults"])
         outcome = self.service.run(self.user.id, SyncKind.CONTACTS, confirmed=confirmed)
-        self.interrupt = False
+        self.interrupt = None
         assert outcome.status in ("ok", "failed", "stopped")
+        pending = control(self.emu, "GET", "/faults")["faults"]
+        if asked and not any(f["status"] == 429 for f in pending):
+            assert RETRY_AFTER in self.sleeps[waits:], "Retry-After was not honoured"
         return outcome
 
     # -- the checks after a clean sync -----------------------------------------------------------
@@ -347,16 +355,18 @@ class ContactSyncMachine(RuleBasedStateMachine):
 
     # -- faults, tokens, interruptions -----------------------------------------------------------
 
-    @rule(kind=st.sampled_from(["storm", "retry-after", "beyond", "beyond-writes", "drop"]))
+    @rule(kind=st.sampled_from(["storm", "retry-after", "beyond", "beyond-writes",
+                                "beyond-members", "drop"]))
     def fault(self, kind: str) -> None:
         w = self.world
         fault: dict[str, Any] = {
             "storm": {"status": 503, "count": MAX_ATTEMPTS - 1, "path": "^/v1/"},
             "retry-after": {"status": 429, "count": 1, "path": "^/v1/",
-                            "headers": {"Retry-After": "7"}},
+                            "headers": {"Retry-After": str(int(RETRY_AFTER))}},
             "beyond": {"status": 503, "count": MAX_ATTEMPTS, "path": "^/v1/"},
             "beyond-writes": {"status": 503, "count": MAX_ATTEMPTS,
                               "path": "batch(Create|Update)Contacts|members:modify"},
+            "beyond-members": {"status": 503, "count": MAX_ATTEMPTS, "path": "members:modify"},
             "drop": {"drop": True, "count": MAX_ATTEMPTS,
                      "path": "batch(Create|Update)Contacts|members:modify"},
         }[kind]
@@ -369,9 +379,9 @@ class ContactSyncMachine(RuleBasedStateMachine):
         else:
             control(self.world.emu, "POST", "/sync-tokens/invalidate")
 
-    @rule()
-    def interrupt_next_run(self) -> None:
-        self.world.interrupt = True
+    @rule(after=st.integers(min_value=0, max_value=2))
+    def interrupt_next_run(self, after: int) -> None:
+        self.world.interrupt = after
 
     @rule(confirmed=st.booleans())
     def sync(self, confirmed: bool) -> None:
@@ -429,7 +439,7 @@ def test_a_run_that_fails_after_applying_a_conflict_journals_it() -> None:
         machine.gmail_edit(pick=0, field="job_title")  # newer: Gmail wins
         machine.crm_tag(pick=1, tag=False)  # a removal from the group: the run's last write
         machine.crm_create(tagged=True, share_email=False)  # a create: its first write
-        machine.interrupt_next_run()
+        machine.interrupt_next_run(after=1)
         assert machine.world.sync(confirmed=True).status == "failed"
         machine.clean_sync_and_check()
     finally:
