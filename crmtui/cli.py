@@ -1573,8 +1573,9 @@ def sync_contacts(session: Session, dry_run: bool, yes: bool, as_json: bool) -> 
     from crmtui.sync.service import SyncBusy, SyncService
 
     repo, user = session.repo, session.user()
-    service = SyncService(repo, session.base, contacts_remote_factory(repo, session.base))
     progress = _StderrProgress()
+    service = SyncService(repo, session.base, contacts_remote_factory(
+        repo, session.base, progress=lambda message: progress(message, 0, 0)))
     try:
         outcome = service.run(user.id, SyncKind.CONTACTS, dry_run=dry_run, confirmed=yes,
                               progress=progress)

@@ -29,6 +29,7 @@ from crmtui.model import (
 )
 from crmtui.store import ContactQuery, NotFound, Repository
 from crmtui.sync.engine import (
+    GuardStop,
     ProgressFn,
     SyncReport,
     check_guard,
@@ -56,15 +57,22 @@ class SyncSetupError(RuntimeError):
 # --------------------------------------------------------------------------- canonical fields
 
 
+def one_primary(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items with exactly one marked primary, as Google keeps them: the first one marked, else
+    the first one (so a contact reads back from Google as it was sent)."""
+    chosen = next((i for i, item in enumerate(items) if item.get("primary")), 0)
+    return [{**item, "primary": i == chosen} for i, item in enumerate(items)]
+
+
 def contact_fields(contact: Contact) -> dict[str, Any]:
     """The canonical fields (see :mod:`crmtui.sync.remote`) of a crmtui contact."""
     return {
         "given_name": contact.given_name, "middle_name": contact.middle_name,
         "family_name": contact.family_name, "company": contact.company,
         "job_title": contact.job_title,
-        "emails": [e.to_dict() for e in contact.emails],
-        "phones": [p.to_dict() for p in contact.phones],
-        "addresses": [a.to_dict() for a in contact.addresses],
+        "emails": one_primary([e.to_dict() for e in contact.emails]),
+        "phones": one_primary([p.to_dict() for p in contact.phones]),
+        "addresses": one_primary([a.to_dict() for a in contact.addresses]),
         "birthday": contact.birthday.isoformat() if contact.birthday else None,
         "notes": contact.notes,
     }
@@ -119,6 +127,8 @@ class ContactPlan:
     merges: list[Push] = field(default_factory=list)  # linked pairs with something to write
     refreshed: list[tuple[str, RemoteContact, dict[str, Any]]] = field(default_factory=list)
     untag: list[tuple[str, str]] = field(default_factory=list)  # (contact id, why): Gmail side gone
+    regroup: list[tuple[str, str]] = field(default_factory=list)  # re-tagged: (contact, remote)
+    park: dict[str, str] = field(default_factory=dict)  # leaving the sync: contact -> remote
     ungroup: list[tuple[str, str, str]] = field(default_factory=list)  # (contact id, remote, why)
     linked_count: int = 0
 
@@ -129,6 +139,7 @@ class ContactPlan:
 def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLink],
                   changes: Sequence[RemoteContact], *, full: bool, existing: set[str],
                   emails: Mapping[str, str], report: SyncReport,
+                  parked: Mapping[str, str] | None = None,
                   now: datetime | None = None) -> ContactPlan:
     """Decide every action of a contact sync (pure: no I/O).
 
@@ -137,8 +148,10 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
     matches. ``links``: contact id -> link. ``changes``: remote contacts changed since the last
     sync (every contact when ``full``). ``existing``: every CRM contact id (a linked id missing
     from it was deleted in crmtui; a remote contact carrying one in clientData was created by an
-    interrupted run). ``emails``: folded email -> id of a CRM contact carrying it."""
+    interrupted run). ``emails``: folded email -> id of a CRM contact carrying it. ``parked``:
+    contact id -> the Gmail contact it left the group with (tagged again, it goes back in)."""
     plan = ContactPlan(linked_count=len(links))
+    parked = parked or {}
     by_remote = {link.remote_id: cid for cid, link in links.items()}
     seen: dict[str, RemoteContact] = {}
     handled: set[str] = set()
@@ -150,6 +163,8 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
             if cid is not None and cid not in handled:
                 why = "deleted in Gmail" if rc.deleted else "taken out of the group in Gmail"
                 plan.untag.append((cid, why))
+                if not rc.deleted:
+                    plan.park[cid] = rc.remote_id
                 handled.add(cid)
             continue
         if cid is not None:
@@ -192,6 +207,7 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
             continue  # unchanged on both sides
         if not mine.tagged:
             plan.ungroup.append((cid, link.remote_id, "sync tag removed in crmtui"))
+            plan.park[cid] = link.remote_id
             continue
         rc = seen.get(cid) or RemoteContact(remote_id=link.remote_id, etag=link.etag,
                                             fields=dict(link.base), in_group=True,
@@ -200,7 +216,10 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
 
     for cid, mine in local.items():
         if mine.tagged and cid not in links and cid not in claimed:
-            plan.creates.append(NewContact(crm_id=cid, fields=mine.fields))
+            if cid in parked:
+                plan.regroup.append((cid, parked[cid]))
+            else:
+                plan.creates.append(NewContact(crm_id=cid, fields=mine.fields))
     return plan
 
 
@@ -229,10 +248,14 @@ class ContactSync:
     progress: ProgressFn = no_progress
     dry_run: bool = False
     confirmed: bool = False
+    report: SyncReport | None = None  # filled as the run goes (kept when it fails half way)
+    retry_local: set[str] = field(default_factory=set)  # contacts to look at again next run
 
     def run(self) -> SyncReport:
         started = utcnow()  # local changes from now on are the next run's
-        report = SyncReport(kind=SyncKind.CONTACTS.value, dry_run=self.dry_run)
+        if self.report is None:
+            self.report = SyncReport(kind=SyncKind.CONTACTS.value, dry_run=self.dry_run)
+        report = self.report
         tag_id = self.settings.contacts_tag_id
         if not tag_id:
             raise SyncSetupError("no sync tag is chosen for contacts: run `crmtui sync setup "
@@ -273,28 +296,37 @@ class ContactSync:
 
         links = {link.local_id: link
                  for link in self.repo.list_links(self.user_id, SyncKind.CONTACTS)}
+        parked: dict[str, str] = dict(state.get("parked", {}))
         local, existing, emails = self._local(tag_id, links, changes,
-                                              "" if listing.full else state.get("local_stamp", ""))
+                                              "" if listing.full else state.get("local_stamp", ""),
+                                              state.get("retry_local", []))
         plan = plan_contacts(local, links, changes, full=listing.full, existing=existing,
-                             emails=emails, report=report)
-        check_guard(plan.unlinking(), plan.linked_count, confirmed=self.confirmed,
-                    always=bool(group and group.recreated and plan.unlinking()),
-                    reason=("the Google group was deleted in Gmail" if group and group.recreated
-                            else "many linked contacts are gone from the Google group"))
+                             emails=emails, report=report, parked=parked)
+        try:
+            check_guard(plan.unlinking(), plan.linked_count, confirmed=self.confirmed,
+                        always=bool(group and group.recreated and plan.unlinking()),
+                        reason=("the Google group was deleted in Gmail"
+                                if group and group.recreated
+                                else "many linked contacts are gone from the Google group"))
+        except GuardStop as stop:
+            if not self.dry_run:
+                raise
+            report.notes.append(f"A real run would stop here: {stop}")
         if self.dry_run:
             self._describe(plan, report)
             return report
-        failed_imports = self._apply(plan, report, group_name, tag_id)
+        failed_imports = self._apply(plan, report, group_name, tag_id, parked)
         self.repo.set_sync_state(self.user_id, SyncKind.CONTACTS, {
             **state, "group": group_name, "sync_token": listing.sync_token,
-            "retry": failed_imports, "local_stamp": started.isoformat(),
-            "last_sync": utcnow().isoformat()})
+            "retry": failed_imports, "retry_local": sorted(self.retry_local),
+            "parked": {cid: rid for cid, rid in parked.items() if cid in existing},
+            "local_stamp": started.isoformat(), "last_sync": utcnow().isoformat()})
         return report
 
     # -- reading the CRM side ----------------------------------------------------------------
 
     def _local(self, tag_id: str, links: Mapping[str, SyncLink],
-               changes: Sequence[RemoteContact], stamp: str
+               changes: Sequence[RemoteContact], stamp: str, retry: Sequence[str]
                ) -> tuple[dict[str, LocalContact], set[str], dict[str, str]]:
         """The CRM contacts this run must look at (see :func:`plan_contacts`), every contact id,
         and the emails of CRM contacts that unlinked Gmail contacts carry."""
@@ -314,7 +346,7 @@ class ContactSync:
                   if cid not in links}
         recovered = {rc.crm_id for rc in unlinked if rc.crm_id in existing}
         wanted = (((tagged | set(links)) & recent) | (tagged - set(links)) | remote_linked
-                  | set(emails.values()) | recovered) & existing
+                  | set(emails.values()) | recovered | set(retry)) & existing
         local: dict[str, LocalContact] = {}
         for contact in self.repo.get_contacts(sorted(wanted), self.user_id):
             local[contact.id] = LocalContact(contact.id, contact_fields(contact),
@@ -352,9 +384,10 @@ class ContactSync:
 
     # -- applying ---------------------------------------------------------------------------------
 
-    def _apply(self, plan: ContactPlan, report: SyncReport, group: str, tag_id: str) -> list[str]:
+    def _apply(self, plan: ContactPlan, report: SyncReport, group: str, tag_id: str,
+               parked: dict[str, str]) -> list[str]:
         total = (len(plan.creates) + len(plan.imports) + len(plan.links) + len(plan.merges)
-                 + len(plan.untag) + len(plan.ungroup))
+                 + len(plan.untag) + len(plan.ungroup) + len(plan.regroup))
         done = 0
 
         def step(message: str, n: int) -> None:
@@ -370,6 +403,7 @@ class ContactSync:
                     if result.contact is None:
                         report.skipped.append(f"{_label(new.fields, new.crm_id)}: Google "
                                               f"refused it ({result.error})")
+                        self.retry_local.add(new.crm_id)
                         continue
                     self._link(new.crm_id, result.contact, new.fields)
                     report.google.created += 1
@@ -402,6 +436,25 @@ class ContactSync:
             report.crm.linked += len(plan.links)
             step("Linking contacts found on both sides", len(plan.links))
 
+        # Tagged again in crmtui: the Gmail contact it left with goes back into the group.
+        for batch in chunks(plan.regroup, GROUP_BATCH):
+            back = [(cid, rid) for cid, rid in batch]
+            missing = set(self.remote.add_to_group([rid for _, rid in back], group))
+            found = {rc.remote_id: rc for rc in self.remote.get(
+                [rid for _, rid in back if rid not in missing], group)}
+            for cid, rid in back:
+                parked.pop(cid, None)
+                rc = found.get(rid)
+                if rc is None:  # gone from Gmail meanwhile: the next run creates it anew
+                    self.retry_local.add(cid)
+                    continue
+                contact = self.repo.get_contact(cid, self.user_id)
+                _merge(plan, report, cid, None,
+                       LocalContact(cid, contact_fields(contact), contact.modified, True), rc,
+                       None, listed=True)
+                report.crm.linked += 1
+            step("Putting contacts tagged again back into the Google group", len(batch))
+
         self._apply_merges(plan.merges, report, group, step)
         if plan.refreshed:
             with self.repo.transaction():
@@ -417,6 +470,7 @@ class ContactSync:
                     self.repo.tag_contacts(ids, tag_id, self.user_id, remove=True)
                 for cid, _why in plan.untag:
                     self.repo.delete_link(self.user_id, SyncKind.CONTACTS, cid)
+            parked.update({cid: plan.park[cid] for cid, _ in plan.untag if cid in plan.park})
             report.crm.untagged += len(plan.untag)
             step("Removing the sync tag from contacts gone from Gmail", len(plan.untag))
 
@@ -426,6 +480,7 @@ class ContactSync:
             with self.repo.transaction():
                 for cid, _remote, _why in batch:
                     self.repo.delete_link(self.user_id, SyncKind.CONTACTS, cid)
+            parked.update({cid: plan.park[cid] for cid, _, _ in batch if cid in plan.park})
             report.google.removed += len(batch)
             step("Taking contacts out of the Google group", len(batch))
         return failed
@@ -454,6 +509,7 @@ class ContactSync:
                                     result.error if result else "no answer")
                                 report.skipped.append(f"{_label(push.merged, push.contact_id)}: "
                                                       f"not updated in Google ({why})")
+                                self.retry_local.add(push.contact_id)
                             continue
                         remote = result.contact if result and result.contact else push.remote
                         if push.to_local and not self._pull(push, report):
@@ -476,6 +532,7 @@ class ContactSync:
                 if rc is None or link is None:
                     report.skipped.append(f"{_label(push.merged, push.contact_id)}: gone from "
                                           "Google while syncing; next run settles it")
+                    self.retry_local.add(push.contact_id)
                     continue
                 contact = self.repo.get_contact(push.contact_id, self.user_id)
                 merge = merge_fields(CONTACT_FIELDS, link.base, contact_fields(contact),
@@ -494,6 +551,7 @@ class ContactSync:
         except (ValidationError, NotFound) as exc:
             report.skipped.append(f"{_label(push.merged, push.contact_id)}: not updated in "
                                   f"crmtui ({exc})")
+            self.retry_local.add(push.contact_id)
             return False
         report.crm.updated += 1
         return True

@@ -105,8 +105,8 @@ class SyncService:
             account = self.account(user_id)
             settings = self.repo.get_sync_settings(user_id)
             remote = self.contacts_remote(account)
-            report = ContactSync(self.repo, user_id, settings, remote, progress=progress,
-                                 dry_run=dry_run, confirmed=confirmed).run()
+            ContactSync(self.repo, user_id, settings, remote, progress=progress,
+                        dry_run=dry_run, confirmed=confirmed, report=report).run()
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop))
@@ -117,7 +117,9 @@ class SyncService:
         except Exception as exc:  # a bug: journal it as failed, then let it surface
             if not dry_run:
                 self.repo.add_run(run.evolve(finished=utcnow(), status="failed",
-                                             errors=[f"internal error: {exc!r}"]))
+                                             counts=report.counts(),
+                                             errors=[f"internal error: {exc!r}"],
+                                             conflicts=report.conflicts))
             raise
         if not dry_run:
             errors = list(report.skipped) + ([outcome.message] if outcome.message else [])
