@@ -59,19 +59,6 @@ DAY = 86_400
 RETRY_AFTER = 7.0  # seconds, asked by the 429 fault
 
 
-def canonical(fields: dict[str, Any]) -> dict[str, Any]:
-    """Canonical fields as Google holds them: exactly one item of a list is primary (the first
-    marked, else the first), as the People adapter documents."""
-    out = dict(fields)
-    for name in ("emails", "phones", "addresses"):
-        items = [dict(item) for item in fields[name]]
-        first = next((i for i, item in enumerate(items) if item["primary"]), 0)
-        for i, item in enumerate(items):
-            item["primary"] = i == first
-        out[name] = items
-    return out
-
-
 class Interrupting:
     """A :class:`ContactsRemote` that raises :class:`RemoteError` on write call number
     ``after + 1``: a run that dies after ``after`` write batches (the connection lost for
@@ -220,7 +207,7 @@ class SyncWorld:
             person = people.get(link.remote_id)
             assert person is not None, f"{cid} is linked to {link.remote_id}, gone from Gmail"
             assert group in groups_of(person), f"{link.remote_id} is not in the group"
-            assert canonical(to_fields(person)) == canonical(contact_fields(contacts[cid])), cid
+            assert to_fields(person) == contact_fields(contacts[cid]), cid
         for cid in by_local:
             assert cid in tagged, f"{cid} is linked but not tagged"
         members = {rn for rn, p in people.items() if group in groups_of(p)}
