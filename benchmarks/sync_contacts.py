@@ -12,10 +12,12 @@ under 0.5 s and at most 3 requests. Not a test: ``make bench`` runs it.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,10 @@ from typing import Any
 from google.oauth2.credentials import Credentials
 
 from crmtui.emulator import Emulator
-from crmtui.model import Account, Contact, SyncKind, SyncSettings, Tag, TagKind, User
+from crmtui.model import Contact, SyncKind, SyncSettings, Tag, TagKind, User
 from crmtui.store import ContactQuery, open_store
 from crmtui.sync.google import auth
-from crmtui.sync.google.people import GooglePeople
+from crmtui.sync.google.factory import contacts_remote_factory
 from crmtui.sync.service import SyncService
 
 EMAIL = "ann@example.com"
@@ -50,12 +52,15 @@ class Bench:
                                          owner_id=self.user.id))
         self.repo.save_sync_settings(SyncSettings(user_id=self.user.id,
                                                   contacts_tag_id=self.tag.id))
-        self.repo.add_account(Account(user_id=self.user.id, email=EMAIL,
-                                      endpoint=emu.base_url))
-        self.sync_service = SyncService(self.repo, data_dir, self._remote)
-
-    def _remote(self, account: Account) -> GooglePeople:
-        return GooglePeople(self.service, batch_uri=auth.batch_uri(self.emu.base_url, "people"))
+        authorized = data_dir.parent / "authorized-user.json"
+        authorized.write_text(json.dumps({key: info[key] for key in (
+            "refresh_token", "client_id", "client_secret", "token_uri")}
+            | {"token": info["access_token"]}))
+        auth.link_from_credentials_file(self.repo, data_dir, self.user.id, authorized,
+                                        emu.base_url)
+        # wired as `crmtui sync contacts` wires it
+        self.sync_service = SyncService(self.repo, data_dir,
+                                        contacts_remote_factory(self.repo, data_dir))
 
     def people_requests(self) -> int:
         """People API HTTP calls served since the last call (the log is then cleared)."""
@@ -115,9 +120,6 @@ class Bench:
 
 
 def _control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    import json
-    import urllib.request
-
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(emu.base_url + path, data=data, method=method,
                                  headers={"Content-Type": "application/json"})
