@@ -378,6 +378,7 @@ class ContactSyncMachine(RuleBasedStateMachine):
     def clean_sync_and_check(self) -> None:
         w = self.world
         control(w.emu, "DELETE", "/faults")
+        w.interrupt = None
         outcome = w.sync(confirmed=True)
         assert outcome.ok, outcome.message
         w.check_agreement()
