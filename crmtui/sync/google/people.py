@@ -368,6 +368,9 @@ class GooglePeople:
                  progress: Callable[[str], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep, max_attempts: int = 6) -> None:
         self._service = service
+        # Resources are built once: the client library builds their methods anew on each call.
+        self._people = service.people()
+        self._groups = service.contactGroups()
         self._batch_uri = batch_uri
         self._progress = progress or (lambda message: None)
         self._retry = Retrier(sleep=sleep, max_attempts=max_attempts, on_retry=self._progress)
@@ -382,7 +385,7 @@ class GooglePeople:
 
     def ensure_group(self, resource_name: str, name: str, *, create: bool = True
                      ) -> Group | None:
-        groups = self._service.contactGroups()
+        groups = self._groups
         gone = False
         if resource_name.startswith("contactGroups/") and "/" not in resource_name[14:]:
             try:
@@ -444,7 +447,7 @@ class GooglePeople:
                 args["syncToken"] = sync_token
             if page_token:
                 args["pageToken"] = page_token
-            page = self._retry.execute(self._service.people().connections().list(**args),
+            page = self._retry.execute(self._people.connections().list(**args),
                                        "people.connections.list")
             people += page.get("connections") or []
             page_token = page.get("nextPageToken") or ""
@@ -459,7 +462,7 @@ class GooglePeople:
     def get(self, remote_ids: Sequence[str], group: str) -> list[RemoteContact]:
         out: list[RemoteContact] = []
         for chunk in _chunks(list(dict.fromkeys(remote_ids)), READ_BATCH):
-            answer = self._call(self._service.people().getBatchGet(
+            answer = self._call(self._people.getBatchGet(
                 resourceNames=list(chunk), personFields=PERSON_FIELDS, sources=SOURCES),
                 "people.getBatchGet")
             out += [remote_contact(r["person"], group) for r in answer.get("responses") or []
@@ -493,7 +496,7 @@ class GooglePeople:
         """One ``batchCreateContacts``; when Google refuses it for a bad record, the halves
         are tried apart until the bad records are found and the rest is written (a refusal
         naming the group, which is gone, stops the run instead)."""
-        request = self._service.people().batchCreateContacts(body={
+        request = self._people.batchCreateContacts(body={
             "contacts": [{"contactPerson": person} for _, person in bodies],
             "readMask": PERSON_FIELDS, "sources": SOURCES})
         try:
@@ -557,7 +560,7 @@ class GooglePeople:
         is sent as read). When Google refuses it as a whole (a stale etag, a bad or deleted
         record), every record is sent alone, so one never blocks the others."""
         union = list(dict.fromkeys(name for _, mask in planned for name in mask))
-        request = self._service.people().batchUpdateContacts(body={
+        request = self._people.batchUpdateContacts(body={
             "contacts": {up.remote.remote_id: self._update_body(up, union) for up, _ in planned},
             "updateMask": ",".join(union), "readMask": PERSON_FIELDS, "sources": SOURCES})
         try:
@@ -572,7 +575,7 @@ class GooglePeople:
 
     def _update_each(self, planned: Sequence[tuple[ContactUpdate, list[str]]], group: str
                      ) -> list[WriteResult]:
-        people = self._service.people()
+        people = self._people
         requests = {up.remote.remote_id: people.updateContact(
             resourceName=up.remote.remote_id, body=self._update_body(up, mask),
             updatePersonFields=",".join(mask), personFields=PERSON_FIELDS, sources=SOURCES)
@@ -621,6 +624,6 @@ class GooglePeople:
             body["resourceNamesToAdd"] = list(add)
         if remove:
             body["resourceNamesToRemove"] = list(remove)
-        answer: Json = self._call(self._service.contactGroups().members().modify(
+        answer: Json = self._call(self._groups.members().modify(
             resourceName=group, body=body), "contactGroups.members.modify")
         return answer
