@@ -7,7 +7,7 @@ implementation lives beside it. Query objects are small frozen dataclasses.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -267,6 +267,15 @@ class Repository(ABC):
 
     @abstractmethod
     def list_links(self, user_id: str, kind: SyncKind) -> list[SyncLink]: ...
+
+    @abstractmethod
+    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, str]:
+        """Local id -> remote id of every link (cheap: no link is built)."""
+
+    @abstractmethod
+    def get_links(self, user_id: str, kind: SyncKind, local_ids: Iterable[str]
+                  ) -> dict[str, SyncLink]:
+        """The links of these local ids (those that have one)."""
 
     @abstractmethod
     def add_run(self, run: SyncRun) -> None:

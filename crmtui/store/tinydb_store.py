@@ -957,6 +957,24 @@ class TinyDBRepository(Repository):
             return [SyncLink.from_dict(d) for d in self._table(LINKS).values()
                     if d["user_id"] == user_id and d["kind"] == kind.value]
 
+    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, str]:
+        with self._rlock:
+            self._read()
+            return {d["local_id"]: d["remote_id"] for d in self._table(LINKS).values()
+                    if d["user_id"] == user_id and d["kind"] == kind.value}
+
+    def get_links(self, user_id: str, kind: SyncKind, local_ids: Iterable[str]
+                  ) -> dict[str, SyncLink]:
+        with self._rlock:
+            self._read()
+            table = self._table(LINKS)
+            found = {}
+            for local_id in local_ids:
+                doc = table.get(f"{user_id}:{kind.value}:{local_id}")
+                if doc is not None:
+                    found[local_id] = SyncLink.from_dict(doc)
+            return found
+
     def add_run(self, run: SyncRun) -> None:
         if len(run.conflicts) > JOURNAL_MAX_CONFLICTS:
             dropped = len(run.conflicts) - JOURNAL_MAX_CONFLICTS

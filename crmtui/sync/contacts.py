@@ -11,7 +11,7 @@ taken out of the group and stays in Gmail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -137,6 +137,7 @@ class ContactPlan:
 
 
 def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLink],
+                  index: Mapping[str, str],
                   changes: Sequence[RemoteContact], *, full: bool, existing: set[str],
                   emails: Mapping[str, str], report: SyncReport,
                   parked: Mapping[str, str] | None = None,
@@ -145,17 +146,18 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
 
     ``local``: the CRM contacts that may need something: those changed since the last sync, the
     tagged ones not linked yet, the linked ones Google changed, and the ones a remote contact
-    matches. ``links``: contact id -> link. ``changes``: remote contacts changed since the last
+    matches. ``index``: contact id -> remote id of every link; ``links``: the links of the
+    contacts in ``local`` (contact id -> link). ``changes``: remote contacts changed since the last
     sync (every contact when ``full``). ``existing``: every CRM contact id (a linked id missing
     from it was deleted in crmtui; a remote contact carrying one in clientData was created by an
     interrupted run). ``emails``: folded email -> id of a CRM contact carrying it. ``parked``:
     contact id -> the Gmail contact it left the group with (tagged again, it goes back in)."""
-    plan = ContactPlan(linked_count=len(links))
+    plan = ContactPlan(linked_count=len(index))
     parked = parked or {}
-    by_remote = {link.remote_id: cid for cid, link in links.items()}
+    by_remote = {remote_id: cid for cid, remote_id in index.items()}
     seen: dict[str, RemoteContact] = {}
     handled: set[str] = set()
-    claimed: set[str] = set(links)
+    claimed: set[str] = set(index)
 
     for rc in changes:
         cid = by_remote.get(rc.remote_id)
@@ -189,16 +191,16 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
 
     if full:
         listed = {rc.remote_id for rc in changes if not rc.deleted}
-        for cid, link in links.items():
-            if cid not in handled and link.remote_id not in listed:
+        for cid, remote_id in index.items():
+            if cid not in handled and remote_id not in listed:
                 plan.untag.append((cid, "no longer in Google"))
                 handled.add(cid)
 
-    for cid, link in links.items():
+    for cid, remote_id in index.items():
         if cid in handled:
             continue
         if cid not in existing:
-            plan.ungroup.append((cid, link.remote_id, "deleted in crmtui"))
+            plan.ungroup.append((cid, remote_id, "deleted in crmtui"))
             continue
         mine = local.get(cid)
         if mine is None:
@@ -206,16 +208,17 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
                 raise ValueError(f"contact {cid} changed in Google but was not read")
             continue  # unchanged on both sides
         if not mine.tagged:
-            plan.ungroup.append((cid, link.remote_id, "sync tag removed in crmtui"))
-            plan.park[cid] = link.remote_id
+            plan.ungroup.append((cid, remote_id, "sync tag removed in crmtui"))
+            plan.park[cid] = remote_id
             continue
+        link = links[cid]
         rc = seen.get(cid) or RemoteContact(remote_id=link.remote_id, etag=link.etag,
                                             fields=dict(link.base), in_group=True,
                                             raw=dict(link.remote))
         _merge(plan, report, cid, link.base, mine, rc, now, listed=cid in seen)
 
     for cid, mine in local.items():
-        if mine.tagged and cid not in links and cid not in claimed:
+        if mine.tagged and cid not in claimed:
             if cid in parked:
                 plan.regroup.append((cid, parked[cid]))
             else:
@@ -250,6 +253,12 @@ class ContactSync:
     confirmed: bool = False
     report: SyncReport | None = None  # filled as the run goes (kept when it fails half way)
     retry_local: set[str] = field(default_factory=set)  # contacts to look at again next run
+    finish: Callable[[dict[str, Any]], None] | None = None  # stores the state a run ends with
+
+    def __post_init__(self) -> None:
+        if self.finish is None:
+            self.finish = lambda state: self.repo.set_sync_state(self.user_id,
+                                                                 SyncKind.CONTACTS, state)
 
     def run(self) -> SyncReport:
         started = utcnow()  # local changes from now on are the next run's
@@ -294,13 +303,13 @@ class ContactSync:
             report.notes.append("Google's sync token had expired: every contact was listed and "
                                 "reconciled through the stored links.")
 
-        links = {link.local_id: link
-                 for link in self.repo.list_links(self.user_id, SyncKind.CONTACTS)}
+        index = self.repo.link_index(self.user_id, SyncKind.CONTACTS)
         parked: dict[str, str] = dict(state.get("parked", {}))
-        local, existing, emails = self._local(tag_id, links, changes,
+        local, existing, emails = self._local(tag_id, index, changes,
                                               "" if listing.full else state.get("local_stamp", ""),
                                               state.get("retry_local", []))
-        plan = plan_contacts(local, links, changes, full=listing.full, existing=existing,
+        links = self.repo.get_links(self.user_id, SyncKind.CONTACTS, local)
+        plan = plan_contacts(local, links, index, changes, full=listing.full, existing=existing,
                              emails=emails, report=report, parked=parked)
         try:
             check_guard(plan.unlinking(), plan.linked_count, confirmed=self.confirmed,
@@ -316,7 +325,8 @@ class ContactSync:
             self._describe(plan, report)
             return report
         failed_imports = self._apply(plan, report, group_name, tag_id, parked)
-        self.repo.set_sync_state(self.user_id, SyncKind.CONTACTS, {
+        assert self.finish is not None  # set in __post_init__
+        self.finish({
             **state, "group": group_name, "sync_token": listing.sync_token,
             "retry": failed_imports, "retry_local": sorted(self.retry_local),
             "parked": {cid: rid for cid, rid in parked.items() if cid in existing},
@@ -325,7 +335,7 @@ class ContactSync:
 
     # -- reading the CRM side ----------------------------------------------------------------
 
-    def _local(self, tag_id: str, links: Mapping[str, SyncLink],
+    def _local(self, tag_id: str, links: Mapping[str, str],
                changes: Sequence[RemoteContact], stamp: str, retry: Sequence[str]
                ) -> tuple[dict[str, LocalContact], set[str], dict[str, str]]:
         """The CRM contacts this run must look at (see :func:`plan_contacts`), every contact id,
@@ -337,7 +347,7 @@ class ContactSync:
                 ContactQuery(modified_since=datetime.fromisoformat(stamp)), None))
         else:
             recent = existing
-        by_remote = {link.remote_id: cid for cid, link in links.items()}
+        by_remote = {remote_id: cid for cid, remote_id in links.items()}
         remote_linked = {by_remote[rc.remote_id] for rc in changes if rc.remote_id in by_remote}
         unlinked = [rc for rc in changes
                     if rc.remote_id not in by_remote and rc.in_group and not rc.deleted]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -99,6 +100,7 @@ class SyncService:
                     progress: ProgressFn) -> SyncOutcome:
         run = SyncRun(user_id=user_id, kind=kind, started=utcnow())
         report = SyncReport(kind=kind.value, dry_run=dry_run)
+        final: list[dict[str, Any]] = []
         if not dry_run:
             self.repo.add_run(run)
         try:
@@ -106,7 +108,8 @@ class SyncService:
             settings = self.repo.get_sync_settings(user_id)
             remote = self.contacts_remote(account)
             ContactSync(self.repo, user_id, settings, remote, progress=progress,
-                        dry_run=dry_run, confirmed=confirmed, report=report).run()
+                        dry_run=dry_run, confirmed=confirmed, report=report,
+                        finish=final.append).run()
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop))
@@ -123,7 +126,10 @@ class SyncService:
             raise
         if not dry_run:
             errors = list(report.skipped) + ([outcome.message] if outcome.message else [])
-            self.repo.add_run(run.evolve(finished=utcnow(), status=outcome.status,
-                                         counts=report.counts(), errors=errors,
-                                         conflicts=report.conflicts))
+            with self.repo.transaction():  # the new sync state and the journal: one commit
+                if outcome.ok and final:
+                    self.repo.set_sync_state(user_id, kind, final[0])
+                self.repo.add_run(run.evolve(finished=utcnow(), status=outcome.status,
+                                             counts=report.counts(), errors=errors,
+                                             conflicts=report.conflicts))
         return outcome
