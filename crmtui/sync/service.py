@@ -101,8 +101,8 @@ class SyncService:
         run = SyncRun(user_id=user_id, kind=kind, started=utcnow())
         report = SyncReport(kind=kind.value, dry_run=dry_run)
         final: list[dict[str, Any]] = []
-        if not dry_run:
-            self.repo.add_run(run)
+        # The run is journaled when it ends, with the new sync state, in one commit (a run killed
+        # half way leaves no entry; the lock already tells whether one is running).
         try:
             account = self.account(user_id)
             settings = self.repo.get_sync_settings(user_id)
