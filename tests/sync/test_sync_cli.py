@@ -46,3 +46,41 @@ def test_sync_due_runs_only_when_the_period_has_passed(repo: TinyDBRepository, d
 
     plain = _run(data_dir, "sync")  # without --due: runs now
     assert plain.exit_code == 0 and len(repo.list_runs(user.id)) == 2  # type: ignore[attr-defined]
+
+
+def test_one_sync_per_user_and_kind_at_a_time(repo: TinyDBRepository, data_dir: Path,
+                                              user: User, sync_tag: Tag, account: Account,
+                                              service) -> None:  # type: ignore[no-untyped-def]
+    """While another process holds the user's contacts sync lock, a second sync refuses at once
+    (the service raises SyncBusy; the command exits 3) and changes nothing."""
+    import multiprocessing
+
+    import pytest
+
+    from crmtui.sync.service import SyncBusy
+
+    lock_path = data_dir / "locks" / f"sync-{user.id}-contacts.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(lock_path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(SyncBusy, match="already running"):
+            service.run(user.id, SyncKind.CONTACTS)
+        busy = _run(data_dir, "sync", "contacts")
+        assert busy.exit_code == 3  # type: ignore[attr-defined]
+        assert "already running" in busy.output  # type: ignore[attr-defined]
+        assert repo.list_runs(user.id) == []
+    finally:
+        release.set()
+        holder.join(10)
+    assert service.run(user.id, SyncKind.CONTACTS).ok
+
+
+def _hold_lock(path: str, ready, release) -> None:  # type: ignore[no-untyped-def]
+    from filelock import FileLock
+
+    with FileLock(path):
+        ready.set()
+        release.wait(20)
