@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import statistics
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from google.oauth2.credentials import Credentials  # noqa: E402
 from googleapiclient.discovery import build  # noqa: E402
 
 from crmtui.emulator import Emulator, running_emulator  # noqa: E402
+from crmtui.emulator.server import call_json
 
 TARGETS = {"requests per second, 1 thread": 500, "requests per second, 4 threads": 500,
            "requests to create 1,000": 5, "requests to list 10,000": 10}
@@ -38,12 +37,9 @@ EMAIL = "bench@example.com"
 
 
 def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
+    with a ``base_url`` (an in-process emulator, or one running as a command)."""
+    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
 
 
 def http_requests(emu: Emulator) -> int:

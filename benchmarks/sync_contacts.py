@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,12 +119,8 @@ class Bench:
 
 
 def _control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(emu.base_url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """A control API call; ``path`` starts with ``/__emulator``."""
+    return emu.control(method, path.removeprefix("/__emulator"), body)
 
 
 def measure(label: str, runs: int, prepare: Callable[[int], None], bench: Bench,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from crmtui.emulator import Emulator, running_emulator
 from crmtui.model import Contact, Tag, TagKind, User
 from crmtui.store import TinyDBRepository, open_store
 
@@ -18,6 +20,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("CRMTUI_HOME", str(home))
     monkeypatch.delenv("CRMTUI_GOOGLE_ENDPOINT", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httplib2 honours proxy variables and has no loopback bypass: tests talk to the emulator
+    on 127.0.0.1 directly."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A Google emulator running in this process on 127.0.0.1 for the test."""
+    with running_emulator() as emu:
+        yield emu
 
 
 @pytest.fixture

@@ -15,15 +15,15 @@ Everything is written through the control API (``/__emulator/accounts/{email}/co
 from __future__ import annotations
 
 import copy
-import json
 import random
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from urllib.request import ProxyHandler, Request, build_opener
 from zoneinfo import ZoneInfo
+
+from crmtui.emulator.server import call_json
 
 if TYPE_CHECKING:
     from crmtui.emulator.server import Emulator
@@ -106,12 +106,7 @@ def seed_demo_google(emulator: Emulator, users: Sequence[tuple[str, str]], *,
 
 def _call(base: str, method: str, path: str, body: Any = None) -> Any:
     """A control API call (never through a proxy: the emulator is on loopback)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = Request(base + path, data=data, method=method,
-                      headers={"Content-Type": "application/json"})
-    with build_opener(ProxyHandler({})).open(request, timeout=30) as answer:
-        raw = answer.read()
-    return json.loads(raw) if raw else None
+    return call_json(base + path, method, body, timeout=30)
 
 
 # --------------------------------------------------------------------------- contacts

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -189,6 +190,10 @@ class Emulator:
 
     # -- accounts (also used by the control API and the demo) --------------------------------------
 
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        """Call this emulator's control API over HTTP (``path`` is below ``/__emulator``)."""
+        return call_json(f"{self.base_url}/__emulator{path}", method, body)
+
     def create_account(self, email: str) -> dict[str, Any]:
         """Create (or find) an account and return fresh credentials for it."""
         with self.state.lock:
@@ -348,6 +353,17 @@ class Emulator:
         out.append(f"--{boundary}--\r\n".encode())
         return Response(200, b"".join(out),
                         {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+
+def call_json(url: str, method: str, body: Any = None, *, timeout: float = 60) -> Any:
+    """A JSON request to a loopback URL, never through a proxy; the decoded answer or None."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=timeout) as answer:
+        raw = answer.read()
+    return json.loads(raw) if raw else None
 
 
 def _with_headers(err: ApiError, headers: dict[str, str]) -> ApiError:

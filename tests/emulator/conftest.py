@@ -3,26 +3,12 @@ google-api-python-client exactly as crmtui's sync will drive Google. Helpers are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from emukit import Google
 
-from crmtui.emulator import Emulator, running_emulator
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as emu:
-        yield emu
+from crmtui.emulator import Emulator
 
 
 @pytest.fixture

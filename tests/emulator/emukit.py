@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -12,16 +10,13 @@ from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.server import call_json
 
 
 def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
+    with a ``base_url`` (an in-process emulator, or one running as a command)."""
+    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
 
 
 def credentials(info: dict[str, Any]) -> Credentials:

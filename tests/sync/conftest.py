@@ -9,13 +9,12 @@ resets it first)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from synckit import Gmail, Requests, Syncer, control
 
-from crmtui.emulator import Emulator, running_emulator
+from crmtui.emulator import Emulator
 from crmtui.model import Account, SyncSettings, Tag, User
 from crmtui.store import TinyDBRepository
 from crmtui.sync.google import auth
@@ -24,20 +23,6 @@ from crmtui.sync.service import SyncService
 
 GOOGLE_EMAIL = "ann@example.com"  # Ann's Google account (her own contact carries it)
 GROUP = "crmtui"
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as emu:
-        yield emu
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ control API, changes made "in Gmail", the request log, and the sync runner the f
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.server import call_json
 from crmtui.model import SyncKind
 from crmtui.sync.service import SyncOutcome, SyncService
 
@@ -18,13 +18,9 @@ Json = dict[str, Any]
 
 
 def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
+    with a ``base_url`` (an in-process emulator, or one running as a command)."""
+    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
 
 
 def fault(emu: Emulator, path: str, *, method: str = "*", count: int = 1, **how: Any) -> None:

@@ -9,7 +9,6 @@ import stat
 import threading
 import urllib.request
 import webbrowser
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from typing import Any
 import pytest
 from google.oauth2.credentials import Credentials
 
-from crmtui.emulator import Emulator, running_emulator
+from crmtui.emulator import Emulator
+from crmtui.emulator.server import call_json
 from crmtui.model import AccountState, User
 from crmtui.store import NotFound, TinyDBRepository
 from crmtui.sync.google import auth
@@ -25,29 +25,16 @@ from crmtui.sync.remote import AuthError
 
 
 def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
+    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
+    with a ``base_url`` (an in-process emulator, or one running as a command)."""
+    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+def _no_oauthlib_relaxations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linking sets oauthlib's loopback relaxations itself, only for the flow."""
     for name in ("OAUTHLIB_INSECURE_TRANSPORT", "OAUTHLIB_RELAX_TOKEN_SCOPE"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as emu:
-        yield emu
 
 
 @pytest.fixture

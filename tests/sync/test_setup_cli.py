@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from crmtui.cli import cli
-from crmtui.emulator import Emulator, running_emulator
+from crmtui.emulator import Emulator
 from crmtui.store import Repository, open_store
 from crmtui.sync.google import auth
 
@@ -48,20 +48,6 @@ class Crm:
         assert result.exit_code == code, (result.stdout, result.stderr)
         assert result.stdout == "" and "Traceback" not in result.stderr
         return result.stderr
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httplib2 honours proxy variables and has no loopback bypass."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as emu:
-        yield emu
 
 
 @pytest.fixture
