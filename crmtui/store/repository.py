@@ -269,8 +269,8 @@ class Repository(ABC):
     def list_links(self, user_id: str, kind: SyncKind) -> list[SyncLink]: ...
 
     @abstractmethod
-    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, str]:
-        """Local id -> remote id of every link (cheap: no link is built)."""
+    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, tuple[str, str]]:
+        """Local id -> (remote id, etag) of every link (cheap: no link is built)."""
 
     @abstractmethod
     def get_links(self, user_id: str, kind: SyncKind, local_ids: Iterable[str]

@@ -957,10 +957,11 @@ class TinyDBRepository(Repository):
             return [SyncLink.from_dict(d) for d in self._table(LINKS).values()
                     if d["user_id"] == user_id and d["kind"] == kind.value]
 
-    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, str]:
+    def link_index(self, user_id: str, kind: SyncKind) -> dict[str, tuple[str, str]]:
         with self._rlock:
             self._read()
-            return {d["local_id"]: d["remote_id"] for d in self._table(LINKS).values()
+            return {d["local_id"]: (d["remote_id"], d.get("etag", ""))
+                    for d in self._table(LINKS).values()
                     if d["user_id"] == user_id and d["kind"] == kind.value}
 
     def get_links(self, user_id: str, kind: SyncKind, local_ids: Iterable[str]

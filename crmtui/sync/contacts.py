@@ -303,7 +303,15 @@ class ContactSync:
             report.notes.append("Google's sync token had expired: every contact was listed and "
                                 "reconciled through the stored links.")
 
-        index = self.repo.link_index(self.user_id, SyncKind.CONTACTS)
+        linked = self.repo.link_index(self.user_id, SyncKind.CONTACTS)
+        index = {cid: remote_id for cid, (remote_id, _) in linked.items()}
+        if not listing.full:
+            # A listed contact whose etag is the one crmtui last wrote or read is unchanged: the
+            # listing returns crmtui's own writes of the last run too. (A full listing keeps
+            # them all: it tells which linked contacts are gone.)
+            known_etags = {remote_id: etag for remote_id, etag in linked.values() if etag}
+            changes = [rc for rc in changes
+                       if rc.deleted or known_etags.get(rc.remote_id) != rc.etag]
         parked: dict[str, str] = dict(state.get("parked", {}))
         local, existing, emails = self._local(tag_id, index, changes,
                                               "" if listing.full else state.get("local_stamp", ""),
