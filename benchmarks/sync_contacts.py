@@ -21,9 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from google.oauth2.credentials import Credentials
-
 from crmtui.emulator import Emulator
+from crmtui.emulator.state import authorized_user
 from crmtui.model import Contact, SyncKind, SyncSettings, Tag, TagKind, User
 from crmtui.store import ContactQuery, open_store
 from crmtui.sync.google import auth
@@ -39,10 +38,7 @@ class Bench:
     def __init__(self, emu: Emulator, data_dir: Path) -> None:
         self.emu = emu
         info = emu.create_account(EMAIL)
-        self.creds = Credentials(token=info["access_token"], refresh_token=info["refresh_token"],
-                                 client_id=info["client_id"],
-                                 client_secret=info["client_secret"],
-                                 token_uri=info["token_uri"], scopes=info["scopes"])
+        self.creds = auth.credentials_from_record(authorized_user(info))
         self.service = auth.build_people_service(self.creds, emu.base_url)
         self.repo = open_store(data_dir)
         self.user = self.repo.add_user(User(name="Ann Lee", email=EMAIL),
@@ -52,9 +48,7 @@ class Bench:
         self.repo.save_sync_settings(SyncSettings(user_id=self.user.id,
                                                   contacts_tag_id=self.tag.id))
         authorized = data_dir.parent / "authorized-user.json"
-        authorized.write_text(json.dumps({key: info[key] for key in (
-            "refresh_token", "client_id", "client_secret", "token_uri")}
-            | {"token": info["access_token"]}))
+        authorized.write_text(json.dumps(authorized_user(info)))
         auth.link_from_credentials_file(self.repo, data_dir, self.user.id, authorized,
                                         emu.base_url)
         # wired as `crmtui sync contacts` wires it

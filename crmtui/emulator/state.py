@@ -286,6 +286,14 @@ class EmulatorState:
                                for t, (e, c, s) in data.get("refresh_tokens", {}).items()}
 
 
+def authorized_user(info: dict[str, Any]) -> dict[str, Any]:
+    """The authorized-user record (what ``crmtui account link google --credentials`` reads) of
+    the credentials the control API answers for an account."""
+    return {"token": info["access_token"], "refresh_token": info["refresh_token"],
+            "client_id": info["client_id"], "client_secret": info["client_secret"],
+            "token_uri": info["token_uri"], "scopes": list(info.get("scopes", ALL_SCOPES))}
+
+
 def parse_rfc3339(text: str) -> datetime:
     """A timestamp as Google writes it (``Z`` or an offset, optional fraction)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -294,6 +302,6 @@ def parse_rfc3339(text: str) -> datetime:
     return value
 
 
-__all__ = ["ALL_SCOPES", "CALENDAR_SCOPES", "PEOPLE_SCOPES", "Account", "AccessToken", "Clock",
+__all__ = ["ALL_SCOPES", "authorized_user", "CALENDAR_SCOPES", "PEOPLE_SCOPES", "Account", "AccessToken", "Clock",
            "EmulatorState", "Fault", "LoggedRequest", "Quota", "decode_token", "encode_token",
            "parse_rfc3339", "rfc3339"]

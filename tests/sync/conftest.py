@@ -15,6 +15,7 @@ import pytest
 from synckit import Gmail, Requests, Syncer, control
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.state import authorized_user
 from crmtui.model import Account, SyncSettings, Tag, User
 from crmtui.store import TinyDBRepository
 from crmtui.sync.google import auth
@@ -51,11 +52,7 @@ def account(repo: TinyDBRepository, data_dir: Path, user: User, emulator: Emulat
     """Ann's Google account, linked from an authorized-user file of the emulator's account."""
     info = control(emulator, "POST", "/accounts", {"email": GOOGLE_EMAIL})
     path = tmp_path / "authorized-user.json"
-    path.write_text(json.dumps({"token": info["access_token"],
-                                "refresh_token": info["refresh_token"],
-                                "client_id": info["client_id"],
-                                "client_secret": info["client_secret"],
-                                "token_uri": info["token_uri"]}))
+    path.write_text(json.dumps(authorized_user(info)))
     return auth.link_from_credentials_file(repo, data_dir, user.id, path, emulator.base_url)
 
 

@@ -18,6 +18,7 @@ from google.oauth2.credentials import Credentials
 
 from crmtui.emulator import Emulator
 from crmtui.emulator.server import call_json
+from crmtui.emulator.state import authorized_user
 from crmtui.model import AccountState, User
 from crmtui.store import NotFound, TinyDBRepository
 from crmtui.sync.google import auth
@@ -46,9 +47,8 @@ def credentials_file(tmp_path: Path, emu: Emulator, email: str = "ann@example.co
                      **changes: Any) -> tuple[Path, dict[str, Any]]:
     """An authorized-user file for ``email``'s emulator account, and the control API's answer."""
     info = control(emu, "POST", "/accounts", {"email": email})
-    record = {"token": info["access_token"], "refresh_token": info["refresh_token"],
-              "client_id": info["client_id"], "client_secret": info["client_secret"],
-              "token_uri": info["token_uri"], **changes}
+    record = {**authorized_user(info), **changes}
+    record.pop("scopes")
     path = tmp_path / f"{email}.json"
     path.write_text(json.dumps({k: v for k, v in record.items() if v is not None}))
     return path, info

@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.oauth2.credentials import Credentials
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from synckit import client_data, control, groups_of
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.state import authorized_user
 from crmtui.model import Account, Contact, SyncKind, SyncSettings, Tag, TagKind, User
 from crmtui.store import ContactQuery, open_store
 from crmtui.sync import engine
@@ -109,9 +109,7 @@ class SyncWorld:
         self.emu = Emulator()
         self.emu.start()
         info = self.emu.create_account(EMAIL)
-        creds = Credentials(token=info["access_token"], refresh_token=info["refresh_token"],
-                            client_id=info["client_id"], client_secret=info["client_secret"],
-                            token_uri=info["token_uri"], scopes=info["scopes"])
+        creds = auth.credentials_from_record(authorized_user(info))
         self.people = auth.build_people_service(creds, self.emu.base_url)
         self.repo = open_store(self.tmp / "data")
         self.user = self.repo.add_user(User(name="Ann Lee", email=EMAIL),

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.oauth2.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from synckit import control
 from test_mapping import contacts, normalized
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.state import authorized_user
 from crmtui.sync.contacts import contact_fields
 from crmtui.sync.google import auth
 from crmtui.sync.google.people import GooglePeople, item_result
@@ -39,10 +39,7 @@ class Gmail:
         self.emu = emu
         self.email = EMAIL
         info = control(emu, "POST", "/accounts", {"email": self.email})
-        self.creds = Credentials(token=info["access_token"], refresh_token=info["refresh_token"],
-                                 client_id=info["client_id"],
-                                 client_secret=info["client_secret"],
-                                 token_uri=info["token_uri"], scopes=info["scopes"])
+        self.creds = auth.credentials_from_record(authorized_user(info))
         self.service = auth.build_people_service(self.creds, emu.base_url)
         self.sleeps: list[float] = []
         self.messages: list[str] = []

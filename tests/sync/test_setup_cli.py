@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from crmtui.cli import cli
 from crmtui.emulator import Emulator
+from crmtui.emulator.state import authorized_user
 from crmtui.store import Repository, open_store
 from crmtui.sync.google import auth
 
@@ -80,11 +81,7 @@ def emulator_account(emu: Emulator, email: str) -> dict[str, Any]:
 
 def credentials_file(tmp_path: Path, info: dict[str, Any]) -> Path:
     path = tmp_path / "authorized-user.json"
-    path.write_text(json.dumps({"token": info["access_token"],
-                                "refresh_token": info["refresh_token"],
-                                "client_id": info["client_id"],
-                                "client_secret": info["client_secret"],
-                                "token_uri": info["token_uri"]}))
+    path.write_text(json.dumps(authorized_user(info)))
     return path
 
 

@@ -111,7 +111,7 @@ def _record(creds: Credentials) -> dict[str, Any]:
             "expiry": expiry.isoformat() + "Z" if expiry is not None else None}
 
 
-def _credentials(record: dict[str, Any]) -> Credentials:
+def credentials_from_record(record: dict[str, Any]) -> Credentials:
     """Credentials from an authorized-user record, keeping its ``token_uri`` and ``expiry``."""
     expiry = record.get("expiry")
     when = None
@@ -164,7 +164,7 @@ def load_credentials(data_dir: Path, account: Account) -> Credentials:
     if not isinstance(record, dict) or not record.get("refresh_token"):
         raise AuthError(f"the saved authorization of {account.email} is incomplete; "
                         f"{RELINK_HINT}")
-    return _credentials(record)
+    return credentials_from_record(record)
 
 
 def delete_credentials(data_dir: Path, account_id: str) -> None:
@@ -204,14 +204,19 @@ def _store_account(repo: Repository, data_dir: Path, user_id: str, email: str, e
                                        state=AccountState.CONNECTED, state_message=""))
 
 
-def read_authorized_user_file(path: Path) -> dict[str, Any]:
-    """The authorized-user record in ``path``, checked (errors name keys, never values)."""
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``; LinkError saying why it cannot be read (never its content)."""
     try:
-        record = json.loads(Path(path).read_bytes())
+        return json.loads(Path(path).read_bytes())
     except OSError as exc:
         raise LinkError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError:
         raise LinkError(f"{path} is not a JSON file") from None
+
+
+def read_authorized_user_file(path: Path) -> dict[str, Any]:
+    """The authorized-user record in ``path``, checked (errors name keys, never values)."""
+    record = _read_json(path)
     if not isinstance(record, dict):
         raise LinkError(f"{path} must hold a JSON object (an authorized-user record)")
     for key in AUTHORIZED_USER_KEYS:
@@ -232,7 +237,7 @@ def link_from_credentials_file(repo: Repository, data_dir: Path, user_id: str, p
     """
     endpoint = resolve_endpoint(endpoint)
     record = read_authorized_user_file(path)
-    creds = _credentials({**record, "scopes": record.get("scopes") or list(SCOPES)})
+    creds = credentials_from_record({**record, "scopes": record.get("scopes") or list(SCOPES)})
     try:
         found = _account_email(creds, endpoint)
     except RefreshError:
@@ -261,12 +266,7 @@ def _client_config(client_secrets: Path | dict[str, Any], endpoint: str) -> dict
         config, where = client_secrets, "the client secrets"
     else:
         where = str(client_secrets)
-        try:
-            config = json.loads(Path(client_secrets).read_bytes())
-        except OSError as exc:
-            raise LinkError(f"cannot read {where}: {exc.strerror or exc}") from None
-        except ValueError:
-            raise LinkError(f"{where} is not a JSON file") from None
+        config = _read_json(client_secrets)
     kind = next((k for k in ("installed", "web") if isinstance(config, dict)
                  and isinstance(config.get(k), dict)), None)
     if kind is None:
