@@ -559,6 +559,17 @@ class Participant:
         return cls(**_known(cls, data))
 
 
+def _original_start(value: Any) -> datetime | date | None:
+    """An occurrence's original start: a date (all-day series) or an aware date and time."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return parse_date("original_start", value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return check_aware("original_start", value)
+
+
 @dataclass(slots=True)
 class Activity(_Entity):
     """A task, call, meeting or email.
@@ -566,7 +577,9 @@ class Activity(_Entity):
     Timed activities have ``start`` and ``end`` (timezone-aware) and the IANA ``timezone`` they
     were planned in; all-day activities have ``all_day`` set and ``start_date`` / ``end_date``
     (inclusive). ``recurrence`` holds RRULE/EXDATE lines of a series; ``series_id`` links a
-    changed occurrence to its series.
+    changed occurrence to its series, and ``original_start`` says which occurrence it replaces
+    (the start it had in the series: a date for an all-day series). ``ical_uid`` is the
+    activity's identity in calendars (iCalendar UID), set once it is in a calendar.
     """
 
     title: str
@@ -587,6 +600,8 @@ class Activity(_Entity):
     show_in_calendar: bool = False
     recurrence: list[str] = field(default_factory=list)
     series_id: str = ""
+    original_start: datetime | date | None = None
+    ical_uid: str = ""
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
     modified: datetime = field(default_factory=utcnow)
@@ -642,6 +657,10 @@ class Activity(_Entity):
             if not re.match(r"^(RRULE|EXRULE|RDATE|EXDATE)[:;]", line):
                 raise ValidationError("recurrence", "lines must start with RRULE, EXRULE, RDATE or "
                                       "EXDATE", line)
+        self.original_start = _original_start(self.original_start)
+        if self.original_start is not None and not self.series_id:
+            raise ValidationError("original_start", "only an occurrence of a series has one")
+        self.ical_uid = clean_text("ical_uid", self.ical_uid, 1024)
         self.id = check_id("id", self.id)
         self.created = check_aware("created", self.created)
         self.modified = check_aware("modified", self.modified)

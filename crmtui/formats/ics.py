@@ -5,9 +5,10 @@ One VEVENT per activity that the exporting user organizes or takes part in:
 =========================  ========================================================================
 property                   from
 =========================  ========================================================================
-UID                        the activity's id; a changed occurrence of an exported series carries
-                           the series' UID with RECURRENCE-ID (its start; crmtui does not keep
-                           an occurrence's original start) and ``X-CRMTUI-ID`` (its own id)
+UID                        the activity's calendar UID (``ical_uid``, set by calendar sync), else
+                           its id; a changed occurrence of an exported series carries the
+                           series' UID with RECURRENCE-ID (its original start, else its start)
+                           and ``X-CRMTUI-ID`` (its own id)
 RELATED-TO                 the series (RELTYPE=PARENT) of a changed occurrence
 SUMMARY                    title
 DTSTART, DTEND             timed: in the activity's time zone (TZID, with VTIMEZONE), else UTC;
@@ -33,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component, Event, vCalAddress, vText
 
@@ -76,15 +78,26 @@ def export_ics(repo: Repository, name: str, viewer_id: str) -> tuple[str, Export
     return cal.to_ical().decode("utf-8"), ExportReport(counts=counts)
 
 
+def _original(a: Activity) -> Any:
+    """The RECURRENCE-ID of a changed occurrence: its original start, else its start."""
+    original = a.original_start
+    if original is None:
+        return _start(a)
+    if isinstance(original, datetime):
+        return original.astimezone(ZoneInfo(a.timezone) if a.timezone else UTC)
+    return original
+
+
 def _event(name: str, a: Activity, exported: Mapping[str, Activity], users: Mapping[str, User],
            contacts: Mapping[str, Contact], stamp: datetime) -> Event:
     event = Event()
     if a.series_id in exported:
-        event.add("uid", a.series_id)
-        event.add("recurrence-id", _start(a))
+        series = exported[a.series_id]
+        event.add("uid", series.ical_uid or series.id)
+        event.add("recurrence-id", _original(a))
         event.add("x-crmtui-id", a.id)
     else:
-        event.add("uid", a.id)
+        event.add("uid", a.ical_uid or a.id)
     if a.series_id:
         event.add("related-to", a.series_id, parameters={"RELTYPE": "PARENT"})
     event.add("dtstamp", stamp)

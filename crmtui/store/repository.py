@@ -72,6 +72,7 @@ class ActivityQuery:
     ``start_from`` (inclusive) and ``start_to`` (exclusive) bound the start: a date compares with
     the activity's local start date, a datetime with its start instant (an all-day activity's date
     compares with the bound's date). ``user_id``: organized by or with that user as participant.
+    ``modified_since``: changed at or after that instant (sync finds local changes with it).
     """
 
     start_from: date | datetime | None = None
@@ -80,6 +81,7 @@ class ActivityQuery:
     show_in_calendar: bool | None = None
     type: ActivityType | None = None
     text: str = ""
+    modified_since: datetime | None = None
     sort: str = "start"
     descending: bool = False
     offset: int = 0
@@ -210,6 +212,18 @@ class Repository(ABC):
 
     @abstractmethod
     def get_activity(self, activity_id: str) -> Activity: ...
+
+    @abstractmethod
+    def get_activities(self, activity_ids: Sequence[str]) -> list[Activity]:
+        """These activities, in the order asked; ids that do not exist are left out."""
+
+    @abstractmethod
+    def activity_ids(self) -> set[str]:
+        """The id of every activity (cheap: no activity is built)."""
+
+    @abstractmethod
+    def activity_ids_by_uid(self, uids: set[str]) -> dict[str, str]:
+        """For each of these calendar UIDs carried by an activity (``ical_uid``), its id."""
 
     @abstractmethod
     def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity: ...

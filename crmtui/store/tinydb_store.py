@@ -781,6 +781,26 @@ class TinyDBRepository(Repository):
                 raise NotFound(f"no activity {activity_id}")
             return Activity.from_dict(_doc(activity_id, doc))
 
+    def get_activities(self, activity_ids: Sequence[str]) -> list[Activity]:
+        with self._rlock:
+            self._read()
+            table = self._table(ACTIVITIES)
+            docs = [(aid, table[aid]) for aid in activity_ids if aid in table]
+        return [Activity.from_dict(_doc(aid, doc)) for aid, doc in docs]
+
+    def activity_ids(self) -> set[str]:
+        with self._rlock:
+            self._read()
+            return set(self._table(ACTIVITIES))
+
+    def activity_ids_by_uid(self, uids: set[str]) -> dict[str, str]:
+        if not uids:
+            return {}
+        with self._rlock:
+            self._read()
+            return {doc["ical_uid"]: aid for aid, doc in self._table(ACTIVITIES).items()
+                    if doc.get("ical_uid") in uids}
+
     def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity:
         with self.transaction():
             if activity.id not in self._table(ACTIVITIES):
@@ -812,8 +832,13 @@ class TinyDBRepository(Repository):
             self._read()
             items = list(self._table(ACTIVITIES).items())
         words = fold(query.text).split()
+        since = query.modified_since
+        if since is not None:
+            check_aware("modified_since", since)
         out: list[Activity] = []
         for aid, doc in items:
+            if since is not None and datetime.fromisoformat(doc["modified"]) < since:
+                continue
             if query.show_in_calendar is not None and \
                     bool(doc.get("show_in_calendar")) != query.show_in_calendar:
                 continue

@@ -32,6 +32,7 @@ from crmtui.sync.engine import (
     GuardStop,
     ProgressFn,
     SyncReport,
+    SyncSetupError,
     check_guard,
     chunks,
     merge_fields,
@@ -48,10 +49,6 @@ from crmtui.sync.remote import (
 WRITE_BATCH = 200
 GROUP_BATCH = 1000
 STALE_RETRIES = 2
-
-
-class SyncSetupError(RuntimeError):
-    """The user's sync is not set up well enough to run (the message says what to do)."""
 
 
 # --------------------------------------------------------------------------- canonical fields

@@ -72,6 +72,10 @@ def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
                  conflicts=conflicts)
 
 
+class SyncSetupError(RuntimeError):
+    """The user's sync is not set up well enough to run (the message says what to do)."""
+
+
 class GuardStop(Exception):
     """The run would unlink an unusual share of the linked records; it stopped before writing."""
 

@@ -133,3 +133,125 @@ class ContactsRemote(Protocol):
 
     def add_to_group(self, remote_ids: Sequence[str], group: str) -> list[str]:
         """Put contacts into the group (1000 per request); returns ids Google did not know."""
+
+
+# --------------------------------------------------------------------------- Google Calendar
+
+EVENT_FIELDS = ("title", "notes", "location", "time", "recurrence", "attendees")
+"""The canonical fields of an event, as the activity engine merges them:
+
+- ``title``, ``notes``, ``location``: str (summary, description, location; "" when absent);
+- ``time``: ``{"all_day": bool, "start": str|None, "end": str|None, "timezone": str,
+  "start_date": str|None, "end_date": str|None}``. Timed: ``start``/``end`` are RFC 3339 instants
+  in UTC (``datetime.isoformat()`` of a UTC datetime, e.g. ``"2026-03-29T08:00:00+00:00"``),
+  ``timezone`` the IANA zone (``"UTC"`` when Google gives none), dates None. All-day:
+  ``start_date``/``end_date`` ``"YYYY-MM-DD"`` with ``end_date`` *inclusive* (Google's end date
+  minus one day), ``start``/``end`` None, ``timezone`` "";
+- ``recurrence``: list of RRULE/EXRULE/RDATE/EXDATE lines (empty for a single event);
+- ``attendees``: sorted, lower-cased emails of the attendees the CRM knows (CRM users). The adapter
+  never fills it (it does not know the CRM's users): it reports every attendee in
+  :attr:`RemoteEvent.attendees` and the engine derives this field.
+"""
+
+EVENT_CRM_ID_KEY = "crmtuiId"  # extendedProperties.private and .shared key carrying the CRM id
+EVENT_BATCH = 100  # calls per Calendar batch request
+
+
+@dataclass
+class Attendee:
+    email: str  # lower-cased
+    response: str = "needsAction"  # needsAction / accepted / tentative / declined
+    organizer: bool = False
+
+
+@dataclass
+class RemoteEvent:
+    """An event of the account's primary calendar, as the engine sees it."""
+
+    remote_id: str  # the event id
+    etag: str = ""
+    updated: datetime | None = None
+    ical_uid: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # canonical, without "attendees"
+    attendees: list[Attendee] = field(default_factory=list)  # every attendee, in Google's order
+    organizer_email: str = ""
+    organizer_self: bool = False  # the calendar's owner organizes it
+    crm_id: str = ""  # extendedProperties.private (else .shared) crmtuiId
+    cancelled: bool = False  # status "cancelled" (a tombstone may carry nothing else)
+    series_id: str = ""  # recurringEventId: the master's event id, for an instance exception
+    original_start: str = ""  # originalStartTime: "YYYY-MM-DD" or a UTC RFC 3339 instant
+    raw: dict[str, Any] = field(default_factory=dict)  # the event as read
+
+
+@dataclass
+class EventListing:
+    """The result of :meth:`CalendarRemote.list_changes`."""
+
+    events: list[RemoteEvent]
+    sync_token: str
+    full: bool  # every event was listed (first run, or the old token had expired: 410)
+
+
+@dataclass
+class NewEvent:
+    """An event to create from an activity (``fields`` complete, ``attendees`` the emails to
+    invite). A changed occurrence (``series_remote_id`` and ``original_start`` set) is written
+    as the exception of that instance of the series rather than inserted."""
+
+    crm_id: str
+    event_id: str  # client-chosen id: base32hex [a-v0-9], 5-1024 characters
+    fields: dict[str, Any]
+    attendees: list[str] = field(default_factory=list)
+    series_remote_id: str = ""
+    original_start: str = ""  # as RemoteEvent.original_start
+
+
+@dataclass
+class EventUpdate:
+    """Patch the fields crmtui owns: ``changed`` canonical fields, from ``fields``; attendees, if
+    changed, become ``attendees`` (an existing entry keeps its response and the rest). The
+    adapter sends ``If-Match: remote.etag``."""
+
+    remote: RemoteEvent
+    fields: dict[str, Any]
+    changed: Sequence[str]
+    attendees: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EventResult:
+    """The outcome of one write: ``event`` on success, else ``error``. ``stale``: 412, the etag
+    was stale. ``taken``: the client-chosen id exists already and is not this activity's live
+    event (a cancelled event of an earlier life, or another record's): choose another id."""
+
+    key: str  # crm id (creates) or event id (updates, deletes)
+    event: RemoteEvent | None = None
+    error: str = ""
+    stale: bool = False
+    taken: bool = False
+
+
+class CalendarRemote(Protocol):
+    """The account's primary Google calendar, as the activity engine uses it. Every method
+    retries transient errors itself (429, 5xx, rate-limit 403s, network errors, with backoff) and
+    raises :class:`RemoteError` when it gives up, :class:`AuthError` when the credentials are
+    refused. Writes go :data:`EVENT_BATCH` calls per batch request."""
+
+    def list_changes(self, sync_token: str, time_min: datetime | None) -> EventListing:
+        """Events changed since ``sync_token`` (cancelled ones included), or, when it is empty or
+        expired (410), every event ending after ``time_min``; recurring series as one master
+        plus its exceptions (``singleEvents=false``). Pages of up to 2500."""
+
+    def get(self, remote_ids: Sequence[str]) -> list[RemoteEvent]:
+        """The current state of these events (cancelled ones too); unknown ids are left out."""
+
+    def insert(self, events: Sequence[NewEvent]) -> list[EventResult]:
+        """Create events (client id, CRM id in ``extendedProperties.private`` and ``.shared``).
+        An id that exists already and carries this CRM id and is live is not an error: its
+        result is the existing event (a re-run after a crash). One result per event, in order."""
+
+    def patch(self, updates: Sequence[EventUpdate]) -> list[EventResult]:
+        """Patch the changed fields only, with ``If-Match``; one result per update, in order."""
+
+    def delete(self, remote_ids: Sequence[str]) -> list[EventResult]:
+        """Delete (cancel) events; one already deleted or unknown counts as done."""

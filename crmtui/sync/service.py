@@ -20,11 +20,13 @@ from filelock import FileLock, Timeout
 
 from crmtui.model import Account, AccountState, SyncKind, SyncRun, utcnow
 from crmtui.store import Repository
-from crmtui.sync.contacts import ContactSync, SyncSetupError
-from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, no_progress
-from crmtui.sync.remote import AuthError, ContactsRemote, RemoteError
+from crmtui.sync.activities import ActivitySync
+from crmtui.sync.contacts import ContactSync
+from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, SyncSetupError, no_progress
+from crmtui.sync.remote import AuthError, CalendarRemote, ContactsRemote, RemoteError
 
 ContactsFactory = Callable[[Account], ContactsRemote]
+CalendarFactory = Callable[[Account], CalendarRemote]
 
 
 def is_due(auto: bool, period_minutes: int, last_sync: str | None,
@@ -57,10 +59,12 @@ class SyncOutcome:
 
 class SyncService:
     def __init__(self, repo: Repository, data_dir: str | os.PathLike[str],
-                 contacts_remote: ContactsFactory) -> None:
+                 contacts_remote: ContactsFactory,
+                 calendar_remote: CalendarFactory | None = None) -> None:
         self.repo = repo
         self.data_dir = Path(data_dir)
         self.contacts_remote = contacts_remote
+        self.calendar_remote = calendar_remote
 
     def account(self, user_id: str) -> Account:
         """The user's linked Google account, ready to sync (else SyncSetupError)."""
@@ -75,6 +79,13 @@ class SyncService:
                                  "run `crmtui account link google` again")
         return account
 
+    def sync_set_up(self, user_id: str) -> bool:
+        """Whether the user has activity sync set up: a Google account and a "synchronize from"
+        date (an activity organized by someone without goes to a participant's calendar)."""
+        if not any(a.provider == "google" for a in self.repo.list_accounts(user_id)):
+            return False
+        return self.repo.get_sync_settings(user_id).activities_from is not None
+
     def last_sync(self, user_id: str, kind: SyncKind) -> datetime | None:
         stamp = self.repo.get_sync_state(user_id, kind).get("last_sync")
         return datetime.fromisoformat(stamp) if stamp else None
@@ -82,8 +93,8 @@ class SyncService:
     def run(self, user_id: str, kind: SyncKind, *, dry_run: bool = False,
             confirmed: bool = False, progress: ProgressFn = no_progress) -> SyncOutcome:
         """Run one sync; never raises for a failed run (the outcome says why), only SyncBusy."""
-        if kind is not SyncKind.CONTACTS:
-            raise SyncSetupError(f"{kind.value} sync is not available yet")
+        if kind is SyncKind.ACTIVITIES and self.calendar_remote is None:
+            raise SyncSetupError("activity sync is not wired in this service")
         lock_dir = self.data_dir / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(lock_dir / f"sync-{user_id}-{kind.value}.lock"), timeout=0)
@@ -106,10 +117,16 @@ class SyncService:
         try:
             account = self.account(user_id)
             settings = self.repo.get_sync_settings(user_id)
-            remote = self.contacts_remote(account)
-            ContactSync(self.repo, user_id, settings, remote, progress=progress,
-                        dry_run=dry_run, confirmed=confirmed, report=report,
-                        finish=final.append).run()
+            if kind is SyncKind.CONTACTS:
+                ContactSync(self.repo, user_id, settings, self.contacts_remote(account),
+                            progress=progress, dry_run=dry_run, confirmed=confirmed,
+                            report=report, finish=final.append).run()
+            else:
+                assert self.calendar_remote is not None  # checked in run()
+                ActivitySync(self.repo, user_id, settings, self.calendar_remote(account),
+                             account_email=account.email, progress=progress, dry_run=dry_run,
+                             confirmed=confirmed, report=report, finish=final.append,
+                             sync_set_up=self.sync_set_up).run()
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop))
