@@ -6,26 +6,56 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from crmtui.model import Account
 from crmtui.store import Repository
-from crmtui.sync.google.auth import batch_uri, build_people_service, credentials_for_sync
+from crmtui.sync.google.auth import (
+    batch_uri,
+    build_calendar_service,
+    build_people_service,
+    credentials_for_sync,
+)
+from crmtui.sync.google.calendar import GoogleCalendar
 from crmtui.sync.google.people import GooglePeople
-from crmtui.sync.remote import ContactsRemote
+from crmtui.sync.remote import CalendarRemote, ContactsRemote
+
+
+def _connect(repo: Repository, directory: Path, account: Account, api: str
+             ) -> tuple[Any, str]:
+    """The ``api`` ("people" or "calendar") client for an account, on its saved (and
+    refreshed) credentials and its endpoint (Google, or the emulator), with the matching batch
+    URI."""
+    creds = credentials_for_sync(repo, directory, account)
+    build = build_people_service if api == "people" else build_calendar_service
+    return build(creds, account.endpoint), batch_uri(account.endpoint, api)
 
 
 def contacts_remote_factory(repo: Repository, data_dir: str | os.PathLike[str], *,
                             progress: Callable[[str], None] | None = None,
                             sleep: Callable[[float], None] | None = None,
                             ) -> Callable[[Account], ContactsRemote]:
-    """Build the People adapter for an account: its saved (and refreshed) credentials, its
-    endpoint (Google, or the emulator), and the matching batch URI."""
+    """Build the People adapter for an account (see :func:`_connect`)."""
     directory = Path(data_dir)
 
     def make(account: Account) -> ContactsRemote:
-        creds = credentials_for_sync(repo, directory, account)
-        service = build_people_service(creds, account.endpoint)
-        return GooglePeople(service, batch_uri=batch_uri(account.endpoint, "people"),
-                            progress=progress, sleep=sleep or time.sleep)
+        service, uri = _connect(repo, directory, account, "people")
+        return GooglePeople(service, batch_uri=uri, progress=progress, sleep=sleep or time.sleep)
+
+    return make
+
+
+def calendar_remote_factory(repo: Repository, data_dir: str | os.PathLike[str], *,
+                            progress: Callable[[str], None] | None = None,
+                            sleep: Callable[[float], None] | None = None,
+                            ) -> Callable[[Account], CalendarRemote]:
+    """Build the Calendar adapter (the account's primary calendar) for an account (see
+    :func:`_connect`)."""
+    directory = Path(data_dir)
+
+    def make(account: Account) -> CalendarRemote:
+        service, uri = _connect(repo, directory, account, "calendar")
+        return GoogleCalendar(service, batch_uri=uri, progress=progress,
+                              sleep=sleep or time.sleep)
 
     return make
