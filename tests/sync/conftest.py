@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from calkit import Team
 from synckit import Gmail, Requests, Syncer, control
 
 from crmtui.emulator import Emulator
@@ -87,3 +88,10 @@ def requests(emulator: Emulator) -> Requests:
 def sync(service: SyncService, user: User, requests: Requests) -> Syncer:
     """``sync(dry_run=..., confirmed=...)``: one contact sync; returns the outcome."""
     return Syncer(service, user.id, requests)
+
+
+@pytest.fixture
+def team(repo: TinyDBRepository, data_dir: Path, emulator: Emulator, tmp_path: Path) -> Team:
+    """CRM users with Google accounts on the emulator (``team.add(key, name)``), and activity
+    syncs through the real Calendar adapter (``team.sync(member)``); see ``calkit``."""
+    return Team(repo, data_dir, emulator, tmp_path)
