@@ -689,6 +689,10 @@ class ActivitySync:
                                                       f"Google refused it ({result.error})")
                                 self.retry_local.add(new.crm_id)
                                 continue
+                            if result.event.cancelled:  # an occurrence deleted in Google
+                                report.skipped.append(f"{_label(new.fields, new.crm_id)}: that "
+                                                      "occurrence was deleted in Google Calendar")
+                                continue
                             a = self._own(mine.activity)
                             self._link(a.id, result.event, new.fields)
                             self._set_uid(a.id, result.event, a)
