@@ -1,0 +1,140 @@
+"""End-to-end behaviour of activity sync (issue #5, "Must show"): two and three CRM users, each
+with an emulator Google account, synced through the real Calendar adapter and client library.
+Every test checks both sides: the CRM through ``team.repo``, Google through the control API."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from calkit import Member, Team
+from synckit import control
+
+from crmtui.model import (
+    Activity,
+    ActivityType,
+    Participant,
+    ParticipantKind,
+    ResponseStatus,
+    SyncKind,
+)
+
+UTCZ = ZoneInfo("UTC")
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def person(m: Member, response: ResponseStatus = ResponseStatus.NEEDS_ACTION) -> Participant:
+    return Participant(ParticipantKind.USER, m.user.id, response)
+
+
+def task(team: Team, organizer: Member, title: str, *, start: datetime = T0,
+         hours: float = 1, zone: str = "UTC", with_: tuple[Member, ...] = (),
+         show: bool = True, **more: Any) -> Activity:
+    """An activity organized by ``organizer`` (a participant too), with Show in calendar."""
+    a = Activity(title=title, start=start, end=start + timedelta(hours=hours), timezone=zone,
+                 owner_id=organizer.user.id, organizer_id=organizer.user.id,
+                 participants=[person(organizer), *(person(m) for m in with_)],
+                 show_in_calendar=show, **more)
+    return team.repo.add_activity(a)
+
+
+def synced(team: Team, m: Member) -> None:
+    outcome = team.sync(m)
+    assert outcome.ok, (outcome.status, outcome.message, outcome.report.skipped)
+
+
+def by_title(team: Team, title: str) -> list[Activity]:
+    return [a for a in team.activities() if a.title == title]
+
+
+def one(team: Team, title: str) -> Activity:
+    found = by_title(team, title)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def titled(m: Member, title: str) -> list[dict[str, Any]]:
+    return [e for e in m.calendar.live() if e.get("summary") == title]
+
+
+def emails(event: dict[str, Any]) -> set[str]:
+    return {a["email"] for a in event.get("attendees", [])}
+
+
+def users_of(a: Activity) -> set[str]:
+    return {p.ref_id for p in a.participants if p.kind is ParticipantKind.USER}
+
+
+def linked(team: Team, m: Member, a: Activity) -> str | None:
+    link = team.repo.get_link(m.user.id, SyncKind.ACTIVITIES, a.id)
+    return link.remote_id if link else None
+
+
+def advance(team: Team, seconds: float) -> None:
+    control(team.emu, "POST", "/clock", {"advance": seconds})
+
+
+def google_now(team: Team) -> datetime:
+    return datetime.fromisoformat(control(team.emu, "GET", "/clock")["now"])
+
+
+# --------------------------------------------------------------------------- push and pull
+
+
+def test_push_sends_title_notes_location_times_and_attendees(team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    act = task(team, a, "Kick-off", with_=(b,), notes="Agenda:\n- scope", location="Room 1",
+               zone="Europe/Berlin")
+    synced(team, a)
+    event = a.calendar.get(team.event_id(a, act))
+    assert event["summary"] == "Kick-off"
+    assert event["description"] == "Agenda:\n- scope"
+    assert event["location"] == "Room 1"
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == T0
+    assert datetime.fromisoformat(event["end"]["dateTime"]) == T0 + timedelta(hours=1)
+    assert event["start"]["timeZone"] == "Europe/Berlin"
+    assert emails(event) == {"a@example.com", "b@example.com"}
+    assert event["extendedProperties"]["private"]  # carries the CRM id
+    # B's calendar holds the copy (same id), and nothing was created in the CRM.
+    assert b.calendar.get(event["id"])["summary"] == "Kick-off"
+    assert len(team.activities()) == 1
+
+
+def test_pull_makes_a_task_shown_in_calendar_owned_and_organized_by_the_user(team: Team) -> None:
+    a = team.add("a", "Amy")
+    team.add("b", "Bob")
+    ev = a.calendar.create("Dentist", "2026-03-04T08:30:00+01:00", "2026-03-04T09:00:00+01:00",
+                           zone="Europe/Berlin", description="bring card", location="Main St")
+    synced(team, a)
+    act = one(team, "Dentist")
+    assert act.type is ActivityType.TASK
+    assert act.show_in_calendar
+    assert act.owner_id == a.user.id and act.organizer_id == a.user.id
+    assert act.notes == "bring card" and act.location == "Main St"
+    assert act.start == datetime(2026, 3, 4, 7, 30, tzinfo=UTC)
+    assert act.end == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    assert act.timezone == "Europe/Berlin"
+    assert team.event_id(a, act) == ev["id"]
+    assert act.ical_uid == ev["iCalUID"]
+    # A second run changes nothing on either side.
+    before = a.calendar.events(deleted=True)
+    out = team.sync(a)
+    assert out.ok and out.report.crm.created == 0 and out.report.google.created == 0
+    assert a.calendar.events(deleted=True) == before
+
+
+# --------------------------------------------------------------------------- sync-from date
+
+
+def test_nothing_before_the_sync_from_date_is_synced(team: Team) -> None:
+    a = team.add("a", "Amy")  # syncs from 2026-01-01
+    early = task(team, a, "Old CRM", start=datetime(2025, 12, 31, 22, 0, tzinfo=UTC))
+    on_day = task(team, a, "New CRM", start=datetime(2026, 1, 1, 9, 0, tzinfo=UTC))
+    a.calendar.create("Old Google", "2025-12-30T10:00:00+00:00", "2025-12-30T11:00:00+00:00")
+    a.calendar.create("New Google", "2026-01-01T00:30:00+00:00", "2026-01-01T01:00:00+00:00")
+    synced(team, a)
+    assert {e["summary"] for e in a.calendar.live()} == {"Old Google", "New Google", "New CRM"}
+    assert linked(team, a, early) is None and linked(team, a, on_day) is not None
+    assert {x.title for x in team.activities()} == {"Old CRM", "New CRM", "New Google"}
