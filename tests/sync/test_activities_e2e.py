@@ -138,3 +138,79 @@ def test_nothing_before_the_sync_from_date_is_synced(team: Team) -> None:
     assert {e["summary"] for e in a.calendar.live()} == {"Old Google", "New Google", "New CRM"}
     assert linked(team, a, early) is None and linked(team, a, on_day) is not None
     assert {x.title for x in team.activities()} == {"Old CRM", "New CRM", "New Google"}
+
+
+# --------------------------------------------------------------------------- the organizer rule
+
+
+def test_a_participants_sync_does_not_push_the_organizers_activity(team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    act = task(team, a, "Amy's review", with_=(b,))
+    out = team.sync(b)
+    assert out.ok and out.report.google.created == 0
+    assert b.calendar.live() == [] and a.calendar.live() == []
+    assert linked(team, b, act) is None
+    assert team.repo.get_activity(act.id).organizer_id == a.user.id
+
+
+def test_an_organizer_without_sync_hands_the_activity_to_the_participant_who_syncs(
+        team: Team) -> None:
+    a = team.add("a", "Amy", since=None)  # no activity sync set up
+    b, c = team.add("b", "Bob"), team.add("c", "Cal")
+    act = task(team, a, "Handed over", with_=(b, c))
+    synced(team, b)
+    event = b.calendar.get(team.event_id(b, act))
+    assert event["organizer"]["email"] == "b@example.com"
+    assert team.repo.get_activity(act.id).organizer_id == b.user.id
+    assert {"b@example.com", "c@example.com"} <= emails(event)
+    # C's sync then links its copy to the same activity instead of pushing a second event.
+    synced(team, c)
+    assert linked(team, c, act) == event["id"]
+    assert len(c.calendar.live()) == 1 and len(team.activities()) == 1
+
+
+# --------------------------------------------------------------------------- collective tasks
+
+
+@pytest.mark.parametrize("order", ["abc", "bca", "cab", "cba"])
+def test_a_collective_task_made_in_google_is_one_activity_whatever_the_order(
+        team: Team, order: str) -> None:
+    members = {k: team.add(k, k.upper() + "mm") for k in "abc"}
+    a, b, c = members["a"], members["b"], members["c"]
+    ev = a.calendar.create("Offsite", attendees=("b@example.com", "c@example.com",
+                                                "zed@outside.org"))
+    for key in order:
+        synced(team, members[key])
+    act = one(team, "Offsite")
+    assert users_of(act) == {b.user.id, c.user.id}  # A is not an attendee; the outsider is no user
+    assert act.organizer_id == a.user.id
+    for m in (a, b, c):
+        assert linked(team, m, act) == ev["id"]
+    # The outsider is still invited, nobody got a second event.
+    assert "zed@outside.org" in emails(a.calendar.get(ev["id"]))
+    assert all(len(m.calendar.live()) == 1 for m in (a, b, c))
+
+
+def test_a_collective_task_lists_the_organizer_when_they_attend(team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    a.calendar.create("Standup", attendees=("a@example.com", "b@example.com"))
+    synced(team, b)
+    synced(team, a)
+    act = one(team, "Standup")
+    assert users_of(act) == {a.user.id, b.user.id} and act.organizer_id == a.user.id
+
+
+def test_a_collective_task_made_in_the_crm_reaches_the_attendees_without_a_second_copy(
+        team: Team) -> None:
+    a, b, c = team.add("a", "Amy"), team.add("b", "Bob"), team.add("c", "Cal")
+    act = task(team, a, "Planning", with_=(b, c))
+    synced(team, a)
+    rid = team.event_id(a, act)
+    for m in (b, c):
+        copy = m.calendar.get(rid)
+        assert copy["summary"] == "Planning" and copy["organizer"]["email"] == "a@example.com"
+    synced(team, b)
+    synced(team, c)
+    assert linked(team, b, act) == rid and linked(team, c, act) == rid
+    assert len(team.activities()) == 1
+    assert all(len(m.calendar.live()) == 1 for m in (a, b, c))
