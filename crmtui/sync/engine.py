@@ -130,10 +130,16 @@ class SyncReport:
 
     def summary(self) -> str:
         crm, google = self.crm, self.google
-        lines = [f"In crmtui: {crm.created} created, {crm.updated} updated, {crm.linked} linked "
-                 f"to existing Google contacts, {crm.untagged} untagged",
-                 f"In Google: {google.created} created, {google.updated} updated, "
-                 f"{google.removed} removed from the group"]
+        if self.kind == "activities":  # ``untagged`` counts the activities that lost their link
+            lines = [f"In crmtui: {crm.created} created, {crm.updated} updated, "
+                     f"{crm.linked} linked, {crm.untagged} unlinked",
+                     f"In Google Calendar: {google.created} created, {google.updated} updated, "
+                     f"{google.removed} removed from the calendar"]
+        else:
+            lines = [f"In crmtui: {crm.created} created, {crm.updated} updated, {crm.linked} "
+                     f"linked to existing Google contacts, {crm.untagged} untagged",
+                     f"In Google: {google.created} created, {google.updated} updated, "
+                     f"{google.removed} removed from the group"]
         lines.append(f"Conflicts: {len(self.conflicts)}; skipped: {len(self.skipped)}")
         lines += [f"  skipped {s}" for s in self.skipped]
         lines += self.notes
