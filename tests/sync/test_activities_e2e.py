@@ -214,3 +214,61 @@ def test_a_collective_task_made_in_the_crm_reaches_the_attendees_without_a_secon
     assert linked(team, b, act) == rid and linked(team, c, act) == rid
     assert len(team.activities()) == 1
     assert all(len(m.calendar.live()) == 1 for m in (a, b, c))
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def edit(team: Team, a: Activity, **changes: Any) -> Activity:
+    return team.repo.update_activity(team.repo.get_activity(a.id).evolve(**changes))
+
+
+def test_the_organizers_edit_reaches_the_copies_and_keeps_what_crmtui_does_not_own(
+        team: Team) -> None:
+    a, b, c = team.add("a", "Amy"), team.add("b", "Bob"), team.add("c", "Cal")
+    conference = {"entryPoints": [{"entryPointType": "video", "uri": "https://meet.example/x"}],
+                  "conferenceSolution": {"key": {"type": "hangoutsMeet"}},
+                  "conferenceId": "x"}
+    reminders = {"useDefault": False, "overrides": [{"method": "popup", "minutes": 7}]}
+    ev = a.calendar.create("Review", attendees=("a@example.com", "b@example.com",
+                                               "c@example.com", "zed@outside.org"),
+                           reminders=reminders, conferenceData=conference)
+    for m in (a, b, c):
+        synced(team, m)
+    act = one(team, "Review")
+    advance(team, 60)
+    edit(team, act, title="Review v2", location="Room 9", notes="new notes",
+         start=T0 + timedelta(hours=2), end=T0 + timedelta(hours=3))
+    out = team.sync(a)
+    assert out.ok and out.report.google.updated == 1
+    mine = a.calendar.get(ev["id"])
+    assert mine["reminders"] == reminders
+    assert mine["conferenceData"]["conferenceId"] == "x"
+    assert "zed@outside.org" in emails(mine)
+    for m in (a, b, c):
+        copy = m.calendar.get(ev["id"])
+        assert copy["summary"] == "Review v2" and copy["location"] == "Room 9"
+        assert copy["description"] == "new notes"
+        assert datetime.fromisoformat(copy["start"]["dateTime"]) == T0 + timedelta(hours=2)
+    # The attendees' syncs bring the change into nothing new: still one activity.
+    synced(team, b)
+    synced(team, c)
+    assert len(team.activities()) == 1
+    assert team.repo.get_activity(act.id).title == "Review v2"
+
+
+def test_a_participants_local_edit_is_not_pushed_and_the_notes_say_so(team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    act = task(team, a, "Budget", with_=(b,))
+    synced(team, a)
+    synced(team, b)
+    rid = team.event_id(a, act)
+    before = a.calendar.get(rid)
+    edit(team, act, title="Budget (Bob's idea)")
+    out = team.sync(b)
+    assert out.ok and out.report.google.updated == 0
+    assert any("not sent to Google" in n and "title" in n for n in out.report.notes), \
+        out.report.notes
+    assert a.calendar.get(rid) == before
+    assert b.calendar.get(rid)["summary"] == "Budget"
+    assert team.repo.get_activity(act.id).title == "Budget (Bob's idea)"
