@@ -272,3 +272,57 @@ def test_a_participants_local_edit_is_not_pushed_and_the_notes_say_so(team: Team
     assert a.calendar.get(rid) == before
     assert b.calendar.get(rid)["summary"] == "Budget"
     assert team.repo.get_activity(act.id).title == "Budget (Bob's idea)"
+
+
+# --------------------------------------------------------------------------- cancel and delete
+
+
+def test_an_event_cancelled_in_google_leaves_the_activity_unlinked_and_hidden(
+        team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    from_crm = task(team, a, "From CRM", with_=(b,))
+    a.calendar.create("From Google")
+    synced(team, a)
+    from_google = one(team, "From Google")
+    a.calendar.cancel(team.event_id(a, from_crm))
+    a.calendar.cancel(team.event_id(a, from_google))
+    out = team.sync(a)
+    assert out.ok and out.report.crm.untagged == 2
+    for act in (from_crm, from_google):
+        now = team.repo.get_activity(act.id)  # still there
+        assert not now.show_in_calendar
+        assert linked(team, a, act) is None
+    assert len(team.activities()) == 2
+    # Nothing comes back on the next run.
+    out = team.sync(a)
+    assert out.ok and out.report.google.created == 0 and a.calendar.live() == []
+
+
+@pytest.mark.parametrize("how", ["deleted", "hidden"])
+def test_an_activity_deleted_or_hidden_in_the_crm_leaves_every_calendar(
+        team: Team, how: str) -> None:
+    a, b, c = team.add("a", "Amy"), team.add("b", "Bob"), team.add("c", "Cal")
+    act = task(team, a, "Gone soon", with_=(b, c))
+    keep = task(team, a, "Stays", with_=(b,))
+    for m in (a, b, c):
+        synced(team, m)
+    rid = team.event_id(a, act)
+    if how == "deleted":
+        team.repo.delete_activity(act.id)
+    else:
+        edit(team, act, show_in_calendar=False)
+    out = team.sync(a)
+    assert out.ok and out.report.google.removed == 1
+    for m in (a, b, c):
+        assert m.calendar.get(rid)["status"] == "cancelled"
+    assert a.calendar.get(team.event_id(a, keep))["status"] != "cancelled"
+    assert linked(team, a, act) is None
+    expected = {"Stays"} if how == "deleted" else {"Stays", "Gone soon"}
+    assert {x.title for x in team.activities()} == expected
+    # The participants' syncs then forget their links; the CRM keeps what it had.
+    synced(team, b)
+    synced(team, c)
+    assert linked(team, b, act) is None and linked(team, c, act) is None
+    assert {x.title for x in team.activities()} == expected
+    if how == "hidden":
+        assert not team.repo.get_activity(act.id).show_in_calendar
