@@ -326,3 +326,67 @@ def test_an_activity_deleted_or_hidden_in_the_crm_leaves_every_calendar(
     assert {x.title for x in team.activities()} == expected
     if how == "hidden":
         assert not team.repo.get_activity(act.id).show_in_calendar
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+def conflicts(team: Team, m: Member) -> list[Any]:
+    runs = team.repo.list_runs(m.user.id, SyncKind.ACTIVITIES)
+    return runs[0].conflicts
+
+
+def test_the_same_field_changed_on_both_sides_google_newer_wins_and_is_journalled(
+        team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    act = task(team, a, "Plan", with_=(b,))
+    synced(team, a)
+    rid = team.event_id(a, act)
+    edit(team, act, title="Plan (crm)")
+    advance(team, 3600)  # Google's change is an hour later
+    a.calendar.edit(rid, summary="Plan (google)")
+    out = team.sync(a)
+    assert out.ok
+    assert team.repo.get_activity(act.id).title == "Plan (google)"
+    assert a.calendar.get(rid)["summary"] == "Plan (google)"
+    assert b.calendar.get(rid)["summary"] == "Plan (google)"
+    [conflict] = conflicts(team, a)
+    assert (conflict.record_id, conflict.field_name) == (act.id, "title")
+    assert (conflict.kept, conflict.lost, conflict.winner) == ("Plan (google)", "Plan (crm)",
+                                                               "google")
+
+
+def test_the_same_field_changed_on_both_sides_crm_newer_wins_and_is_journalled(
+        team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    act = task(team, a, "Plan", with_=(b,))
+    synced(team, a)
+    rid = team.event_id(a, act)
+    a.calendar.edit(rid, location="Google room")
+    later = google_now(team) + timedelta(hours=1)
+    team.repo.update_activity(team.repo.get_activity(act.id).evolve(
+        location="CRM room", modified=later), touch=False)
+    out = team.sync(a)
+    assert out.ok
+    assert team.repo.get_activity(act.id).location == "CRM room"
+    assert a.calendar.get(rid)["location"] == "CRM room"
+    assert b.calendar.get(rid)["location"] == "CRM room"
+    [conflict] = conflicts(team, a)
+    assert (conflict.field_name, conflict.kept, conflict.lost, conflict.winner) == (
+        "location", "CRM room", "Google room", "crm")
+
+
+def test_fields_changed_on_different_sides_are_both_kept_without_conflict(team: Team) -> None:
+    a = team.add("a", "Amy")
+    act = task(team, a, "Plan", notes="old")
+    synced(team, a)
+    rid = team.event_id(a, act)
+    edit(team, act, title="Plan (crm)")
+    advance(team, 60)
+    a.calendar.edit(rid, description="notes from google")
+    out = team.sync(a)
+    assert out.ok and conflicts(team, a) == []
+    now = team.repo.get_activity(act.id)
+    assert (now.title, now.notes) == ("Plan (crm)", "notes from google")
+    event = a.calendar.get(rid)
+    assert (event["summary"], event["description"]) == ("Plan (crm)", "notes from google")
