@@ -76,6 +76,12 @@ def advance(team: Team, seconds: float) -> None:
     control(team.emu, "POST", "/clock", {"advance": seconds})
 
 
+def insert(team: Team, m: Member, body: dict[str, Any]) -> dict[str, Any]:
+    """An event made in Google Calendar with any body (all-day ones, say)."""
+    made: dict[str, Any] = control(team.emu, "POST", f"/accounts/{m.calendar.email}/events", body)
+    return made
+
+
 def google_now(team: Team) -> datetime:
     return datetime.fromisoformat(control(team.emu, "GET", "/clock")["now"])
 
@@ -390,3 +396,85 @@ def test_fields_changed_on_different_sides_are_both_kept_without_conflict(team: 
     assert (now.title, now.notes) == ("Plan (crm)", "notes from google")
     event = a.calendar.get(rid)
     assert (event["summary"], event["description"]) == ("Plan (crm)", "notes from google")
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(("zone", "day"), [(BERLIN, 29), (NEW_YORK, 8)])
+def test_times_keep_instant_and_zone_both_ways_across_a_dst_change(
+        team: Team, zone: ZoneInfo, day: int) -> None:
+    a = team.add("a", "Amy")
+    name = str(zone)
+    month = 3
+    before = datetime(2026, month, day - 1, 9, 0, tzinfo=zone)  # standard time
+    after = datetime(2026, month, day + 1, 9, 0, tzinfo=zone)  # summer time
+    assert before.utcoffset() != after.utcoffset()
+    pushed = [task(team, a, f"crm {i}", start=s.astimezone(UTC), zone=name)
+              for i, s in enumerate((before, after))]
+    for i, s in enumerate((before, after)):
+        a.calendar.create(f"google {i}", s.isoformat(), (s + timedelta(hours=1)).isoformat(),
+                          zone=name)
+    synced(team, a)
+    for act, s in zip(pushed, (before, after), strict=True):
+        event = a.calendar.get(team.event_id(a, act))
+        assert datetime.fromisoformat(event["start"]["dateTime"]) == s
+        assert event["start"]["timeZone"] == name and event["end"]["timeZone"] == name
+    for i, s in enumerate((before, after)):
+        act = one(team, f"google {i}")
+        assert act.start == s and act.timezone == name
+        assert act.start.astimezone(zone).hour == 9
+    # A run in the other direction changes nothing (no drift of an hour).
+    out = team.sync(a)
+    assert out.ok and out.report.google.updated == 0 and out.report.crm.updated == 0
+
+
+def test_a_weekly_series_over_the_dst_change_keeps_its_local_time(team: Team) -> None:
+    a = team.add("a", "Amy")
+    first = datetime(2026, 3, 23, 9, 0, tzinfo=BERLIN)  # CET; the 30th is CEST
+    rule = "RRULE:FREQ=WEEKLY;COUNT=3"
+    act = task(team, a, "Weekly crm", start=first.astimezone(UTC), zone="Europe/Berlin",
+               recurrence=[rule])
+    ev = a.calendar.create("Weekly google", first.isoformat(),
+                           (first + timedelta(hours=1)).isoformat(), zone="Europe/Berlin",
+                           recurrence=[rule])
+    synced(team, a)
+    event = a.calendar.get(team.event_id(a, act))
+    assert event["recurrence"] == [rule]
+    assert event["start"]["timeZone"] == "Europe/Berlin"
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == first
+    pulled = one(team, "Weekly google")
+    assert pulled.recurrence == [rule] and pulled.timezone == "Europe/Berlin"
+    assert pulled.start == first
+    assert team.event_id(a, pulled) == ev["id"]
+    # Each series is one activity: no activity per instance.
+    assert len(team.activities()) == 2
+
+
+# --------------------------------------------------------------------------- all-day
+
+
+@pytest.mark.parametrize("days", [1, 3])
+def test_all_day_events_stay_all_day_on_the_same_dates(team: Team, days: int) -> None:
+    a = team.add("a", "Amy")
+    first = date(2026, 3, 5)
+    last = first + timedelta(days=days - 1)  # inclusive in the CRM
+    act = team.repo.add_activity(Activity(
+        title="Away crm", all_day=True, start_date=first, end_date=last,
+        owner_id=a.user.id, organizer_id=a.user.id, participants=[person(a)],
+        show_in_calendar=True))
+    insert(team, a, {"summary": "Away google", "start": {"date": "2026-04-10"},
+                     "end": {"date": (date(2026, 4, 10) + timedelta(days=days)).isoformat()}})
+    synced(team, a)
+    event = a.calendar.get(team.event_id(a, act))
+    assert event["start"] == {"date": first.isoformat()}
+    assert event["end"] == {"date": (last + timedelta(days=1)).isoformat()}  # exclusive
+    pulled = one(team, "Away google")
+    assert pulled.all_day and pulled.start is None
+    assert pulled.start_date == date(2026, 4, 10)
+    assert pulled.end_date == date(2026, 4, 10) + timedelta(days=days - 1)
+    out = team.sync(a)
+    assert out.ok and out.report.google.updated == 0 and out.report.crm.updated == 0
