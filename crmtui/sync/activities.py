@@ -749,6 +749,7 @@ class ActivitySync:
                     failed.append(rc.remote_id)
                     continue
                 made.append((a, rc, fields))
+                series_of[rc.remote_id] = a.id  # its occurrences may be in this very batch
             with self.repo.transaction():
                 self.repo.add_activities([a for a, _, _ in made])
                 for a, rc, fields in made:
