@@ -478,3 +478,100 @@ def test_all_day_events_stay_all_day_on_the_same_dates(team: Team, days: int) ->
     assert pulled.end_date == date(2026, 4, 10) + timedelta(days=days - 1)
     out = team.sync(a)
     assert out.ok and out.report.google.updated == 0 and out.report.crm.updated == 0
+
+
+# --------------------------------------------------------------------------- recurring series
+
+
+def test_a_series_with_one_changed_occurrence_comes_in_as_series_and_occurrence(
+        team: Team) -> None:
+    a = team.add("a", "Amy")
+    rule = "RRULE:FREQ=WEEKLY;COUNT=4"
+    ev = a.calendar.create("Weekly", recurrence=[rule])  # Mondays 10:00 UTC from 2026-03-02
+    a.calendar.edit(f"{ev['id']}_20260309T100000Z", summary="Weekly (moved)",
+                    start={"dateTime": "2026-03-10T14:00:00+00:00", "timeZone": "UTC"},
+                    end={"dateTime": "2026-03-10T15:00:00+00:00", "timeZone": "UTC"})
+    synced(team, a)
+    series = one(team, "Weekly")
+    assert series.recurrence == [rule] and series.series_id == ""
+    occurrence = one(team, "Weekly (moved)")
+    assert occurrence.series_id == series.id
+    assert occurrence.original_start == datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+    assert occurrence.start == datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
+    assert occurrence.recurrence == []
+    assert len(team.activities()) == 2
+    out = team.sync(a)
+    assert out.ok and out.report.crm.created == 0 and len(team.activities()) == 2
+
+
+def test_an_occurrence_made_in_the_crm_becomes_the_instances_exception(team: Team) -> None:
+    a = team.add("a", "Amy")
+    series = task(team, a, "Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    synced(team, a)
+    rid = team.event_id(a, series)
+    original = T0 + timedelta(days=14)
+    moved = task(team, a, "Weekly (later)", start=original + timedelta(hours=3),
+                 series_id=series.id, original_start=original)
+    synced(team, a)
+    exception = a.calendar.get(team.event_id(a, moved))
+    assert exception["id"] == f"{rid}_20260316T100000Z"
+    assert exception["recurringEventId"] == rid
+    assert exception["summary"] == "Weekly (later)"
+    assert datetime.fromisoformat(exception["start"]["dateTime"]) == original + timedelta(hours=3)
+    assert datetime.fromisoformat(exception["originalStartTime"]["dateTime"]) == original
+    assert a.calendar.get(rid)["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=4"]
+    assert len(team.activities()) == 2
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def test_an_attendees_response_in_google_reaches_the_crm_after_the_organizers_sync(
+        team: Team) -> None:
+    a, b, c = team.add("a", "Amy"), team.add("b", "Bob"), team.add("c", "Cal")
+    act = task(team, a, "Lunch", with_=(b, c))
+    synced(team, a)
+    rid = team.event_id(a, act)
+    attendees = [dict(x, responseStatus="accepted") if x["email"] == "b@example.com" else x
+                 for x in b.calendar.get(rid)["attendees"]]
+    advance(team, 60)
+    b.calendar.edit(rid, attendees=attendees)
+    assert {x["email"]: x.get("responseStatus") for x in a.calendar.get(rid)["attendees"]
+            }["b@example.com"] == "accepted"
+    synced(team, a)
+    responses = {p.ref_id: p.response for p in team.repo.get_activity(act.id).participants}
+    assert responses[b.user.id] is ResponseStatus.ACCEPTED
+    assert responses[c.user.id] is ResponseStatus.NEEDS_ACTION
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+def test_a_dry_run_plans_and_writes_nothing_on_either_side(team: Team) -> None:
+    a, b = team.add("a", "Amy"), team.add("b", "Bob")
+    changed = task(team, a, "Will change", with_=(b,))
+    removed = task(team, a, "Will go")
+    synced(team, a)
+    task(team, a, "New in CRM")
+    a.calendar.create("New in Google")
+    edit(team, changed, title="Changed")
+    team.repo.delete_activity(removed.id)
+    before_google = {m.calendar.email: m.calendar.events(deleted=True) for m in (a, b)}
+    before_crm = {x.id: x for x in team.activities()}
+    before_links = team.repo.link_index(a.user.id, SyncKind.ACTIVITIES)
+    before_state = team.repo.get_sync_state(a.user.id, SyncKind.ACTIVITIES)
+    out = team.sync(a, dry_run=True)
+    assert out.ok and out.report.dry_run
+    plan = "\n".join(out.report.plan)
+    assert "Google: create 'New in CRM'" in plan
+    assert "crmtui: import 'New in Google'" in plan
+    assert "Google: update 'Changed' (title)" in plan
+    assert f"Google: remove {removed.id[:8]}" in plan
+    assert {m.calendar.email: m.calendar.events(deleted=True) for m in (a, b)} == before_google
+    assert {x.id: x for x in team.activities()} == before_crm
+    assert team.repo.link_index(a.user.id, SyncKind.ACTIVITIES) == before_links
+    assert team.repo.get_sync_state(a.user.id, SyncKind.ACTIVITIES) == before_state
+    # The real run then does what was planned.
+    out = team.sync(a)
+    assert out.ok and out.report.google.created == 1 and out.report.crm.created == 1
+    assert out.report.google.updated == 1 and out.report.google.removed == 1
