@@ -148,9 +148,10 @@ EVENT_FIELDS = ("title", "notes", "location", "time", "recurrence", "attendees")
   ``start_date``/``end_date`` ``"YYYY-MM-DD"`` with ``end_date`` *inclusive* (Google's end date
   minus one day), ``start``/``end`` None, ``timezone`` "";
 - ``recurrence``: list of RRULE/EXRULE/RDATE/EXDATE lines (empty for a single event);
-- ``attendees``: sorted, lower-cased emails of the attendees the CRM knows (CRM users). The adapter
-  never fills it (it does not know the CRM's users): it reports every attendee in
-  :attr:`RemoteEvent.attendees` and the engine derives this field.
+- ``attendees``: the sorted ids of the CRM users among the attendees (matched by any of their
+  emails). The adapter never fills it (it does not know the CRM's users): it reports every attendee
+  in :attr:`RemoteEvent.attendees` and the engine derives this field, and turns it back into the
+  emails to invite (:attr:`EventUpdate.attendees`) when it writes.
 """
 
 EVENT_CRM_ID_KEY = "crmtuiId"  # extendedProperties.private and .shared key carrying the CRM id
