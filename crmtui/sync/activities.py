@@ -607,12 +607,12 @@ class ActivitySync:
 
         self._remote_ids = {aid: rid for aid, (rid, _) in
                             self.repo.link_index(self.user_id, KIND).items()}
-        self._create(plan.creates, local, report, generations, step)
+        adopted = self._create(plan.creates, local, report, generations, step)
         failed = self._import(plan.imports, report, step)
         if plan.links:
             report.crm.linked += len(plan.links)
             step("Linking activities found on both sides", len(plan.links))
-        self._apply_merges(plan.merges, local, report, step)
+        self._apply_merges([*plan.merges, *adopted], local, report, step)
         if plan.refreshed:
             with self.repo.transaction():
                 for aid, rc, fields in plan.refreshed:
@@ -654,7 +654,10 @@ class ActivitySync:
         return new
 
     def _create(self, creates: Sequence[str], local: Mapping[str, LocalActivity],
-                report: SyncReport, generations: dict[str, int], step: Any) -> None:
+                report: SyncReport, generations: dict[str, int], step: Any) -> list[Push]:
+        """Insert the new events; returns the merges of events an interrupted run had
+        inserted already, with other content (the activity changed since)."""
+        adopted: list[Push] = []
         # Series and single activities first, then changed occurrences (which need their
         # series' event).
         waves = [[aid for aid in creates if not local[aid].activity.series_id],
@@ -694,7 +697,14 @@ class ActivitySync:
                                                       "occurrence was deleted in Google Calendar")
                                 continue
                             a = self._own(mine.activity)
-                            self._link(a.id, result.event, new.fields)
+                            fresh = event_fields(result.event, self.users)
+                            self._link(a.id, result.event,
+                                       new.fields if fresh == new.fields else fresh)
+                            if fresh != new.fields:  # an earlier run's event: merge with it
+                                again = ActivityPlan()
+                                _merge(again, report, LocalActivity(a, new.fields, True, False),
+                                       None, result.event, self.users, None, listed=True)
+                                adopted += again.merges
                             self._set_uid(a.id, result.event, a)
                             self._remote_ids[a.id] = result.event.remote_id
                             report.google.created += 1
@@ -706,6 +716,7 @@ class ActivitySync:
                 report.skipped.append(f"{aid[:8]}: its event id is taken in Google; next run "
                                       "tries another")
                 self.retry_local.add(aid)
+        return adopted
 
     def _own(self, a: Activity) -> Activity:
         """Make this user the organizer of an activity whose organizer has no sync set up."""
