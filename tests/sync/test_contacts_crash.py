@@ -10,35 +10,26 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import crash_worker
 from synckit import Gmail, client_data, control, fault, groups_of
 
 from crmtui.emulator import Emulator
 from crmtui.model import Account, Contact, SyncKind, Tag, User
 from crmtui.store import ContactQuery, TinyDBRepository, open_store
 
-WORKER = Path(__file__).with_name("crash_worker.py")
 CRM_NEW, GMAIL_NEW, KILLS = 300, 150, 12
 
 
 def start_worker(data_dir: Path, user: User) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(data_dir), user.id],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    return proc
+    return crash_worker.start_worker(data_dir, user.id)
 
 
 def wait_for_create(emu: Emulator, proc: subprocess.Popen[str]) -> bool:
     """Wait until the worker has sent a ``batchCreateContacts`` (False if it ended first)."""
-    while proc.poll() is None:
-        with emu.state.lock:
-            if any(r.path.endswith(":batchCreateContacts") for r in emu.state.requests):
-                return True
-        time.sleep(0.01)
-    return False
+    return crash_worker.wait_for_request(emu, proc, ":batchCreateContacts")
 
 
 def test_sigkilled_syncs_then_a_full_run_leave_no_duplicates_and_lose_nothing(
