@@ -31,12 +31,18 @@ def crm_id(event: dict[str, object]) -> str:
     return str((props.get("shared") or {}).get("crmtuiId", ""))
 
 
-def settle() -> None:
-    """Wait until the emulator has answered every request the killed worker had sent (a delayed
-    batch is still being served after the kill): Google would have handled them before anyone
-    edits anything, and a write landing after an edit would look like a newer change in Google."""
+def serving() -> set[threading.Thread]:
+    """The threads of in-process HTTP servers answering a request right now."""
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
+def settle(before: set[threading.Thread]) -> None:
+    """Wait until the emulator has answered every request the killed worker had sent (threads
+    that were not serving ``before`` it started; a delayed batch is still being served after
+    the kill): Google would have handled them before anyone edits anything, and a write
+    landing after an edit would look like a newer change in Google."""
     deadline = time.monotonic() + 10
-    while any("process_request_thread" in t.name for t in threading.enumerate()):
+    while serving() - before:
         assert time.monotonic() < deadline, "the emulator is still serving the killed worker"
         time.sleep(0.01)
 
@@ -63,6 +69,7 @@ def test_sigkilled_activity_syncs_then_a_clean_run_leave_each_activity_once(team
     for kill in range(KILLS):
         fault(team.emu, "^/batch/calendar/v3$", method="POST", count=2, delay=0.2)
         team.emu.state.requests.clear()
+        before = serving()
         proc = start_worker(data_dir, user_id, "activities")
         if kill % 2 == 0 and wait_for_request(team.emu, proc, "/batch/calendar/v3"):
             time.sleep(rnd.uniform(0.0, 0.25))  # an insert batch in flight
@@ -71,7 +78,7 @@ def test_sigkilled_activity_syncs_then_a_clean_run_leave_each_activity_once(team
             time.sleep(rnd.uniform(0.0, 0.8))
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
-        settle()
+        settle(before)
         store = open_store(data_dir)  # opens cleanly after every kill
         try:
             for a in rnd.sample(store.find_activities(ActivityQuery(show_in_calendar=True)), 4):
