@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/sync_contacts.py
+	$(BIN)/python benchmarks/sync_activities.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from _common import api_requests, control, measure
 
 from crmtui.emulator import Emulator
 from crmtui.emulator.state import authorized_user
@@ -57,11 +56,7 @@ class Bench:
 
     def people_requests(self) -> int:
         """People API HTTP calls served since the last call (the log is then cleared)."""
-        with self.emu.state.lock:
-            count = sum(1 for r in self.emu.state.requests
-                        if r.api == "people" and r.batch != "part")
-            self.emu.state.requests.clear()
-        return count
+        return api_requests(self.emu, "people")
 
     def seed_gmail(self, n: int) -> str:
         """``n`` Gmail contacts in a group named crmtui; its resource name."""
@@ -104,36 +99,12 @@ class Bench:
     def gmail_edit(self, count: int, round_: int) -> None:
         """Edit ``count`` contacts in Gmail (the control API: one request each, unlogged)."""
         path = f"/__emulator/accounts/{EMAIL}/contacts"
-        listed = _control(self.emu, "GET", path)["contacts"]
+        listed = control(self.emu, "GET", path)["contacts"]
         gmail = [p for p in listed if p["names"][0]["givenName"].startswith("Gmail")]
         for person in gmail[:count]:
             pid = person["resourceName"].split("/")[1]
-            _control(self.emu, "PATCH", f"{path}/{pid}",
-                     {"organizations": [{"name": "Gmail Co", "title": f"Buyer r{round_}"}]})
-
-
-def _control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """A control API call; ``path`` starts with ``/__emulator``."""
-    return emu.control(method, path.removeprefix("/__emulator"), body)
-
-
-def measure(label: str, runs: int, prepare: Callable[[int], None], bench: Bench,
-            target: tuple[float, int] | None = None) -> None:
-    """Run ``prepare`` then a sync ``runs`` times; print the medians (and a missed target:
-    seconds, requests)."""
-    requests, seconds = [], []
-    for i in range(runs):
-        prepare(i)
-        r, s = bench.sync()
-        requests.append(r)
-        seconds.append(s)
-    req, sec = statistics.median(requests), statistics.median(seconds)
-    verdict = ""
-    if target is not None:
-        verdict = "  target met" if sec < target[0] and req <= target[1] else (
-            f"  TARGET MISSED (under {target[0]} s, at most {target[1]} requests)")
-    print(f"{label:<40} {req:>8.0f} {sec:>9.3f}   runs: "
-          f"{', '.join(f'{s:.3f}' for s in seconds)}{verdict}", flush=True)
+            control(self.emu, "PATCH", f"{path}/{pid}",
+                    {"organizations": [{"name": "Gmail Co", "title": f"Buyer r{round_}"}]})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,47 @@
+"""Helpers the sync benchmarks share: the control API, the emulator's request count per API,
+and timing a case over several runs."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from crmtui.emulator import Emulator
+
+
+class Syncing(Protocol):
+    def sync(self) -> tuple[int, float]: ...
+
+
+def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
+    """A control API call; ``path`` starts with ``/__emulator``."""
+    return emu.control(method, path.removeprefix("/__emulator"), body)
+
+
+def api_requests(emu: Emulator, api: str) -> int:
+    """HTTP calls to ``api`` ("people", "calendar") served since the last call (batch parts
+    apart); the log is then cleared."""
+    with emu.state.lock:
+        count = sum(1 for r in emu.state.requests if r.api == api and r.batch != "part")
+        emu.state.requests.clear()
+    return count
+
+
+def measure(label: str, runs: int, prepare: Callable[[int], None], bench: Syncing,
+            target: tuple[float, int] | None = None) -> None:
+    """Run ``prepare`` then a sync ``runs`` times; print the medians (and a missed target:
+    seconds, requests)."""
+    requests, seconds = [], []
+    for i in range(runs):
+        prepare(i)
+        r, s = bench.sync()
+        requests.append(r)
+        seconds.append(s)
+    req, sec = statistics.median(requests), statistics.median(seconds)
+    verdict = ""
+    if target is not None:
+        verdict = "  target met" if sec < target[0] and req <= target[1] else (
+            f"  TARGET MISSED (under {target[0]} s, at most {target[1]} requests)")
+    print(f"{label:<40} {req:>8.0f} {sec:>9.3f}   runs: "
+          f"{', '.join(f'{s:.3f}' for s in seconds)}{verdict}", flush=True)
