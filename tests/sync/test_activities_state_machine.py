@@ -136,6 +136,10 @@ class CalendarWorld:
             for aid in linked:
                 a = activities[aid]
                 assert a.show_in_calendar, f"{a.title!r} is hidden but linked for {key}"
+            # nothing is left behind in Google: every live event is some activity's
+            unlinked = {e["id"]: e.get("summary") for e in events.values()
+                        if e.get("status") != "cancelled"}.keys() - set(linked.values())
+            assert not unlinked, f"live events of {key} no activity links: {unlinked}"
 
     def check_no_duplicates(self) -> None:
         uids = [a.ical_uid for a in self.activities() if a.ical_uid]
