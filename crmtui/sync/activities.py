@@ -48,8 +48,10 @@ from crmtui.sync.engine import (
     ProgressFn,
     SyncReport,
     SyncSetupError,
+    apply_merges,
     check_guard,
     chunks,
+    describe_merge,
     merge_fields,
     no_progress,
 )
@@ -58,12 +60,12 @@ from crmtui.sync.remote import (
     EVENT_FIELDS,
     Attendee,
     CalendarRemote,
+    EventResult,
     EventUpdate,
     NewEvent,
     RemoteEvent,
 )
 
-STALE_RETRIES = 2
 DEFAULT_LENGTH = timedelta(hours=1)  # a timed activity without an end lasts this long in Google
 UNTITLED = "(no title)"
 KIND = SyncKind.ACTIVITIES
@@ -575,14 +577,8 @@ class ActivitySync:
             out.append(f"link {_label(local[aid].fields, aid)} to its Google event")
             report.crm.linked += 1
         for push in plan.merges:
-            if push.to_remote:
-                out.append(f"Google: update {_label(push.merged, push.activity_id)} "
-                           f"({', '.join(push.to_remote)})")
-                report.google.updated += 1
-            if push.to_local:
-                out.append(f"crmtui: update {_label(push.merged, push.activity_id)} "
-                           f"({', '.join(push.to_local)})")
-                report.crm.updated += 1
+            describe_merge(report, _label(push.merged, push.activity_id), push.to_remote,
+                           push.to_local)
         for aid, why, _clear in plan.unlink:
             out.append(f"crmtui: unlink {aid[:8]} ({why})")
             report.crm.untagged += 1
@@ -773,63 +769,55 @@ class ActivitySync:
 
     def _apply_merges(self, merges: Sequence[Push], local: Mapping[str, LocalActivity],
                       report: SyncReport, step: Any) -> None:
-        pending = list(merges)
-        for attempt in range(STALE_RETRIES + 1):
-            if not pending:
+        def send(pushes: Sequence[Push]) -> dict[str, EventResult]:
+            updates = [EventUpdate(p.remote, p.merged, p.to_remote,
+                                   invite_list(p.merged["attendees"], p.remote, self.users))
+                       for p in pushes]
+            return {r.key: r for r in self.remote.patch(updates)}
+
+        def land(push: Push, result: EventResult | None) -> None:
+            remote = result.event if result and result.event else push.remote
+            if push.to_local and not self._pull(push, remote, report):
                 return
-            stale: list[Push] = []
-            for batch in chunks(pending, EVENT_BATCH):
-                pushes = [p for p in batch if p.to_remote]
-                results = {}
-                if pushes:
-                    updates = [EventUpdate(p.remote, p.merged, p.to_remote,
-                                           invite_list(p.merged["attendees"], p.remote,
-                                                       self.users)) for p in pushes]
-                    results = {r.key: r for r in self.remote.patch(updates)}
-                with self.repo.transaction():
-                    for push in batch:
-                        result = results.get(push.remote.remote_id)
-                        if push.to_remote and (result is None or result.event is None):
-                            if result is not None and result.stale and attempt < STALE_RETRIES:
-                                stale.append(push)
-                            else:
-                                why = ("changed again in Google" if result and result.stale
-                                       else (result.error if result else "no answer"))
-                                report.skipped.append(f"{_label(push.merged, push.activity_id)}"
-                                                      f": not updated in Google ({why})")
-                                self.retry_local.add(push.activity_id)
-                            continue
-                        remote = result.event if result and result.event else push.remote
-                        if push.to_local and not self._pull(push, remote, report):
-                            continue
-                        if push.activity_id in local and local[push.activity_id].drives:
-                            self._own(self.repo.get_activity(push.activity_id))
-                        self._link(push.activity_id, remote, push.merged)
-                        self._set_uid(push.activity_id, remote)
-                        if push.to_remote:
-                            report.google.updated += 1
-                step("Updating changed activities", len(batch))
-            if not stale:
-                return
-            # Changed in Google since it was read: read again, merge again, write again.
-            fresh = {rc.remote_id: rc for rc in self.remote.get(
-                [p.remote.remote_id for p in stale])}
-            pending = []
-            for push in stale:
-                rc = fresh.get(push.remote.remote_id)
-                link = self.repo.get_link(self.user_id, KIND, push.activity_id)
-                if rc is None or rc.cancelled or link is None:
-                    report.skipped.append(f"{_label(push.merged, push.activity_id)}: gone from "
-                                          "Google while syncing; next run settles it")
-                    self.retry_local.add(push.activity_id)
-                    continue
-                a = self.repo.get_activity(push.activity_id)
-                mine = LocalActivity(a, activity_fields(a), True, False)
-                again = ActivityPlan()
-                _merge(again, report, mine, link.base, rc, self.users, None, listed=True)
-                pending += again.merges
+            if push.activity_id in local and local[push.activity_id].drives:
+                self._own(self.repo.get_activity(push.activity_id))
+            self._link(push.activity_id, remote, push.merged)
+            self._set_uid(push.activity_id, remote)
+            if push.to_remote:
+                report.google.updated += 1
+
+        def fail(push: Push, why: str) -> None:
+            report.skipped.append(f"{_label(push.merged, push.activity_id)}: not updated in "
+                                  f"Google ({why})")
+            self.retry_local.add(push.activity_id)
+
+        apply_merges(merges, size=EVENT_BATCH, send=send, key=lambda p: p.remote.remote_id,
+                     ok=lambda r: r.event is not None, land=land, fail=fail,
+                     reread=lambda stale: self._reread(stale, report),
+                     transaction=self.repo.transaction,
+                     step=lambda n: step("Updating changed activities", n))
+
+    def _reread(self, stale: list[Push], report: SyncReport) -> list[Push]:
+        """Changed in Google since it was read: read again and merge again."""
+        fresh = {rc.remote_id: rc for rc in self.remote.get([p.remote.remote_id for p in stale])}
+        pending: list[Push] = []
+        for push in stale:
+            rc = fresh.get(push.remote.remote_id)
+            link = self.repo.get_link(self.user_id, KIND, push.activity_id)
+            if rc is None or rc.cancelled or link is None:
+                report.skipped.append(f"{_label(push.merged, push.activity_id)}: gone from "
+                                      "Google while syncing; next run settles it")
+                self.retry_local.add(push.activity_id)
+                continue
+            a = self.repo.get_activity(push.activity_id)
+            again = ActivityPlan()
+            _merge(again, report, LocalActivity(a, activity_fields(a), True, False), link.base,
+                   rc, self.users, None, listed=True)
+            pending += again.merges
+            with self.repo.transaction():
                 for aid, rc2, fields in again.refreshed:
                     self._link(aid, rc2, fields)
+        return pending
 
     def _pull(self, push: Push, remote: RemoteEvent, report: SyncReport) -> bool:
         """Write merged fields into the activity; False (and reported) if they do not fit."""

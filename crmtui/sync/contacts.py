@@ -33,8 +33,10 @@ from crmtui.sync.engine import (
     ProgressFn,
     SyncReport,
     SyncSetupError,
+    apply_merges,
     check_guard,
     chunks,
+    describe_merge,
     merge_fields,
     no_progress,
 )
@@ -44,11 +46,11 @@ from crmtui.sync.remote import (
     ContactUpdate,
     NewContact,
     RemoteContact,
+    WriteResult,
 )
 
 WRITE_BATCH = 200
 GROUP_BATCH = 1000
-STALE_RETRIES = 2
 
 
 # --------------------------------------------------------------------------- canonical fields
@@ -382,14 +384,8 @@ class ContactSync:
             out.append(f"link {_label(rc.fields, cid)} to the crmtui contact {cid[:8]}")
             report.crm.linked += 1
         for push in plan.merges:
-            if push.to_remote:
-                out.append(f"Google: update {_label(push.merged, push.contact_id)} "
-                           f"({', '.join(push.to_remote)})")
-                report.google.updated += 1
-            if push.to_local:
-                out.append(f"crmtui: update {_label(push.merged, push.contact_id)} "
-                           f"({', '.join(push.to_local)})")
-                report.crm.updated += 1
+            describe_merge(report, _label(push.merged, push.contact_id), push.to_remote,
+                           push.to_local)
         for cid, why in plan.untag:
             out.append(f"crmtui: remove the sync tag from {cid[:8]} ({why})")
             report.crm.untagged += 1
@@ -502,60 +498,50 @@ class ContactSync:
 
     def _apply_merges(self, merges: Sequence[Push], report: SyncReport, group: str,
                       step: Any) -> None:
-        pending = list(merges)
-        for attempt in range(STALE_RETRIES + 1):
-            if not pending:
+        def send(pushes: Sequence[Push]) -> dict[str, WriteResult]:
+            updates = [ContactUpdate(p.remote, p.merged, p.to_remote) for p in pushes]
+            return {r.key: r for r in self.remote.update(updates, group)}
+
+        def land(push: Push, result: WriteResult | None) -> None:
+            remote = result.contact if result and result.contact else push.remote
+            if push.to_local and not self._pull(push, report):
                 return
-            stale: list[Push] = []
-            for batch in chunks(pending, WRITE_BATCH):
-                pushes = [p for p in batch if p.to_remote]
-                results = {}
-                if pushes:
-                    updates = [ContactUpdate(p.remote, p.merged, p.to_remote) for p in pushes]
-                    results = {r.key: r for r in self.remote.update(updates, group)}
-                with self.repo.transaction():
-                    for push in batch:
-                        result = results.get(push.remote.remote_id)
-                        if push.to_remote and (result is None or result.contact is None):
-                            if result is not None and result.stale and attempt < STALE_RETRIES:
-                                stale.append(push)
-                            else:
-                                why = "changed again in Gmail" if result and result.stale else (
-                                    result.error if result else "no answer")
-                                report.skipped.append(f"{_label(push.merged, push.contact_id)}: "
-                                                      f"not updated in Google ({why})")
-                                self.retry_local.add(push.contact_id)
-                            continue
-                        remote = result.contact if result and result.contact else push.remote
-                        if push.to_local and not self._pull(push, report):
-                            continue
-                        self._link(push.contact_id, remote, push.merged)
-                        if push.to_remote:
-                            report.google.updated += 1
-                step("Updating changed contacts", len(batch))
-            if not stale:
-                return
-            # Changed in Gmail since it was read: read again, merge again, write again.
-            fresh = {rc.remote_id: rc for rc in self.remote.get(
-                [p.remote.remote_id for p in stale], group)}
-            links = {p.contact_id: self.repo.get_link(self.user_id, SyncKind.CONTACTS,
-                                                      p.contact_id) for p in stale}
-            pending = []
-            for push in stale:
-                rc = fresh.get(push.remote.remote_id)
-                link = links.get(push.contact_id)
-                if rc is None or link is None:
-                    report.skipped.append(f"{_label(push.merged, push.contact_id)}: gone from "
-                                          "Google while syncing; next run settles it")
-                    self.retry_local.add(push.contact_id)
-                    continue
-                contact = self.repo.get_contact(push.contact_id, self.user_id)
-                merge = merge_fields(CONTACT_FIELDS, link.base, contact_fields(contact),
-                                     rc.fields, local_time=contact.modified,
-                                     remote_time=rc.updated, record_id=push.contact_id)
-                report.conflicts += merge.conflicts
-                pending.append(Push(push.contact_id, rc, merge.fields, merge.to_remote,
-                                    merge.to_local))
+            self._link(push.contact_id, remote, push.merged)
+            if push.to_remote:
+                report.google.updated += 1
+
+        def fail(push: Push, why: str) -> None:
+            report.skipped.append(f"{_label(push.merged, push.contact_id)}: not updated in "
+                                  f"Google ({why})")
+            self.retry_local.add(push.contact_id)
+
+        apply_merges(merges, size=WRITE_BATCH, send=send, key=lambda p: p.remote.remote_id,
+                     ok=lambda r: r.contact is not None, land=land, fail=fail,
+                     reread=lambda stale: self._reread(stale, report, group),
+                     transaction=self.repo.transaction,
+                     step=lambda n: step("Updating changed contacts", n))
+
+    def _reread(self, stale: list[Push], report: SyncReport, group: str) -> list[Push]:
+        """Changed in Gmail since it was read: read again and merge again."""
+        fresh = {rc.remote_id: rc for rc in self.remote.get(
+            [p.remote.remote_id for p in stale], group)}
+        pending = []
+        for push in stale:
+            rc = fresh.get(push.remote.remote_id)
+            link = self.repo.get_link(self.user_id, SyncKind.CONTACTS, push.contact_id)
+            if rc is None or link is None:
+                report.skipped.append(f"{_label(push.merged, push.contact_id)}: gone from "
+                                      "Google while syncing; next run settles it")
+                self.retry_local.add(push.contact_id)
+                continue
+            contact = self.repo.get_contact(push.contact_id, self.user_id)
+            merge = merge_fields(CONTACT_FIELDS, link.base, contact_fields(contact),
+                                 rc.fields, local_time=contact.modified,
+                                 remote_time=rc.updated, record_id=push.contact_id)
+            report.conflicts += merge.conflicts
+            pending.append(Push(push.contact_id, rc, merge.fields, merge.to_remote,
+                                merge.to_local))
+        return pending
 
     def _pull(self, push: Push, report: SyncReport) -> bool:
         """Write merged fields into the CRM contact; False (and reported) if they do not fit."""

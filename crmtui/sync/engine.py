@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from crmtui.model import Conflict
 
 GUARD_MIN = 5  # the mass-unlink guard never stops a run that unlinks fewer records than this
 GUARD_SHARE = 0.3  # ... nor one that unlinks at most this share of the linked records
+STALE_RETRIES = 2  # a write refused for a stale etag is re-read, re-merged and re-sent this often
 
 
 def _empty(value: Any) -> bool:
@@ -155,3 +157,70 @@ def no_progress(message: str, done: int, total: int) -> None:
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class Pushable(Protocol):
+    """A merged record to write: which fields go to Google, which to the CRM."""
+
+    to_remote: list[str]
+    to_local: list[str]
+
+
+class Written(Protocol):
+    """One record's answer to a batch write."""
+
+    stale: bool
+    error: str
+
+
+P = TypeVar("P", bound=Pushable)
+R = TypeVar("R", bound=Written)
+
+
+def describe_merge(report: SyncReport, label: str, to_remote: Sequence[str],
+                   to_local: Sequence[str]) -> None:
+    """A dry run's plan lines (and counts) for one merged record."""
+    if to_remote:
+        report.plan.append(f"Google: update {label} ({', '.join(to_remote)})")
+        report.google.updated += 1
+    if to_local:
+        report.plan.append(f"crmtui: update {label} ({', '.join(to_local)})")
+        report.crm.updated += 1
+
+
+def apply_merges(pending: Sequence[P], *, size: int,
+                 send: Callable[[Sequence[P]], Mapping[str, R]], key: Callable[[P], str],
+                 ok: Callable[[R], bool], land: Callable[[P, R | None], None],
+                 fail: Callable[[P, str], None], reread: Callable[[list[P]], list[P]],
+                 transaction: Callable[[], AbstractContextManager[Any]],
+                 step: Callable[[int], None]) -> None:
+    """Write merged records a batch at a time, the CRM side of each batch in one transaction.
+
+    ``send`` writes the records with something for Google and answers by ``key``; ``land``
+    settles a record Google took (or that had nothing for Google: its answer is then None);
+    ``fail`` reports one Google refused. A record refused for a stale etag (changed in Google
+    since it was read) goes to ``reread``, which reads it again and merges again, and is sent
+    again, up to :data:`STALE_RETRIES` times; then it fails as "changed again in Google"."""
+    todo = list(pending)
+    for attempt in range(STALE_RETRIES + 1):
+        if not todo:
+            return
+        stale: list[P] = []
+        for batch in chunks(todo, size):
+            pushes = [p for p in batch if p.to_remote]
+            results = send(pushes) if pushes else {}
+            with transaction():
+                for push in batch:
+                    result = results.get(key(push))
+                    if push.to_remote and (result is None or not ok(result)):
+                        if result is not None and result.stale and attempt < STALE_RETRIES:
+                            stale.append(push)
+                        else:
+                            fail(push, "changed again in Google" if result and result.stale
+                                 else (result.error if result else "no answer"))
+                        continue
+                    land(push, result)
+            step(len(batch))
+        if not stale:
+            return
+        todo = reread(stale)
