@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from googleapiclient.errors import HttpError
 
-from crmtui.sync.google.retry import Result, Retrier, failure, refused
+from crmtui.sync.google.retry import Result, Retrier, failure, list_pages, refused
 from crmtui.sync.remote import (
     EVENT_BATCH,
     EVENT_CRM_ID_KEY,
@@ -36,7 +36,6 @@ from crmtui.sync.remote import (
     EventResult,
     EventUpdate,
     NewEvent,
-    RemoteError,
     RemoteEvent,
 )
 
@@ -294,28 +293,18 @@ class GoogleCalendar:
 
     def _list(self, sync_token: str, time_min: datetime | None) -> tuple[list[Json], str]:
         """Every page of a listing (raising the HttpError of a refused page)."""
-        events: list[Json] = []
-        page_token = ""
-        while True:
-            args: Json = {"calendarId": CALENDAR, "showDeleted": True, "singleEvents": False,
-                          "maxResults": PAGE_SIZE}
-            if sync_token:
-                args["syncToken"] = sync_token
-            elif time_min is not None:
-                moment = time_min if time_min.tzinfo else time_min.replace(tzinfo=UTC)
-                args["timeMin"] = moment.astimezone(UTC).isoformat()
-            if page_token:
-                args["pageToken"] = page_token
-            page = self._retry.execute(self._events.list(**args), "events.list")
-            events += page.get("items") or []
-            page_token = page.get("nextPageToken") or ""
-            if not page_token:
-                break
-            self._progress(f"Reading Google calendar events: {len(events)} so far")
-        token = page.get("nextSyncToken")
-        if not token:
-            raise RemoteError("events.list: Google sent no sync token")
-        return events, str(token)
+        args: Json = {"calendarId": CALENDAR, "showDeleted": True, "singleEvents": False,
+                      "maxResults": PAGE_SIZE}
+        if sync_token:
+            args["syncToken"] = sync_token
+        elif time_min is not None:
+            moment = time_min if time_min.tzinfo else time_min.replace(tzinfo=UTC)
+            args["timeMin"] = moment.astimezone(UTC).isoformat()
+        return list_pages(self._retry,
+                          lambda page: self._events.list(**args, **(
+                              {"pageToken": page} if page else {})),
+                          items="items", what="events.list", progress=self._progress,
+                          label="Reading Google calendar events")
 
     def get(self, remote_ids: Sequence[str]) -> list[RemoteEvent]:
         ids = list(dict.fromkeys(remote_ids))

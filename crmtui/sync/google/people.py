@@ -27,7 +27,7 @@ from typing import Any
 
 from googleapiclient.errors import HttpError
 
-from crmtui.sync.google.retry import Failure, Retrier, failure, refused
+from crmtui.sync.google.retry import Failure, Retrier, failure, list_pages, refused
 from crmtui.sync.remote import (
     CONTACT_FIELDS,
     CRM_ID_KEY,
@@ -36,7 +36,6 @@ from crmtui.sync.remote import (
     Listing,
     NewContact,
     RemoteContact,
-    RemoteError,
     WriteResult,
 )
 
@@ -438,26 +437,15 @@ class GooglePeople:
 
     def _list(self, sync_token: str) -> tuple[list[Json], str]:
         """Every page of a listing (raising the HttpError of a refused page)."""
-        people: list[Json] = []
-        page_token = ""
-        while True:
-            args: Json = {"resourceName": "people/me", "personFields": PERSON_FIELDS,
-                          "pageSize": PAGE_SIZE, "requestSyncToken": True, "sources": SOURCES}
-            if sync_token:
-                args["syncToken"] = sync_token
-            if page_token:
-                args["pageToken"] = page_token
-            page = self._retry.execute(self._people.connections().list(**args),
-                                       "people.connections.list")
-            people += page.get("connections") or []
-            page_token = page.get("nextPageToken") or ""
-            if not page_token:
-                break
-            self._progress(f"Reading Google contacts: {len(people)} so far")
-        token = page.get("nextSyncToken")
-        if not token:
-            raise RemoteError("people.connections.list: Google sent no sync token")
-        return people, str(token)
+        args: Json = {"resourceName": "people/me", "personFields": PERSON_FIELDS,
+                      "pageSize": PAGE_SIZE, "requestSyncToken": True, "sources": SOURCES}
+        if sync_token:
+            args["syncToken"] = sync_token
+        return list_pages(self._retry,
+                          lambda page: self._people.connections().list(**args, **(
+                              {"pageToken": page} if page else {})),
+                          items="connections", what="people.connections.list",
+                          progress=self._progress, label="Reading Google contacts")
 
     def get(self, remote_ids: Sequence[str], group: str) -> list[RemoteContact]:
         out: list[RemoteContact] = []

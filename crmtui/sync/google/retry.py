@@ -237,3 +237,24 @@ class Retrier:
 def _network(exc: BaseException) -> str:
     text = str(exc)
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+def list_pages(retrier: Retrier, request: Callable[[str], Any], *, items: str, what: str,
+               progress: Callable[[str], None], label: str
+               ) -> tuple[list[dict[str, Any]], str]:
+    """Every page of a synced listing: ``request(page_token)`` builds one page's request; the
+    ``items`` of every page, and the sync token of the last (raising the HttpError of a refused
+    page, :class:`RemoteError` when Google sends no sync token)."""
+    found: list[dict[str, Any]] = []
+    page_token = ""
+    while True:
+        page = retrier.execute(request(page_token), what)
+        found += page.get(items) or []
+        page_token = page.get("nextPageToken") or ""
+        if not page_token:
+            break
+        progress(f"{label}: {len(found)} so far")
+    token = page.get("nextSyncToken")
+    if not token:
+        raise RemoteError(f"{what}: Google sent no sync token")
+    return found, str(token)
