@@ -21,14 +21,9 @@ from synckit import control, fault
 
 from crmtui.model import Activity, ActivityType, SyncKind
 from crmtui.store import ActivityQuery, open_store
+from crmtui.sync.google.calendar import event_crm_id
 
 CRM_NEW, GOOGLE_NEW, KILLS = 300, 40, 8
-
-
-def crm_id(event: dict[str, object]) -> str:
-    props = event.get("extendedProperties") or {}
-    assert isinstance(props, dict)
-    return str((props.get("shared") or {}).get("crmtuiId", ""))
 
 
 def serving() -> set[threading.Thread]:
@@ -104,7 +99,7 @@ def test_sigkilled_activity_syncs_then_a_clean_run_leave_each_activity_once(team
         live = amy.calendar.live()
         ids = [e["id"] for e in live]
         assert len(ids) == len(set(ids))
-        crm_ids = [c for c in map(crm_id, live) if c]
+        crm_ids = [c for c in map(event_crm_id, live) if c]
         assert len(crm_ids) == len(set(crm_ids)), "an activity was sent to Google twice"
         assert len(live) == CRM_NEW + GOOGLE_NEW, "a duplicate or a missing event"
         activities = store.find_activities(ActivityQuery())
@@ -117,7 +112,7 @@ def test_sigkilled_activity_syncs_then_a_clean_run_leave_each_activity_once(team
         assert {link.local_id for link in links} == {a.id for a in activities}
         assert all(a.show_in_calendar for a in activities)
         for event in live:  # each activity's event carries its CRM id, when it carries one
-            assert crm_id(event) in ("", by_event[event["id"]])
+            assert event_crm_id(event) in ("", by_event[event["id"]])
         summaries = {by_event[e["id"]]: e["summary"] for e in live}
         for aid, title in crm_titles.items():
             assert store.get_activity(aid).title == title

@@ -37,8 +37,7 @@ from crmtui.emulator import Emulator
 from crmtui.model import Activity, ActivityType, Participant, ParticipantKind, SyncKind
 from crmtui.store import ActivityQuery, open_store
 from crmtui.sync.activities import activity_time
-from crmtui.sync.google.calendar import event_fields
-from crmtui.sync.remote import EVENT_CRM_ID_KEY
+from crmtui.sync.google.calendar import event_crm_id, event_fields
 
 MAX_ATTEMPTS = 6  # the Calendar adapter's retry bound (calendar_remote_factory's default)
 RETRY_AFTER = 7.0  # seconds, asked by the 429 fault
@@ -47,14 +46,6 @@ CALENDAR = "^/(batch/)?calendar/v3"
 FIRST_DAY = datetime(2026, 3, 2, 9, tzinfo=UTC)  # after calkit.SINCE
 KEYS = ("a", "b")
 
-
-def crm_id(event: Json) -> str:
-    props = event.get("extendedProperties") or {}
-    for scope in ("private", "shared"):
-        value = (props.get(scope) or {}).get(EVENT_CRM_ID_KEY)
-        if value:
-            return str(value)
-    return ""
 
 
 class CalendarWorld:
@@ -145,7 +136,7 @@ class CalendarWorld:
         uids = [a.ical_uid for a in self.activities() if a.ical_uid]
         assert len(uids) == len(set(uids)), f"two activities share an iCalUID: {sorted(uids)}"
         for key, member in self.members.items():
-            ids = [crm_id(e) for e in member.calendar.live() if crm_id(e)]
+            ids = [event_crm_id(e) for e in member.calendar.live() if event_crm_id(e)]
             assert len(ids) == len(set(ids)), f"duplicate events in {key}'s calendar: {ids}"
 
     def check_nothing_vanished(self) -> None:

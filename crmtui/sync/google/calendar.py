@@ -102,7 +102,8 @@ def _original_start(event: Mapping[str, Any]) -> str:
     return ""
 
 
-def _crm_id(event: Mapping[str, Any]) -> str:
+def event_crm_id(event: Mapping[str, Any]) -> str:
+    """The CRM id an event carries (its private extended property, else the shared one)."""
     props = event.get("extendedProperties") or {}
     for scope in ("private", "shared"):
         value = (props.get(scope) or {}).get(EVENT_CRM_ID_KEY)
@@ -125,7 +126,7 @@ def remote_event(event: Mapping[str, Any]) -> RemoteEvent:
                    for a in event.get("attendees") or [] if a.get("email")],
         organizer_email=str(organizer.get("email", "")).lower(),
         organizer_self=bool(organizer.get("self")),
-        crm_id=_crm_id(event), cancelled=event.get("status") == "cancelled",
+        crm_id=event_crm_id(event), cancelled=event.get("status") == "cancelled",
         series_id=str(event.get("recurringEventId", "")),
         original_start=_original_start(event), raw=dict(event))
 
