@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/sync_contacts.py
 	$(BIN)/python benchmarks/sync_activities.py
+	$(BIN)/python benchmarks/tui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
