@@ -423,14 +423,14 @@ def open_tui(session: Session, demo: bool) -> None:
     from crmtui.app import run_app
 
     if demo:
-        from crmtui.demo import open_demo, running_demo_google
+        from crmtui.demo import link_demo_google, open_demo, running_demo_google
 
-        repo, user_id = open_demo(session.base)
+        repo, demo_user_id = open_demo(session.base)
         session.adopt(repo)
-        if session.user_email:
-            user_id = session.user().id
-        with running_demo_google(session.base) as google_endpoint:
-            run_app(repo, user_id, demo=True, google_endpoint=google_endpoint)
+        user_id = session.user().id if session.user_email else demo_user_id
+        with running_demo_google(session.base) as emulator:
+            link_demo_google(repo, session.base, demo_user_id, emulator)
+            run_app(repo, user_id, demo=True, google_endpoint=emulator.base_url)
     else:
         run_app(session.repo, session.user().id, demo=False)
 

@@ -11,8 +11,9 @@ the contacts meant to be synchronized with Google.
 The Google side: :func:`running_demo_google` runs the built-in Google emulator
 (``crmtui.emulator``) for as long as the demo runs, with an account per demo user (its state kept in
 the demo's directory). The demo user's Google address book holds a few of the people that the CRM
-tags for sync (:func:`google_shared_emails`), so a first synchronization links them. Linking the
-demo user's CRM account to that Google account comes later.
+tags for sync (:func:`google_shared_emails`), so a first synchronization links them.
+:func:`link_demo_google` links the demo user's CRM account to that Google account and sets up the
+user's sync, so "Synchronize now" works at once.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crmtui.model import (
+    DEFAULT_GROUP_NAME,
+    Account,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -38,6 +41,7 @@ from crmtui.model import (
     Phone,
     Priority,
     ResponseStatus,
+    SyncSettings,
     Tag,
     TagKind,
     User,
@@ -623,15 +627,52 @@ def seed_google(emulator: Emulator) -> None:
 
 
 @contextmanager
-def running_demo_google(directory: Path) -> Iterator[str]:
+def running_demo_google(directory: Path) -> Iterator[Emulator]:
     """Run the demo's Google side on a loopback port for the duration of the block.
 
-    Yields the emulator's base URL. Its state lives in ``directory`` (the demo's), so what the
-    demo synchronizes survives a restart; it is seeded on first use.
+    Yields the running emulator (its ``base_url`` changes with every run). Its state lives in
+    ``directory`` (the demo's), so what the demo synchronizes survives a restart; it is seeded on
+    first use. :func:`link_demo_google` links the demo user to it.
     """
     from crmtui.emulator import running_emulator
 
     with running_emulator(state_file=directory / GOOGLE_STATE_FILE) as emulator:
         if not emulator.state.accounts:
             seed_google(emulator)
-        yield emulator.base_url
+        yield emulator
+
+
+def link_demo_google(repo: Repository, directory: Path, user_id: str,
+                     emulator: Emulator) -> Account:
+    """Link ``user_id`` to the demo's Google account (:data:`DEMO_EMAIL`) on the running
+    ``emulator``, and set up the user's sync when it never was; returns the account.
+
+    The emulator's port changes with every run: linking again re-points the existing account
+    (endpoint and tokens) instead of adding a second one. The credentials pass through a 0600
+    temporary file that is removed at once; the account's tokens go where every account's do.
+    """
+    import json
+    import os
+    import tempfile
+
+    from crmtui.emulator.state import authorized_user
+    from crmtui.sync.google.auth import link_from_credentials_file
+
+    record = authorized_user(emulator.create_account(DEMO_EMAIL))
+    fd, name = tempfile.mkstemp(prefix=".demo-google-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as fh:  # mkstemp makes it 0600
+            json.dump(record, fh)
+        account = link_from_credentials_file(repo, directory, user_id, Path(name),
+                                             emulator.base_url, email=DEMO_EMAIL)
+    finally:
+        Path(name).unlink(missing_ok=True)
+    if repo.get_sync_settings(user_id) == SyncSettings(user_id=user_id):  # never saved
+        tag = repo.find_tag(SYNC_TAG_NAME, user_id)
+        today = date.today()
+        repo.save_sync_settings(SyncSettings(
+            user_id=user_id, contacts_auto=True, contacts_period=60,
+            contacts_tag_id=tag.id if tag is not None and tag.kind is TagKind.PRIVATE else "",
+            contacts_group_name=DEFAULT_GROUP_NAME, activities_auto=True, activities_period=60,
+            activities_from=today.replace(day=1)))
+    return account
