@@ -45,3 +45,24 @@ def measure(label: str, runs: int, prepare: Callable[[int], None], bench: Syncin
             f"  TARGET MISSED (under {target[0]} s, at most {target[1]} requests)")
     print(f"{label:<40} {req:>8.0f} {sec:>9.3f}   runs: "
           f"{', '.join(f'{s:.3f}' for s in seconds)}{verdict}", flush=True)
+
+
+def measure_incremental(bench: Any, repeat: int, changes: int,
+                        remote_edit: Callable[[int, int], None]) -> None:
+    """The incremental runs of a sync benchmark: the run right after the first (it reads back
+    what the first one wrote, so it stands apart), 1 change, ``changes`` on each side (crmtui's
+    ``bench.crm_edit`` and ``remote_edit``), and nothing to do."""
+    counter = iter(range(1, 1_000_000))
+
+    def one_change(i: int) -> None:
+        bench.crm_edit(1, next(counter))
+
+    def many_changes(i: int) -> None:
+        round_ = next(counter)
+        bench.crm_edit(changes, round_)
+        remote_edit(changes, round_)
+
+    measure("the sync after the first, 1 change", 1, one_change, bench)
+    measure("incremental, 1 change", repeat, one_change, bench, (0.5, 3))
+    measure(f"incremental, {2 * changes} changes", repeat, many_changes, bench)
+    measure("nothing to do", repeat, lambda i: None, bench)

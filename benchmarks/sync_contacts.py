@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import api_requests, control, measure
+from _common import api_requests, control, measure, measure_incremental
 
 from crmtui.emulator import Emulator
 from crmtui.emulator.state import authorized_user
@@ -122,21 +122,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr, flush=True)
         print(f"{'run':<40} {'requests':>8} {'seconds':>9}")
         measure(f"first sync ({n} + {n})", 1, lambda i: None, bench, (30.0, 10**9))
-        counter = iter(range(1, 1_000_000))
-
-        def one_change(i: int) -> None:
-            bench.crm_edit(1, next(counter))
-
-        def many_changes(i: int) -> None:
-            round_ = next(counter)
-            bench.crm_edit(250, round_)
-            bench.gmail_edit(250, round_)
-
-        # The run after the first reads back what the first one wrote, so it stands apart.
-        measure("the sync after the first, 1 change", 1, one_change, bench)
-        measure("incremental, 1 change", args.repeat, one_change, bench, (0.5, 3))
-        measure("incremental, 500 changes", args.repeat, many_changes, bench)
-        measure("nothing to do", args.repeat, lambda i: None, bench)
+        measure_incremental(bench, args.repeat, 250, bench.gmail_edit)
         bench.repo.close()
     return 0
 
