@@ -123,12 +123,13 @@ def pty_first_rows(data_dir: Path, marker: bytes, timeout: float = 60.0) -> tupl
 async def drive(data_dir: Path) -> dict[str, Any]:
     from crmtui.app import CrmApp
     from crmtui.screens.contacts import ContactsScreen
+    from crmtui.screens.context import Services
     from crmtui.widgets import LazyTable
 
     repo = open_store(data_dir)
     user = repo.find_user("bench@example.com")
     assert user is not None
-    app = CrmApp(repo, user.id)
+    app = CrmApp(Services(repo, user.id, data_dir))
     out: dict[str, Any] = {}
     paints: list[tuple[float, int, str | None, int]] = []  # time, cursor, query text, rows
     queried: list[tuple[float, str]] = []

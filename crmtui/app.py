@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from crmtui.screens import ContactsScreen, KeysScreen
-from crmtui.store.repository import Repository
+from crmtui.screens.context import Services
 
 
 class CrmApp(App[None]):
@@ -27,29 +27,27 @@ class CrmApp(App[None]):
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
     ]
 
-    def __init__(self, repo: Repository, user_id: str, *, demo: bool = False,
-                 google_endpoint: str = "") -> None:
-        """``google_endpoint``: the base URL of the built-in Google emulator the demo runs
-        (shown in the header), or "" when the app talks to Google itself."""
+    def __init__(self, services: Services) -> None:
+        """``services.google_endpoint``: the base URL of the built-in Google emulator the demo
+        runs (shown in the header), or "" when the app talks to Google itself."""
         super().__init__()
-        self.repo = repo
-        self.user_id = user_id
-        self.demo = demo
-        self.google_endpoint = google_endpoint
-        self.user = repo.get_user(user_id)
-        self.sub_title = self.user.name + (" (demo)" if demo else "")
-        if google_endpoint:  # short enough for 80 columns: the port must show
-            self.sub_title += f" · Google emulator {google_endpoint.removeprefix('http://')}"
+        self.services = services
+        self.repo = services.repo
+        self.user_id = services.user_id
+        self.user = self.repo.get_user(self.user_id)
+        self.sub_title = self.user.name + (" (demo)" if services.demo else "")
+        if services.google_endpoint:  # short enough for 80 columns: the port must show
+            self.sub_title += (" · Google emulator "
+                               + services.google_endpoint.removeprefix("http://"))
 
     def get_default_screen(self) -> Screen[None]:
-        return ContactsScreen(self.repo, self.user_id)
+        return ContactsScreen(self.services)
 
     def action_show_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.screen.active_bindings))
 
 
-def run_app(repo: Repository, user_id: str, demo: bool = False, google_endpoint: str = ""
-            ) -> None:
-    """Run the terminal UI as ``user_id`` until the user quits."""
-    CrmApp(repo, user_id, demo=demo, google_endpoint=google_endpoint).run()
+def run_app(services: Services) -> None:
+    """Run the terminal UI as ``services.user_id`` until the user quits."""
+    CrmApp(services).run()

@@ -75,6 +75,7 @@ from crmtui.store import (
 
 if TYPE_CHECKING:
     from crmtui.emulator import Emulator
+    from crmtui.screens.context import Services
 
 ID_PREFIX_MIN = 6  # an id may be given as a unique prefix of at least this many characters
 SHORT_ID = 8  # how many characters of an id the tables show
@@ -419,6 +420,21 @@ def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo:
         open_tui(session, demo)
 
 
+def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = False,
+                 google_endpoint: str = "") -> Services:
+    """The TUI's services: the repository, the sync service on the Google adapters (their
+    retry notes relayed to the app's sync log)."""
+    from crmtui.screens.context import NoteRelay, Services
+    from crmtui.sync.google.factory import calendar_remote_factory, contacts_remote_factory
+    from crmtui.sync.service import SyncService
+
+    notes = NoteRelay()
+    service = SyncService(repo, base, contacts_remote_factory(repo, base, progress=notes),
+                          calendar_remote_factory(repo, base, progress=notes))
+    return Services(repo, user_id, base, sync=service, demo=demo,
+                    google_endpoint=google_endpoint, sync_notes=notes)
+
+
 def open_tui(session: Session, demo: bool) -> None:
     from crmtui.app import run_app
 
@@ -430,9 +446,10 @@ def open_tui(session: Session, demo: bool) -> None:
         user_id = session.user().id if session.user_email else demo_user_id
         with running_demo_google(session.base) as emulator:
             link_demo_google(repo, session.base, demo_user_id, emulator)
-            run_app(repo, user_id, demo=True, google_endpoint=emulator.base_url)
+            run_app(tui_services(repo, session.base, user_id, demo=True,
+                                 google_endpoint=emulator.base_url))
     else:
-        run_app(session.repo, session.user().id, demo=False)
+        run_app(tui_services(session.repo, session.base, session.user().id))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

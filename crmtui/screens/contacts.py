@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 
 from crmtui.model import Contact
 from crmtui.screens.contact_detail import ContactDetailScreen
+from crmtui.screens.context import Services
 from crmtui.store.repository import ContactQuery, NotFound, Repository, StoreError
 from crmtui.widgets import Column, LazyTable
 
@@ -97,10 +98,11 @@ class ContactsScreen(Screen[None]):
             super().__init__()
             self.result = result
 
-    def __init__(self, repo: Repository, user_id: str) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
-        self.repo = repo
-        self.user_id = user_id
+        self.services = services
+        self.repo = repo = services.repo
+        self.user_id = user_id = services.user_id
         self.tags = TagNames(repo, user_id)
         self.contact_query = ContactQuery()
         self.result: QueryResult | None = None

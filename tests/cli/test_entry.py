@@ -17,7 +17,8 @@ import crmtui.app
 from crmtui import config
 from crmtui.cli import cli
 from crmtui.demo import DEMO_EMAIL, GOOGLE_STATE_FILE
-from crmtui.store import DB_FILE, Repository, open_store
+from crmtui.screens.context import Services
+from crmtui.store import DB_FILE, open_store
 
 from .conftest import Crm
 
@@ -29,8 +30,9 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the TUI by a recorder of what it was given."""
     calls: list[dict[str, Any]] = []
 
-    def fake_run_app(repo: Repository, user_id: str, demo: bool = False,
-                     google_endpoint: str = "") -> None:
+    def fake_run_app(services: Services) -> None:
+        repo, user_id = services.repo, services.user_id
+        demo, google_endpoint = services.demo, services.google_endpoint
         calls.append({"user": repo.get_user(user_id), "demo": demo,
                       "contacts": repo.count_contacts(), "path": Path(repo.path),
                       "google": google_endpoint,

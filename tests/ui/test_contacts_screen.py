@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from textual import events
 from textual.pilot import Pilot
@@ -13,6 +14,7 @@ from crmtui.app import CrmApp
 from crmtui.demo import seed_demo
 from crmtui.screens import ContactDetailScreen, ContactsScreen, KeysScreen
 from crmtui.screens.contacts import list_name
+from crmtui.screens.context import Services
 from crmtui.store import ContactQuery, Repository, StoreError, TinyDBRepository
 from crmtui.widgets import LazyTable
 
@@ -24,7 +26,8 @@ Check = Callable[[CrmApp, Pilot], Awaitable[None]]
 def run(repo: Repository, user_id: str, check: Check, *, demo: bool = True,
         google_endpoint: str = "") -> None:
     async def main() -> None:
-        app = CrmApp(repo, user_id, demo=demo, google_endpoint=google_endpoint)
+        app = CrmApp(Services(repo, user_id, Path(repo.path).parent, demo=demo,
+                                google_endpoint=google_endpoint))
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: table(app).row_count > 0, "the first rows")
             await check(app, pilot)
