@@ -88,3 +88,19 @@ class NoteRelay:
         target = self.target
         if target is not None:
             target(message)
+
+
+SECTIONS = ("contacts", "activities", "accounts", "settings", "sync", "conflicts")
+"""The App's sections (``app.section(NAME)``), on the keys 1 to 6."""
+
+
+def sync_commands(kind: str) -> list[Command]:
+    """The "Synchronize contacts|activities" menu of a section: Set up… and Synchronize now."""
+    return [
+        Command("sync", f"set up {kind[:-1] if kind == 'contacts' else 'activity'} sync…",
+                "app.section('settings')", f"Open the sync settings of {kind}",
+                menu=f"Synchronize {kind} → Set up…"),
+        Command("sync", f"synchronize {kind} now", f"app.sync_now('{kind}')",
+                f"Run a {kind} sync with Google now, with a live log",
+                menu=f"Synchronize {kind} → Synchronize now"),
+    ]
