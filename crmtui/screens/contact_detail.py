@@ -1,4 +1,5 @@
-"""A read-only view of one contact with every field; Escape returns to the list."""
+"""A read-only view of one contact with every field; ``e`` edits it, ``t`` edits its tags,
+Escape returns to the list."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from crmtui.model import Contact, TagKind
-from crmtui.store.repository import NotFound, Repository
+from crmtui.screens.contact_form import ContactForm
+from crmtui.screens.context import Services
+from crmtui.screens.tags import TagEditor
+from crmtui.store.repository import NotFound
 
 NONE = "—"
 
@@ -25,12 +29,15 @@ class ContactDetailScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="contact.back"),
+        Binding("e", "edit_contact", "Edit", id="contact.edit"),
+        Binding("t", "edit_tags", "Tags", id="contact.tags"),
     ]
 
-    def __init__(self, repo: Repository, user_id: str, contact: Contact) -> None:
+    def __init__(self, services: Services, contact: Contact) -> None:
         super().__init__()
-        self.repo = repo
-        self.user_id = user_id
+        self.services = services
+        self.repo = services.repo
+        self.user_id = services.user_id
         self.contact = contact
 
     def compose(self) -> ComposeResult:
@@ -42,6 +49,27 @@ class ContactDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#detail", VerticalScroll).focus()
+
+    def refresh_data(self) -> None:
+        """Reload the contact (it changed); back to the list when it was deleted."""
+        try:
+            self.contact = self.repo.get_contact(self.contact.id, self.user_id)
+        except NotFound:
+            self.notify("This contact was deleted.", severity="warning")
+            self.app.pop_screen()
+            return
+        self.query_one("#detail-heading", Static).update(self.heading())
+        self.query_one("#detail-fields", Static).update(self.fields())
+
+    def action_edit_contact(self) -> None:
+        self.app.push_screen(ContactForm(self.services, self.contact), self._changed)
+
+    def action_edit_tags(self) -> None:
+        self.app.push_screen(TagEditor(self.services, [self.contact.id]), self._changed)
+
+    def _changed(self, result: object) -> None:
+        if result:
+            self.refresh_data()
 
     def heading(self) -> RenderableType:
         c = self.contact
@@ -64,7 +92,7 @@ class ContactDetailScreen(Screen[None]):
         grid.add_row("Phones", _typed([(p.value, p.type, p.primary) for p in c.phones]))
         grid.add_row("Addresses", _typed([(a.one_line(), a.type, a.primary)
                                           for a in c.addresses]))
-        grid.add_row("Birthday", _birthday(c.birthday))
+        grid.add_row("Birthday", _birthday(c.birthday, self.services.now().date()))
         grid.add_row("Tags", self.tag_text())
         grid.add_row("Owner", self.owner_name())
         grid.add_row("Notes", Text(c.notes) if c.notes else NONE)
@@ -108,10 +136,9 @@ def _typed(items: list[tuple[str, str, bool]]) -> Text:
     return text
 
 
-def _birthday(day: date | None) -> str:
+def _birthday(day: date | None, today: date) -> str:
     if day is None:
         return NONE
-    today = date.today()
     age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
     return f"{day.isoformat()}  ({age} years)"
 

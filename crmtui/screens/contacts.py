@@ -1,33 +1,39 @@
 """The contacts list: a search box, a lazily rendered table of every matching contact, a status.
 
-The query (search text and sort) runs in a thread worker; the table then holds only the matching
-ids and asks the repository for the contacts on screen as they come into view.
+The query (search text, tag filter and sort) runs in a thread worker as soon as the text changes
+(no typing delay); the table then holds only the matching ids and asks the repository for the
+contacts on screen as they come into view. When the search text grows, the new search narrows the
+previous result instead of scanning every contact; recent results are kept while the data does
+not change, so erasing letters is instant too.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from crmtui.model import Contact
+from crmtui.model import Contact, SyncKind, Tag
+from crmtui.screens.confirm import Confirm
 from crmtui.screens.contact_detail import ContactDetailScreen
-from crmtui.screens.context import Services
-from crmtui.store.repository import ContactQuery, NotFound, Repository, StoreError
+from crmtui.screens.contact_form import ContactForm
+from crmtui.screens.context import Command, Services, sync_commands
+from crmtui.screens.sync_bar import SyncBar, local_time
+from crmtui.screens.tags import TagEditor, tag_label
+from crmtui.store.repository import Conflict, ContactQuery, NotFound, Repository, StoreError
 from crmtui.widgets import Column, LazyTable
-
-SEARCH_DELAY = 0.15
-"""Seconds of quiet typing before the search runs."""
 
 COLUMNS = (
     Column("name", "Name", ratio=4, min_width=14),
@@ -38,6 +44,8 @@ COLUMNS = (
     Column("tags", "Tags", ratio=3, min_width=8, sortable=False),
 )
 SORTABLE = tuple(c for c in COLUMNS if c.sortable)
+CACHED_RESULTS = 16
+"""Query results kept for reuse while the data does not change (erasing search letters)."""
 
 
 def list_name(contact: Contact) -> str:
@@ -75,18 +83,75 @@ class QueryResult:
     ids: list[str]
     total: int
     error: str = ""
+    generation: int = -1
+
+
+class TagPicker(ModalScreen[str | None]):
+    """Pick the tag that filters the list: "" for every contact, None when cancelled."""
+
+    DEFAULT_CSS = """
+    TagPicker { align: center middle; background: $background 60%; }
+    TagPicker > Vertical {
+        width: 60; max-width: 90%; height: auto; max-height: 80%;
+        border: round $accent; background: $panel; padding: 0 1;
+    }
+    TagPicker #tag-picker-title { text-style: bold; padding: 0 1; }
+    TagPicker OptionList { height: auto; max-height: 20; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="tag_picker.cancel"),
+    ]
+
+    ALL = "__all__"
+
+    def __init__(self, tags: Sequence[Tag], current: str = "") -> None:
+        super().__init__()
+        self.tags = list(tags)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Show the contacts with the tag", id="tag-picker-title")
+            options = [Option("All contacts (no tag filter)", id=self.ALL)]
+            options += [Option(tag_label(t), id=t.id) for t in self.tags]
+            yield OptionList(*options, id="tag-picker")
+
+    def on_mount(self) -> None:
+        picker = self.query_one(OptionList)
+        picker.focus()
+        if self.current:
+            try:
+                picker.highlighted = picker.get_option_index(self.current)
+            except LookupError:
+                pass
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        choice = event.option.id or self.ALL
+        self.dismiss("" if choice == self.ALL else choice)
 
 
 class ContactsScreen(Screen[None]):
-    """Browse and search contacts."""
+    """Browse, search, filter, select and edit contacts."""
+
+    DEFAULT_CSS = """
+    ContactsScreen #status { height: 1; padding: 0 1; background: $boost; }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # A priority binding acts before the keys that follow it are dispatched, so what is typed
         # right after "/" lands in the search box (check_action lets "/" through while there).
         Binding("slash", "focus_search", "Search", id="contacts.search", priority=True),
+        Binding("n", "new_contact", "New", id="contacts.new"),
+        Binding("e", "edit_contact", "Edit", id="contacts.edit"),
+        Binding("d", "delete_contacts", "Delete", id="contacts.delete"),
+        Binding("t", "edit_tags", "Tags", id="contacts.tags"),
+        Binding("f", "filter_by_tag", "Tag filter", id="contacts.tag_filter"),
+        Binding("space", "toggle_selection", "Select", id="contacts.select"),
         Binding("s", "cycle_sort", "Sort column", id="contacts.sort"),
         Binding("r", "reverse_sort", "Reverse sort", id="contacts.reverse"),
-        Binding("escape", "leave_search", "Back to the list", id="contacts.leave_search"),
+        Binding("escape", "clear", "Back / clear", id="contacts.clear"),
         Binding("down", "leave_search", "Back to the list", show=False,
                 id="contacts.leave_search_down"),
     ]
@@ -106,7 +171,9 @@ class ContactsScreen(Screen[None]):
         self.tags = TagNames(repo, user_id)
         self.contact_query = ContactQuery()
         self.result: QueryResult | None = None
-        self._search_timer: Timer | None = None
+        self._results: OrderedDict[ContactQuery, QueryResult] = OrderedDict()
+        self._cursor_to: str | None = None
+        self._seen_generation = -1
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,18 +181,57 @@ class ContactsScreen(Screen[None]):
             yield Label("Search", id="search-label")
             yield Input(placeholder="names, emails, phones, companies  (press / to type here)",
                         id="search", compact=True)
-        yield LazyTable(COLUMNS, self.load_rows, empty_text="Loading contacts…", id="contacts")
+        yield LazyTable(COLUMNS, self.load_rows, empty_text="Loading contacts…", marks=True,
+                        id="contacts")
         yield Static("Loading contacts…", id="status")
+        yield SyncBar(self.services)
         yield Footer()
 
     @property
     def table(self) -> LazyTable:
         return self.query_one("#contacts", LazyTable)
 
+    @property
+    def selected(self) -> set[str]:
+        """The ids of the selected (marked) contacts."""
+        return self.table.marked
+
     def on_mount(self) -> None:
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
-        self.run_query(self.contact_query)
+        self.run_query(self.contact_query, None)
+
+    def on_screen_resume(self) -> None:
+        # Back from the detail view (which may have edited): show what changed.
+        if self.result is not None and self.repo.generation != self._seen_generation:
+            self.refresh_data()
+
+    # -- the section protocol ---------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("contact", "new", "new_contact", "Create a contact", menu="New contact"),
+            Command("contact", "edit", "edit_contact", "Edit the contact under the cursor",
+                    menu="Edit contact"),
+            Command("contact", "delete", "delete_contacts",
+                    "Delete the selected contacts (or the one under the cursor)",
+                    menu="Delete contacts"),
+            Command("contact", "tags…", "edit_tags",
+                    "Assign or remove tags on the selected contacts; create tags",
+                    menu="Tags…"),
+            Command("contact", "search", "focus_search", "Type to filter the list",
+                    menu="Search"),
+            Command("contact", "filter by tag", "filter_by_tag",
+                    "Show only the contacts with one tag", menu="Filter by tag"),
+            *sync_commands("contacts"),
+        ]
+
+    def refresh_data(self) -> None:
+        """Re-run the current query (the data changed), the cursor staying on its contact."""
+        self._results.clear()
+        self.table.invalidate()
+        self.query_one(SyncBar).show()
+        self.run_query(self.contact_query, None)
 
     # -- rows -------------------------------------------------------------------------------------
 
@@ -148,11 +254,26 @@ class ContactsScreen(Screen[None]):
 
     # -- querying ---------------------------------------------------------------------------------
 
+    def _narrowable(self, query: ContactQuery) -> QueryResult | None:
+        """A finished result that ``query`` only narrows (same filters, the text grown)."""
+        result = self.result
+        if (result is None or result.error or result.generation != self.repo.generation
+                or replace(result.query, text=query.text) != query):
+            return None
+        old, new = result.query.text.strip(), query.text.strip()
+        if old and new.startswith(old) and new != old:
+            return result
+        return None
+
     @work(thread=True, exclusive=True, group="contacts-query")
-    def run_query(self, query: ContactQuery) -> None:
+    def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
+        generation = self.repo.generation
         try:
-            result = QueryResult(query, self.repo.contact_ids(query, self.user_id),
-                                 self.repo.count_contacts())
+            if base is not None:
+                ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
+            else:
+                ids = self.repo.contact_ids(query, self.user_id)
+            result = QueryResult(query, ids, self.repo.count_contacts(), generation=generation)
         except StoreError as exc:
             result = QueryResult(query, [], 0, error=str(exc))
         if not get_current_worker().is_cancelled:
@@ -162,54 +283,113 @@ class ContactsScreen(Screen[None]):
         result = message.result
         if result.query != self.contact_query:
             return  # a newer query is on its way
+        if not result.error and result.generation == self.repo.generation:
+            self._results[result.query] = result
+            self._results.move_to_end(result.query)
+            while len(self._results) > CACHED_RESULTS:
+                self._results.popitem(last=False)
+        self.show_result(result)
+
+    def show_result(self, result: QueryResult) -> None:
         self.result = result
-        self.table.empty_text = (f"No contact matches “{result.query.text.strip()}”."
-                                 if result.query.text.strip() else "No contacts yet.")
+        self._seen_generation = result.generation
+        text = result.query.text.strip()
+        self.table.empty_text = (f"No contact matches “{text}”." if text
+                                 else "No contact has this tag." if result.query.tag_ids
+                                 else "No contacts yet.")
         if result.error:
             self.notify(f"Cannot list the contacts: {result.error}", severity="error",
                         title="Contacts")
-        self.table.set_rows(result.ids)
-        self.table.set_sort(result.query.sort, result.query.descending)
+        table = self.table
+        previous_key, previous_row = table.cursor_key, table.cursor_row
+        table.set_rows(result.ids)
+        wanted = self._cursor_to
+        self._cursor_to = None
+        if wanted is not None and wanted in result.ids:
+            table.cursor_row = result.ids.index(wanted)
+        elif previous_key is not None and table.cursor_key != previous_key and not text \
+                and previous_key not in result.ids:
+            table.cursor_row = previous_row  # the contact is gone: stay at the same place
+        if table.marked:  # contacts deleted meanwhile are no longer selected
+            present = {k for k in table.marked if self._exists(k)}
+            if present != table.marked:
+                table.set_marked(present)
+        table.set_sort(result.query.sort, result.query.descending)
         self.update_status()
+
+    def _exists(self, contact_id: str) -> bool:
+        try:
+            self.repo.get_contact(contact_id)
+        except NotFound:
+            return False
+        return True
+
+    def last_sync_text(self) -> str:
+        stamp = self.repo.get_sync_state(self.user_id, SyncKind.CONTACTS).get("last_sync")
+        if not stamp:
+            return "never synchronized"
+        try:
+            moment = datetime.fromisoformat(stamp)
+        except (TypeError, ValueError):
+            return "never synchronized"
+        return f"last sync {local_time(moment, self.services.now())}"
+
+    def tag_filter_name(self) -> str:
+        if not self.contact_query.tag_ids:
+            return ""
+        try:
+            return self.repo.get_tag(self.contact_query.tag_ids[0], self.user_id).name
+        except NotFound:
+            return "(deleted tag)"
 
     def update_status(self) -> None:
         result = self.result
         if result is None:
             return
+        status = self.query_one("#status", Static)
         if result.error:
-            self.query_one("#status", Static).update(f"Cannot list the contacts: {result.error}")
+            status.update(f"Cannot list the contacts: {result.error}")
             return
         column = next(c for c in SORTABLE if c.key == result.query.sort)
         order = "descending" if result.query.descending else "ascending"
         found = len(result.ids)
-        if result.query.text.strip():
-            text = (f"{found:,} of {result.total:,} contacts match "
-                    f"“{result.query.text.strip()}”")
+        text = result.query.text.strip()
+        if text or result.query.tag_ids:
+            parts = [f"{found:,} of {result.total:,} contacts"]
+            if text:
+                parts[0] += f" match “{text}”"
         else:
-            text = f"{found:,} contact{'s' if found != 1 else ''}"
-        busy = "  ·  searching…" if result.query != self.contact_query else ""
-        self.query_one("#status", Static).update(
-            f"{text}  ·  sorted by {column.label.lower()}, {order}{busy}")
+            parts = [f"{found:,} contact{'s' if found != 1 else ''}"]
+        if result.query.tag_ids:
+            parts.append(f"tag: {self.tag_filter_name()}")
+        if self.table.marked:
+            parts.append(f"{len(self.table.marked):,} selected")
+        parts.append(f"sorted by {column.label.lower()}, {order}")
+        parts.append(self.last_sync_text())
+        if result.query != self.contact_query:
+            parts.append("searching…")
+        status.update("  ·  ".join(parts))
 
     def set_query(self, query: ContactQuery) -> None:
-        if query != self.contact_query:
-            self.contact_query = query
-            self.table.set_sort(query.sort, query.descending)
-            self.update_status()
-            self.run_query(query)
+        if query == self.contact_query:
+            return
+        self.contact_query = query
+        self.table.set_sort(query.sort, query.descending)
+        cached = self._results.get(query)
+        if cached is not None and cached.generation == self.repo.generation:
+            self.workers.cancel_group(self, "contacts-query")
+            self._results.move_to_end(query)
+            self.show_result(cached)
+            return
+        self.update_status()
+        self.run_query(query, self._narrowable(query))
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        text = event.value
-        self._search_timer = self.set_timer(
-            SEARCH_DELAY, lambda: self.set_query(replace(self.contact_query, text=text)))
+        self.set_query(replace(self.contact_query, text=event.value))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
         self.set_query(replace(self.contact_query, text=event.value))
         self.set_focus(self.table)
 
@@ -221,6 +401,9 @@ class ContactsScreen(Screen[None]):
             return not in_search
         if action == "leave_search":
             return in_search
+        if action == "clear":
+            return in_search or bool(self.table.marked or self.contact_query.text
+                                     or self.contact_query.tag_ids)
         return True
 
     # Focus moves at once, not after the pending events as widget.focus() does.
@@ -231,6 +414,20 @@ class ContactsScreen(Screen[None]):
     def action_leave_search(self) -> None:
         self.set_focus(self.table)
 
+    def action_clear(self) -> None:
+        """Escape: leave the search box; else clear the selection, the search, the tag filter
+        (one per press, in that order)."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.table)
+        elif self.table.marked:
+            self.table.set_marked(set())
+            self.update_status()
+        elif self.contact_query.text:
+            self.query_one("#search", Input).value = ""  # Input.Changed runs the query
+            self.set_query(replace(self.contact_query, text=""))
+        elif self.contact_query.tag_ids:
+            self.set_query(replace(self.contact_query, tag_ids=()))
+
     def action_cycle_sort(self) -> None:
         keys = [c.key for c in SORTABLE]
         following = keys[(keys.index(self.contact_query.sort) + 1) % len(keys)]
@@ -238,6 +435,111 @@ class ContactsScreen(Screen[None]):
 
     def action_reverse_sort(self) -> None:
         self.set_query(replace(self.contact_query, descending=not self.contact_query.descending))
+
+    def action_toggle_selection(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        self.table.toggle_mark(key)
+        self.table.action_cursor_down()
+        self.update_status()
+
+    def targets(self) -> list[str]:
+        """The selected contacts in list order, else the one under the cursor."""
+        marked = self.table.marked
+        if marked:
+            in_list = [k for k in self.table.keys if k in marked]
+            return in_list + sorted(marked.difference(in_list))
+        key = self.table.cursor_key
+        return [key] if key is not None else []
+
+    def action_new_contact(self) -> None:
+        self.app.push_screen(ContactForm(self.services), self.contact_saved)
+
+    def action_edit_contact(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            self.notify("No contact to edit.", severity="warning")
+            return
+        try:
+            contact = self.repo.get_contact(key, self.user_id)
+        except NotFound:
+            self.notify("This contact was deleted meanwhile.", severity="warning")
+            return
+        self.app.push_screen(ContactForm(self.services, contact), self.contact_saved)
+
+    def contact_saved(self, contact_id: str | None) -> None:
+        if contact_id is None:
+            return
+        self._cursor_to = contact_id
+        self.refresh_data()
+
+    def action_delete_contacts(self) -> None:
+        ids = self.targets()
+        if not ids:
+            self.notify("No contact to delete.", severity="warning")
+            return
+        if len(ids) == 1:
+            try:
+                name = self.repo.get_contact(ids[0]).display_name
+            except NotFound:
+                name = "this contact"
+            question = f"Delete {name}?"
+        else:
+            question = f"Delete {len(ids)} contacts?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete(ids)
+
+        self.app.push_screen(Confirm(question, "This cannot be undone.", yes="Delete"),
+                             answered)
+
+    def delete(self, ids: list[str]) -> None:
+        deleted, refused = 0, []
+        for cid in ids:
+            try:
+                self.repo.delete_contact(cid)
+                deleted += 1
+            except NotFound:
+                continue
+            except (Conflict, StoreError) as exc:
+                refused.append(str(exc))
+        self.table.set_marked(set())
+        if deleted:
+            self.notify(f"Deleted {deleted} contact{'s' if deleted != 1 else ''}.",
+                        title="Contacts")
+        if refused:
+            self.notify("Not deleted: " + "; ".join(refused), severity="error",
+                        title="Contacts")
+        self.refresh_data()
+
+    def action_edit_tags(self) -> None:
+        ids = self.targets()
+        if not ids:
+            self.notify("No contact to tag.", severity="warning")
+            return
+        self.app.push_screen(TagEditor(self.services, ids), self.tags_edited)
+
+    def tags_edited(self, changed: bool | None) -> None:
+        if changed:
+            self.refresh_data()
+
+    def action_filter_by_tag(self) -> None:
+        if self.contact_query.tag_ids:
+            self.set_query(replace(self.contact_query, tag_ids=()))
+            return
+        tags = self.repo.list_tags(self.user_id)
+        if not tags:
+            self.notify("There are no tags yet: press t to create one.", title="Tag filter")
+            return
+
+        def chosen(tag_id: str | None) -> None:
+            if tag_id is not None:
+                self.set_query(replace(self.contact_query,
+                                       tag_ids=(tag_id,) if tag_id else ()))
+
+        self.app.push_screen(TagPicker(tags), chosen)
 
     @on(LazyTable.HeaderClicked, "#contacts")
     def header_clicked(self, event: LazyTable.HeaderClicked) -> None:
@@ -254,4 +556,7 @@ class ContactsScreen(Screen[None]):
         except NotFound:
             self.notify("This contact was deleted meanwhile.", severity="warning")
             return
-        self.app.push_screen(ContactDetailScreen(self.repo, self.user_id, contact))
+        self.app.push_screen(ContactDetailScreen(self.services, contact))
+
+
+__all__ = ["COLUMNS", "ContactsScreen", "TagPicker", "list_name"]

@@ -188,6 +188,14 @@ class Repository(ABC):
     def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
         """Ids of the matching contacts in query order (offset and limit applied)."""
 
+    def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
+                           ) -> list[str]:
+        """Those of ``ids`` (kept in their order) that match every word of ``text`` as
+        :attr:`ContactQuery.text` does: narrows a previous result when the search text grew.
+        Ids no longer stored are left out. Implementations may do better than this default."""
+        matching = set(self.contact_ids(ContactQuery(text=text), viewer_id))
+        return [cid for cid in ids if cid in matching]
+
     @abstractmethod
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]: ...
 

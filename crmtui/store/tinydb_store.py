@@ -708,6 +708,21 @@ class TinyDBRepository(Repository):
         end = None if query.limit is None else query.offset + query.limit
         return ids[query.offset:end]
 
+    def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
+                           ) -> list[str]:
+        words = fold(text).split()
+        with self._rlock:
+            self._read()
+            table = self._table(CONTACTS)
+            index = self._index_ready()
+            if index.hay is None:
+                index.hay = {cid: _haystack(doc) for cid, doc in table.items()}
+            hay = index.hay
+            present = [cid for cid in ids if cid in hay]
+            if not words:
+                return present
+            return list(compress(present, _mask(words, {cid: hay[cid] for cid in present})))
+
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
         return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
 

@@ -5,7 +5,8 @@ asks its loader for the cells of the rows on screen, one call per screenful, and
 cache of them. Setting new keys (a new search or sort) costs nothing beyond storing the list, so
 the table opens and filters instantly whatever the number of rows.
 
-Keys: up/down, page up/down, home/end move the cursor; enter selects. Clicking a row moves the
+Keys: up/down (and j/k), page up/down, home/end (and g/G) move the cursor; enter selects. With
+``marks=True`` the table keeps a set of marked keys (:attr:`LazyTable.marked`), shown in a gutter. Clicking a row moves the
 cursor there (a double click selects); clicking a header posts :class:`LazyTable.HeaderClicked`.
 """
 
@@ -25,6 +26,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+GUTTER = 2
+"""Cells of the marks' gutter (a table with ``marks=True``)."""
 
 RowLoader = Callable[[Sequence[str]], Sequence[Sequence[str]]]
 """Given row keys, returns one sequence of cell texts per key, in the same order."""
@@ -47,12 +51,12 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
     """A virtual table: a header line and one line per key, rendered on demand."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Previous row", show=False, id="table.up"),
-        Binding("down", "cursor_down", "Next row", show=False, id="table.down"),
+        Binding("up,k", "cursor_up", "Previous row", show=False, id="table.up"),
+        Binding("down,j", "cursor_down", "Next row", show=False, id="table.down"),
         Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
-        Binding("home", "first", "First row", show=False, id="table.first"),
-        Binding("end", "last", "Last row", show=False, id="table.last"),
+        Binding("home,g", "first", "First row", show=False, id="table.first"),
+        Binding("end,G", "last", "Last row", show=False, id="table.last"),
         Binding("enter", "select", "Open", id="table.open"),
     ]
 
@@ -62,6 +66,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         "lazy-table--cursor",
         "lazy-table--odd-row",
         "lazy-table--empty",
+        "lazy-table--marked",
     }
 
     DEFAULT_CSS = """
@@ -83,6 +88,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             text-style: $block-cursor-text-style;
         }
         & > .lazy-table--empty { color: $text-muted; text-style: italic; }
+        & > .lazy-table--marked { color: $accent; text-style: bold; }
     }
     """
 
@@ -131,10 +137,15 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             return self.table
 
     def __init__(self, columns: Sequence[Column], loader: RowLoader, *,
-                 empty_text: str = "Nothing to show.", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+                 empty_text: str = "Nothing to show.", marks: bool = False,
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns = tuple(columns)
+        self.marks = marks
+        """Whether rows can be marked (a two-cell gutter shows the marks)."""
+        self.marked: set[str] = set()
+        """The marked keys (see :meth:`toggle_mark`)."""
         self.loader = loader
         self.empty_text = empty_text
         self._keys: list[str] = []
@@ -184,6 +195,20 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_row = index
         self.refresh()
 
+    def toggle_mark(self, key: str) -> bool:
+        """Mark ``key`` or unmark it; True when it is marked now."""
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self.refresh()
+        return key in self.marked
+
+    def set_marked(self, keys: set[str]) -> None:
+        """Mark exactly ``keys``."""
+        self.marked = set(keys)
+        self.refresh()
+
     def invalidate(self) -> None:
         """Forget the cached cells (the records behind the keys changed) and redraw."""
         self._cells.clear()
@@ -220,6 +245,8 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def column_widths(self, width: int) -> tuple[int, ...]:
         """The widths of the columns (including one cell of left padding) for ``width``."""
+        if self.marks:
+            width -= GUTTER
         if self._widths[0] == width:
             return self._widths[1]
         fixed = sum(c.width for c in self.columns if c.width is not None)
@@ -276,8 +303,15 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             style = self.get_component_rich_style("lazy-table--odd-row")
         else:
             style = self.rich_style
-        return self._cells_strip(self._cells.get(key, ()), width, style, [style] * len(
-            self.columns))
+        strip = self._cells_strip(self._cells.get(key, ()), width, style,
+                                  [style] * len(self.columns))
+        if self.marks:
+            marked = key in self.marked
+            mark_style = (style + self.get_component_rich_style("lazy-table--marked")
+                          if marked else style)
+            strip = Strip([Segment(" ✓" if marked else "  ", mark_style),
+                           *strip]).crop(0, width)
+        return strip
 
     def _header_strip(self, width: int) -> Strip:
         header = self.get_component_rich_style("lazy-table--header")
@@ -290,10 +324,15 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             else:
                 labels.append(column.label)
                 styles.append(header)
-        return self._cells_strip(labels, width, header, styles)
+        strip = self._cells_strip(labels, width, header, styles)
+        if self.marks:
+            strip = Strip([Segment(" " * GUTTER, header), *strip]).crop(0, width)
+        return strip
 
     def _cells_strip(self, cells: Sequence[str], width: int, fill: Style,
                      styles: Sequence[Style]) -> Strip:
+        if self.marks:
+            width -= GUTTER
         segments = []
         for text, w, style in zip(cells, self.column_widths(width), styles, strict=False):
             segments.append(Segment(" " + _fit(text, w - 1), style))
@@ -346,7 +385,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             return
         event.stop()
         if offset.y == 0:
-            x = 0
+            x = GUTTER if self.marks else 0
             for column, w in zip(self.columns, self.column_widths(
                     self.scrollable_content_region.width), strict=True):
                 if x <= offset.x < x + w:

@@ -1,0 +1,370 @@
+"""The contact form: a modal to create or edit a contact.
+
+Names, several emails and phones (each a type and a value; "add another", remove), company, job
+title, one address, birthday, notes. The model validates; each error is shown under its field.
+``f2`` or the Save button saves through the repository; Escape or Cancel closes (asking first
+when something was changed). Enter in a field moves to the next one: it never saves.
+The form dismisses with the saved contact's id (None when cancelled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+
+from crmtui.model import (
+    ADDRESS_TYPES,
+    EMAIL_TYPES,
+    PHONE_TYPES,
+    Address,
+    Contact,
+    Email,
+    Phone,
+    ValidationError,
+    parse_date,
+)
+from crmtui.screens.confirm import Confirm
+from crmtui.screens.context import Services
+from crmtui.store.repository import StoreError
+
+NAME_FIELDS = (("given_name", "Given name"), ("middle_name", "Middle name"),
+               ("family_name", "Family name"))
+ADDRESS_FIELDS = (("street", "Street"), ("city", "City"), ("region", "Region"),
+                  ("postal_code", "Postal code"), ("country", "Country"))
+FIELD_ERRORS = {"name": "given_name", "email": "emails", "email type": "emails",
+                "phone": "phones", "phone type": "phones"}
+"""Model field names whose error shows under another field's label."""
+
+
+def error_label(field: str) -> Label:
+    label = Label("", id=f"error-{field}", classes="error")
+    label.display = False
+    return label
+
+
+def show_error(label: Label, message: str) -> None:
+    label.update(message)
+    label.display = bool(message)
+
+
+class EntryRow(Vertical):
+    """One typed value (an email or a phone): a type, the value, a remove button, its error."""
+
+    DEFAULT_CSS = """
+    EntryRow { height: auto; }
+    EntryRow > Horizontal { height: auto; }
+    EntryRow Select { width: 16; }
+    EntryRow Input { width: 1fr; }
+    EntryRow Button { min-width: 10; }
+    """
+
+    def __init__(self, kind: str, types: Sequence[str], value: str = "", type_: str = "work",
+                 primary: bool = False) -> None:
+        super().__init__(classes=f"entry {kind}-row")
+        self.kind = kind
+        self.types = tuple(types)
+        self.initial_value = value
+        self.initial_type = type_ if type_ in types else types[0]
+        self.primary = primary
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Select([(t, t) for t in self.types], value=self.initial_type,
+                         allow_blank=False, compact=True, classes="type")
+            yield Input(self.initial_value, placeholder=self.kind, compact=True,
+                        classes="value")
+            yield Button("Remove", classes="remove", compact=True)
+        label = Label("", classes="error")
+        label.display = False
+        yield label
+
+    @property
+    def value(self) -> str:
+        return self.query_one(".value", Input).value.strip()
+
+    @property
+    def type(self) -> str:
+        return str(self.query_one(".type", Select).value)
+
+    @property
+    def error(self) -> Label:
+        return self.query_one(".error", Label)
+
+    @on(Button.Pressed, ".remove")
+    def remove_row(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.remove()
+
+
+class ContactForm(ModalScreen[str | None]):
+    """Create (``contact`` None) or edit a contact; dismisses with its id when saved."""
+
+    DEFAULT_CSS = """
+    ContactForm { align: center middle; background: $background 60%; }
+    ContactForm > Vertical {
+        width: 100; max-width: 96%; height: 90%;
+        border: round $accent; background: $panel;
+    }
+    ContactForm #form-title { text-style: bold; padding: 0 1; }
+    ContactForm VerticalScroll { height: 1fr; padding: 0 1; }
+    ContactForm .field { height: auto; width: 1fr; margin-right: 1; }
+    ContactForm .row { height: auto; }
+    ContactForm .section { text-style: bold; margin-top: 1; }
+    ContactForm .add { margin-bottom: 0; }
+    ContactForm TextArea { height: 5; }
+    ContactForm .error { color: $error; }
+    ContactForm #form-buttons { height: auto; align-horizontal: right; padding: 0 1; }
+    ContactForm #form-buttons Button { margin-left: 2; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "save", "Save", id="form.save"),
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+    ]
+
+    def __init__(self, services: Services, contact: Contact | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.repo = services.repo
+        self.user_id = services.user_id
+        self.contact = contact
+        self._initial: Any = None
+
+    # -- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        c = self.contact
+        with Vertical():
+            yield Static("Edit contact" if c else "New contact", id="form-title")
+            with VerticalScroll(id="form-fields"):
+                with Horizontal(classes="row"):
+                    for name, label in NAME_FIELDS:
+                        yield from self.field(name, label, getattr(c, name) if c else "")
+                with Horizontal(classes="row"):
+                    yield from self.field("company", "Company", c.company if c else "")
+                    yield from self.field("job_title", "Job title", c.job_title if c else "")
+                yield Label("Emails", classes="section")
+                with Vertical(id="emails", classes="entries"):
+                    for e in (c.emails if c else []) or [None]:
+                        yield (EntryRow("email", EMAIL_TYPES, e.value, e.type, e.primary)
+                               if e else EntryRow("email", EMAIL_TYPES))
+                yield error_label("emails")
+                yield Button("Add another email", id="add-email", classes="add", compact=True)
+                yield Label("Phones", classes="section")
+                with Vertical(id="phones", classes="entries"):
+                    for p in (c.phones if c else []) or [None]:
+                        yield (EntryRow("phone", PHONE_TYPES, p.value, p.type, p.primary)
+                               if p else EntryRow("phone", PHONE_TYPES, type_="mobile"))
+                yield error_label("phones")
+                yield Button("Add another phone", id="add-phone", classes="add", compact=True)
+                address = c.addresses[0] if c and c.addresses else None
+                yield Label("Address", classes="section")
+                with Horizontal(classes="row"):
+                    with Vertical(classes="field"):
+                        yield Label("Type")
+                        yield Select([(t, t) for t in ADDRESS_TYPES],
+                                     value=address.type if address else "work",
+                                     allow_blank=False, compact=True, id="address-type")
+                    yield from self.field("street", "Street",
+                                          address.street.replace("\n", ", ") if address else "",
+                                          prefix="address-")
+                with Horizontal(classes="row"):
+                    for name, label in ADDRESS_FIELDS[1:]:
+                        yield from self.field(name, label,
+                                              getattr(address, name) if address else "",
+                                              prefix="address-")
+                yield error_label("address")
+                with Horizontal(classes="row"):
+                    yield from self.field(
+                        "birthday", "Birthday (YYYY-MM-DD)",
+                        c.birthday.isoformat() if c and c.birthday else "")
+                    yield Static(classes="field")
+                yield Label("Notes")
+                yield TextArea(c.notes if c else "", id="notes")
+                yield error_label("notes")
+                yield error_label("form")
+            with Horizontal(id="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save (F2)", id="save", variant="primary")
+            yield Footer()
+
+    def field(self, name: str, label: str, value: str, *, prefix: str = ""
+              ) -> ComposeResult:
+        with Vertical(classes="field"):
+            yield Label(label)
+            yield Input(value, id=f"{prefix}{name}", compact=True)
+            if not prefix:
+                yield error_label(name)
+
+    def on_mount(self) -> None:
+        self._initial = self.snapshot()
+        self.query_one("#given_name", Input).focus()
+
+    # -- reading the form -------------------------------------------------------------------------
+
+    def text(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value.strip()
+
+    def rows(self, kind: str) -> list[EntryRow]:
+        return list(self.query(f".{kind}-row").results(EntryRow))
+
+    def snapshot(self) -> Any:
+        """What the form holds now (to tell whether it was changed)."""
+        inputs = tuple(i.value for i in self.query("Input") if i.id)
+        entries = tuple((r.kind, r.type, r.value) for kind in ("email", "phone")
+                        for r in self.rows(kind) if r.value)
+        return (inputs, entries, str(self.query_one("#address-type", Select).value),
+                self.query_one("#notes", TextArea).text)
+
+    @property
+    def changed(self) -> bool:
+        return self.snapshot() != self._initial
+
+    def build(self) -> Contact | None:
+        """The contact the form describes, or None with every error shown beside its field."""
+        for label in self.query(".error").results(Label):
+            show_error(label, "")
+        errors: dict[str, str] = {}
+        emails = self._entries("email", Email, errors)
+        phones = self._entries("phone", Phone, errors)
+        addresses = list(self.contact.addresses[1:]) if self.contact else []
+        parts = {name: self.text(f"address-{name}") for name, _ in ADDRESS_FIELDS}
+        if any(parts.values()):
+            first = self.contact.addresses[0] if self.contact and self.contact.addresses else None
+            try:
+                addresses.insert(0, Address(type=str(self.query_one("#address-type",
+                                                                    Select).value),
+                                            primary=first.primary if first else False, **parts))
+            except ValidationError as exc:
+                errors["address"] = _message(exc)
+        birthday = None
+        if self.text("birthday"):
+            try:
+                birthday = parse_date("birthday", self.text("birthday"))
+            except ValidationError as exc:
+                errors["birthday"] = _message(exc)
+        if errors:
+            self._show(errors)
+            return None
+        c = self.contact
+        now = self.services.now()
+        values: dict[str, Any] = {name: self.text(name) for name, _ in NAME_FIELDS}
+        values.update(company=self.text("company"), job_title=self.text("job_title"),
+                      emails=emails, phones=phones, addresses=addresses, birthday=birthday,
+                      notes=self.query_one("#notes", TextArea).text.strip())
+        try:
+            if c is None:
+                return Contact(**values, owner_id=self.user_id, created=now, modified=now)
+            return c.evolve(**values)
+        except ValidationError as exc:
+            self._show({_field_of(exc): _message(exc)})
+            return None
+
+    def _entries(self, kind: str, cls: type[Any], errors: dict[str, str]) -> list[Any]:
+        items = []
+        for row in self.rows(kind):
+            if not row.value:
+                continue
+            try:
+                items.append(cls(row.value, row.type, row.primary))
+            except ValidationError as exc:
+                show_error(row.error, _message(exc))
+                errors.setdefault(f"{kind}s", "")
+        if items and not any(i.primary for i in items):
+            items[0] = cls(items[0].value, items[0].type, True)
+        return items
+
+    def _show(self, errors: dict[str, str]) -> None:
+        first = None
+        for field, message in errors.items():
+            label = self.query_one(f"#error-{field}", Label)
+            if message:
+                show_error(label, message)
+            first = first or label
+        if first is not None:
+            first.scroll_visible()
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        contact = self.build()
+        if contact is None:
+            return
+        try:
+            if self.contact is None:
+                saved = self.repo.add_contact(contact)
+            else:
+                saved = self.repo.update_contact(contact, self.user_id)
+        except ValidationError as exc:
+            self._show({_field_of(exc): _message(exc)})
+            return
+        except StoreError as exc:
+            self._show({"form": f"Not saved: {exc}"})
+            return
+        self.notify(f"Saved {saved.display_name}.", title="Contacts")
+        self.dismiss(saved.id)
+
+    def action_cancel(self) -> None:
+        if not self.changed:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(Confirm("Discard your changes?", yes="Discard", no="Keep editing"),
+                             answered)
+
+    @on(Button.Pressed, "#save")
+    def save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed, "#add-email")
+    def add_email(self) -> None:
+        self._add(EntryRow("email", EMAIL_TYPES), "#emails")
+
+    @on(Button.Pressed, "#add-phone")
+    def add_phone(self) -> None:
+        self._add(EntryRow("phone", PHONE_TYPES, type_="mobile"), "#phones")
+
+    def _add(self, row: EntryRow, where: str) -> None:
+        self.query_one(where, Vertical).mount(row)
+        self.call_after_refresh(lambda: row.query_one(".value", Input).focus())
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        """Enter moves on; it never saves."""
+        event.stop()
+        self.focus_next()
+
+
+def _field_of(exc: ValidationError) -> str:
+    field = exc.field
+    if field.startswith("address"):
+        return "address"
+    field = FIELD_ERRORS.get(field, field)
+    if field in {"given_name", "middle_name", "family_name", "company", "job_title",
+                 "birthday", "notes", "emails", "phones"}:
+        return field
+    return "form"
+
+
+def _message(exc: ValidationError) -> str:
+    """The problem as a sentence: "Birthday is not a date (YYYY-MM-DD)"."""
+    problem = exc.problem
+    if problem.split(" ", 1)[0] in {"a", "an", "the", "only"}:
+        return problem[:1].upper() + problem[1:]
+    shown = exc.field.replace("_", " ")
+    return f"{shown[:1].upper()}{shown[1:]} {problem}"
