@@ -1,0 +1,464 @@
+"""The activities list: every activity of the filter, grouped by when it happens (earlier,
+today, this week, later, without a date), with a status line, and the activity form.
+
+The query runs in a thread worker, which also builds each row's cells; the table then holds the
+row keys (group headings are rows too) and renders only the rows on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta, tzinfo
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.strip import Strip
+from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
+
+from crmtui.model import Activity, SyncKind
+from crmtui.screens.activity_form import TYPE_LABELS, ActivityForm, local_zone
+from crmtui.screens.confirm import Confirm
+from crmtui.screens.context import Command, Services, sync_commands
+from crmtui.screens.sync_bar import SyncBar
+from crmtui.store.repository import ActivityQuery, NotFound, StoreError
+from crmtui.widgets import Column, LazyTable
+
+FILTERS = ("mine", "all", "calendar")
+FILTER_LABELS = {"mine": "Mine", "all": "All", "calendar": "Show in calendar"}
+FILTER_HELP = {"mine": "organized by me or with me", "all": "everyone's",
+               "calendar": "mine with Show in calendar"}
+
+EARLIER, TODAY, THIS_WEEK, LATER, NO_DATE = "Earlier", "Today", "This week", "Later", "No date"
+GROUPS = (EARLIER, TODAY, THIS_WEEK, LATER, NO_DATE)
+UPCOMING = (TODAY, THIS_WEEK, LATER)
+
+HEADING = "#"
+"""Row keys of group headings start with it (activity ids never do)."""
+
+COLUMNS = (
+    Column("when", "When", width=23),
+    Column("title", "Title", ratio=5, min_width=16),
+    Column("type", "Type", width=9),
+    Column("organizer", "Organizer", ratio=2, min_width=10),
+    Column("people", "People", width=7),
+    Column("location", "Location", ratio=3, min_width=10),
+    Column("calendar", "Cal", width=4),
+    Column("synced", "Sync", width=5),
+)
+
+
+def query_for(name: str, user_id: str) -> ActivityQuery:
+    """The query of a filter: mine, all, or mine with Show in calendar."""
+    if name == "all":
+        return ActivityQuery()
+    if name == "calendar":
+        return ActivityQuery(user_id=user_id, show_in_calendar=True)
+    return ActivityQuery(user_id=user_id)
+
+
+def local_days(activity: Activity, zone: tzinfo) -> tuple[date, date] | None:
+    """The first and last local day of the activity (all-day ones by their dates)."""
+    if activity.all_day:
+        if activity.start_date is None:
+            return None
+        return activity.start_date, activity.end_date or activity.start_date
+    if activity.start is None:
+        return None
+    first = activity.start.astimezone(zone).date()
+    last = activity.end.astimezone(zone).date() if activity.end is not None else first
+    return first, max(first, last)
+
+
+def group_of(activity: Activity, today: date, zone: tzinfo) -> str:
+    """Which group the activity is listed under; one running today is listed today."""
+    days = local_days(activity, zone)
+    if days is None:
+        return NO_DATE
+    first, last = days
+    if first <= today <= last:
+        return TODAY
+    if first < today:
+        return EARLIER
+    week_end = today + timedelta(days=6 - today.weekday())  # the Sunday of this week
+    return THIS_WEEK if first <= week_end else LATER
+
+
+def when_text(activity: Activity, zone: tzinfo, today: date) -> str:
+    days = local_days(activity, zone)
+    if days is None:
+        return "—"
+    first, last = days
+
+    def day(d: date) -> str:
+        return d.strftime("%a %d %b" if d.year == today.year else "%a %d %b %Y")
+
+    if activity.all_day:
+        return f"{day(first)} all day" if last == first else f"{day(first)} → {last:%d %b}"
+    assert activity.start is not None
+    return f"{day(first)} {activity.start.astimezone(zone):%H:%M}"
+
+
+@dataclass
+class Listing:
+    """What a query gave: the row keys (headings included), their cells, the count."""
+
+    filter: str
+    keys: list[str] = field(default_factory=list)
+    cells: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    count: int = 0
+    first_upcoming: int = -1
+    error: str = ""
+
+
+class ActivityTable(LazyTable):
+    """A :class:`LazyTable` whose heading rows (keys starting with ``#``) are shown as group
+    titles and skipped by the cursor."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = LazyTable.COMPONENT_CLASSES | {
+        "activity-table--heading"}
+
+    DEFAULT_CSS = """
+    ActivityTable > .activity-table--heading { color: $accent; text-style: bold; }
+    """
+
+    def is_heading(self, index: int) -> bool:
+        keys = self.keys
+        return 0 <= index < len(keys) and keys[index].startswith(HEADING)
+
+    def land(self, index: int, step: int) -> int:
+        """The nearest activity row from ``index`` going ``step``, else the other way."""
+        count = self.row_count
+        if not count:
+            return 0
+        index = max(0, min(index, count - 1))
+        for direction in (step, -step):
+            i = index
+            while 0 <= i < count:
+                if not self.is_heading(i):
+                    return i
+                i += direction
+        return index
+
+    def move_to(self, index: int, step: int) -> None:
+        self.cursor_row = self.land(index, step)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor_row - 1, -1)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor_row + 1, 1)
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor_row - self._page_height, -1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor_row + self._page_height, 1)
+
+    def action_first(self) -> None:
+        self.move_to(0, 1)
+        if self.cursor_row <= 1:
+            self.scroll_to(y=0, animate=False)  # the first heading shows too
+
+    def action_last(self) -> None:
+        self.move_to(self.row_count - 1, -1)
+
+    def action_select(self) -> None:
+        if not self.is_heading(self.cursor_row):
+            super().action_select()
+
+    def on_click(self, event: events.Click) -> None:
+        super().on_click(event)
+        if self.is_heading(self.cursor_row):
+            self.move_to(self.cursor_row, 1)
+
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_y) + y - 1
+        if y > 0 and self.is_heading(index):
+            width = self.scrollable_content_region.width
+            style = self.get_component_rich_style("activity-table--heading")
+            text = self.row_cells(index)[0]
+            return Strip([Segment(" " + text, style)]).adjust_cell_length(width, style)
+        return super().render_line(y)
+
+
+class ActivitiesScreen(Screen[None]):
+    """Browse activities by when they happen; create, edit, delete; filter."""
+
+    DEFAULT_CSS = """
+    ActivitiesScreen #activities-status { height: 1; padding: 0 1; background: $boost; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor('down')", "Next activity", show=False, id="activities.down"),
+        Binding("k", "cursor('up')", "Previous activity", show=False, id="activities.up"),
+        Binding("g", "cursor('first')", "First activity", show=False, id="activities.first"),
+        Binding("G", "cursor('last')", "Last activity", show=False, id="activities.last"),
+        Binding("n", "new_activity", "New", id="activities.new"),
+        Binding("e", "edit_activity", "Edit", id="activities.edit"),
+        Binding("d", "delete_activity", "Delete", id="activities.delete"),
+        Binding("f", "cycle_filter", "Filter", id="activities.filter"),
+        Binding("c", "toggle_calendar", "Show in calendar", id="activities.calendar"),
+        Binding("escape", "set_filter('mine')", "Filter: mine", show=False,
+                id="activities.clear_filter"),
+    ]
+
+    class Loaded(Message):
+        """A query finished in the worker."""
+
+        def __init__(self, listing: Listing) -> None:
+            super().__init__()
+            self.listing = listing
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self.repo = services.repo
+        self.user_id = services.user_id
+        self.zone, self.zone_name = local_zone()
+        self.filter = "mine"
+        self.listing: Listing | None = None
+        self._want: str | None = None
+        """The activity the cursor should land on when the next listing arrives."""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ActivityTable(COLUMNS, self.load_rows, empty_text="Loading activities…",
+                            id="activities")
+        yield Static("Loading activities…", id="activities-status")
+        yield SyncBar(self.services)
+        yield Footer()
+
+    @property
+    def table(self) -> ActivityTable:
+        return self.query_one("#activities", ActivityTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.run_query(self.filter)
+
+    # -- data -------------------------------------------------------------------------------------
+
+    def load_rows(self, keys: Sequence[str]) -> list[tuple[str, ...]]:
+        cells = self.listing.cells if self.listing is not None else {}
+        return [cells.get(k, ("(deleted)",)) for k in keys]
+
+    @work(thread=True, exclusive=True, group="activities-query")
+    def run_query(self, name: str) -> None:
+        try:
+            listing = self.make_listing(name)
+        except StoreError as exc:
+            listing = Listing(name, error=str(exc))
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(listing))
+
+    def make_listing(self, name: str) -> Listing:
+        """Query and group (runs in the worker thread)."""
+        activities = self.repo.find_activities(query_for(name, self.user_id))
+        users = {u.id: u.name for u in self.repo.list_users()}
+        linked = self.repo.link_index(self.user_id, SyncKind.ACTIVITIES)
+        zone = self.zone
+        today = self.services.now().astimezone(zone).date()
+        groups: dict[str, list[tuple[tuple[date, bool, str], Activity]]] = {g: [] for g in GROUPS}
+        for a in activities:
+            days = local_days(a, zone)
+            start = a.sort_start()
+            order = (days[0] if days else date.max, not a.all_day,
+                     start.isoformat() if start else "")
+            groups[group_of(a, today, zone)].append((order, a))
+        listing = Listing(name, count=len(activities))
+        for group in GROUPS:
+            members = sorted(groups[group], key=lambda pair: pair[0])
+            if not members:
+                continue
+            if listing.first_upcoming < 0 and group in UPCOMING:
+                listing.first_upcoming = len(listing.keys) + 1
+            key = HEADING + group
+            title = f"{group} · {today:%a %d %b}" if group == TODAY else group
+            listing.keys.append(key)
+            listing.cells[key] = (f"{title} ({len(members)})",)
+            for _, a in members:
+                listing.keys.append(a.id)
+                listing.cells[a.id] = (
+                    when_text(a, zone, today),
+                    a.title + (" ↻" if a.recurrence or a.series_id else ""),
+                    TYPE_LABELS.get(a.type, a.type.value),
+                    users.get(a.organizer_id, ""),
+                    str(len(a.participants)) if a.participants else "",
+                    a.location,
+                    "✓" if a.show_in_calendar else "",
+                    "●" if a.id in linked else "",
+                )
+        return listing
+
+    @on(Loaded)
+    def loaded(self, message: Loaded) -> None:
+        listing = message.listing
+        if listing.filter != self.filter:
+            return  # a newer query is on its way
+        table = self.table
+        before_key, before_index = table.cursor_key, table.cursor_row
+        first = self.listing is None
+        self.listing = listing
+        if listing.error:
+            self.notify(f"Cannot list the activities: {listing.error}", severity="error",
+                        title="Activities")
+        table.empty_text = ("No activities yet: press n to create one." if self.filter != "mine"
+                            else "None of your activities: press n to create one, f for all.")
+        table.set_rows(listing.keys, keep_cursor=False)
+        table.invalidate()
+        want = self._want or before_key
+        self._want = None
+        if want in listing.cells and not want.startswith(HEADING):
+            index = listing.keys.index(want)
+        elif first and listing.first_upcoming >= 0:
+            index = listing.first_upcoming
+        elif first:
+            index = 0
+        else:
+            index = before_index
+        table.move_to(index, 1)
+        self.update_status()
+
+    def update_status(self) -> None:
+        listing = self.listing
+        label = f"{FILTER_LABELS[self.filter]} ({FILTER_HELP[self.filter]})"
+        if listing is None or listing.filter != self.filter:
+            text = f"{label}  ·  loading…"
+        elif listing.error:
+            text = f"{label}  ·  cannot list the activities: {listing.error}"
+        else:
+            count = listing.count
+            text = (f"{label}: {count:,} activit{'y' if count == 1 else 'ies'}"
+                    f"  ·  f: next filter, Esc: mine  ·  times in {self.zone_name}")
+        self.query_one("#activities-status", Static).update(text)
+
+    def refresh_data(self) -> None:
+        """Reload from the repository, keeping the cursor on the same activity."""
+        self.run_query(self.filter)
+
+    def reload(self, want: str | None = None) -> None:
+        self._want = want
+        self.run_query(self.filter)
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("activity", "new", "new_activity", "Create an activity", menu="New…"),
+            Command("activity", "edit", "edit_activity", "Edit the highlighted activity",
+                    menu="Edit…"),
+            Command("activity", "delete", "delete_activity", "Delete the highlighted activity",
+                    menu="Delete…"),
+            Command("activity", "filter: mine", "set_filter('mine')",
+                    "Activities I organize or take part in", menu="Filter → Mine"),
+            Command("activity", "filter: all", "set_filter('all')", "Everyone's activities",
+                    menu="Filter → All"),
+            Command("activity", "filter: calendar", "set_filter('calendar')",
+                    "My activities with Show in calendar", menu="Filter → Show in calendar"),
+            Command("activity", "toggle show in calendar", "toggle_calendar",
+                    "Show the highlighted activity in the calendar, or stop showing it",
+                    menu="Toggle Show in calendar"),
+            *sync_commands("activities"),
+        ]
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_cursor(self, where: str) -> None:
+        table = self.table
+        {"down": table.action_cursor_down, "up": table.action_cursor_up,
+         "first": table.action_first, "last": table.action_last}[where]()
+
+    def action_set_filter(self, name: str) -> None:
+        if name not in FILTERS:
+            return
+        if name != self.filter:
+            self.filter = name
+            self.update_status()
+            self.reload(self.table.cursor_key)
+
+    def action_cycle_filter(self) -> None:
+        self.action_set_filter(FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)])
+
+    def cursor_activity(self) -> Activity | None:
+        key = self.table.cursor_key
+        if key is None or key.startswith(HEADING):
+            return None
+        try:
+            return self.repo.get_activity(key)
+        except NotFound:
+            self.notify("This activity was deleted meanwhile.", severity="warning")
+            self.reload()
+            return None
+
+    def action_new_activity(self) -> None:
+        self.app.push_screen(ActivityForm(self.services), self._saved)
+
+    def action_edit_activity(self) -> None:
+        activity = self.cursor_activity()
+        if activity is not None:
+            self.app.push_screen(ActivityForm(self.services, activity), self._saved)
+
+    @on(LazyTable.Selected, "#activities")
+    def _open(self, event: LazyTable.Selected) -> None:
+        self.action_edit_activity()
+
+    def _saved(self, activity_id: str | None) -> None:
+        if activity_id:
+            self.notify("Activity saved.", title="Activities")
+            self.reload(activity_id)
+
+    def action_delete_activity(self) -> None:
+        activity = self.cursor_activity()
+        if activity is None:
+            return
+        notes = []
+        if activity.recurrence:
+            notes.append("It is a recurring series: every occurrence goes.")
+        if self.repo.get_link(self.user_id, SyncKind.ACTIVITIES, activity.id) is not None:
+            notes.append("The next activity sync removes it from Google Calendar too.")
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.repo.delete_activity(activity.id)
+            except StoreError as exc:
+                self.notify(f"Cannot delete “{activity.title}”: {exc}", severity="error")
+                return
+            self.notify(f"Deleted “{activity.title}”.", title="Activities")
+            self.reload()
+
+        self.app.push_screen(Confirm(f"Delete “{activity.title}”?", " ".join(notes),
+                                     yes="Delete"), answered)
+
+    def action_toggle_calendar(self) -> None:
+        activity = self.cursor_activity()
+        if activity is None:
+            return
+        shown = not activity.show_in_calendar
+        try:
+            self.repo.update_activity(activity.evolve(show_in_calendar=shown))
+        except StoreError as exc:
+            self.notify(f"Cannot change “{activity.title}”: {exc}", severity="error")
+            return
+        self.notify(f"“{activity.title}” is {'now shown' if shown else 'no longer shown'} "
+                    "in the calendar.", title="Activities")
+        self.reload(activity.id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit_activity", "delete_activity", "toggle_calendar"):
+            key = self.table.cursor_key if self.is_mounted else None
+            return True if key is not None and not key.startswith(HEADING) else None
+        return True
+
+    @on(LazyTable.Highlighted, "#activities")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
