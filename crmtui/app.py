@@ -1,20 +1,128 @@
 """The crmtui terminal application.
 
-:class:`CrmApp` receives its services (the repository, the current user) in its constructor;
-nothing is global. :func:`run_app` runs it.
+:class:`CrmApp` receives its services (:class:`~crmtui.screens.context.Services`) in its
+constructor; nothing is global. It owns what spans the sections:
+
+- the sections (Textual modes, each with its own screen stack) on the keys 1 to 6;
+- the actions menu (``a``) and the command palette (``ctrl+p`` or ``:``), filled from the current
+  screen's commands and the app's own, with category prefixes ("contact: new", "sync: …");
+- "Synchronize now": the sync service runs in a thread worker, one per kind; progress and notes come
+  back as messages (progress coalesced, so a flood never swamps the UI); the end posts a
+  notification with the summary, asks before a run the mass-unlink guard stopped, and reloads what
+  the screens show;
+- automatic sync at each kind's configured period while the app runs;
+- picking up what another process (a cron ``crmtui sync``) wrote to the database;
+- keys remapped by binding id from the config file's ``[keys]`` table.
 """
 
 from __future__ import annotations
 
+import threading
+import traceback
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import Screen
 
+from crmtui.model import SyncKind
 from crmtui.screens import ContactsScreen, KeysScreen
-from crmtui.screens.context import Services
+from crmtui.screens.actions_menu import ActionsMenu
+from crmtui.screens.confirm import Confirm
+from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
+from crmtui.screens.sync_bar import SyncBar
+from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
+from crmtui.sync.service import SyncBusy, SyncOutcome, is_due
+
+SECTION_TITLES = {
+    "contacts": "Contacts",
+    "activities": "Activities",
+    "accounts": "Profile → Accounts in external resources",
+    "settings": "Sync settings",
+    "sync": "Synchronize now: log",
+    "conflicts": "Conflicts",
+}
+SECTION_KIND = {"contacts": SyncKind.CONTACTS, "activities": SyncKind.ACTIVITIES}
+AUTO_SYNC_CHECK = 20.0
+"""Seconds between checks whether an automatic sync is due."""
+STORE_POLL = 1.0
+"""Seconds between checks whether another process changed the database."""
+
+APP_COMMANDS = [
+    *(Command("go", SECTION_TITLES[name].split(":")[0].lower(), f"app.section('{name}')",
+              f"Open {SECTION_TITLES[name].split(':')[0]} (key {i})")
+      for i, name in enumerate(SECTIONS, start=1)),
+    Command("sync", "synchronize everything now", "app.sync_now('all')",
+            "Run the contacts and the activities sync that are set up"),
+    Command("app", "show keys", "app.show_keys", "Every key of the current screen"),
+    Command("app", "quit", "app.quit", "Leave crmtui"),
+]
+
+
+class SyncProgressed(Message):
+    """A kind's progress changed (the latest state is in the app's model: coalesced)."""
+
+    def __init__(self, kind: SyncKind) -> None:
+        super().__init__()
+        self.kind = kind
+
+
+class SyncNote(Message):
+    def __init__(self, kind: SyncKind | None, text: str, style: str = "") -> None:
+        super().__init__()
+        self.kind = kind
+        self.text = text
+        self.style = style
+
+
+class SyncFinished(Message):
+    def __init__(self, kind: SyncKind, outcome: SyncOutcome | None, error: str = "",
+                 confirmed: bool = False) -> None:
+        super().__init__()
+        self.kind = kind
+        self.outcome = outcome
+        self.error = error
+        self.confirmed = confirmed
+
+
+@dataclass
+class _Pending:
+    """The latest progress of a run, written by its thread, read by the UI (coalescing)."""
+
+    message: str = ""
+    done: int = 0
+    total: int = 0
+    posted: bool = False
+
+
+class CrmCommands(Provider):
+    """The command palette: the current screen's commands, then the app's."""
+
+    def commands(self) -> list[tuple[Command, DOMNode]]:
+        screen = self.screen
+        own = screen.commands() if isinstance(screen, HasCommands) else []
+        return [(c, screen) for c in own] + [(c, self.app) for c in APP_COMMANDS]
+
+    async def discover(self) -> Hits:
+        for command, target in self.commands():
+            yield DiscoveryHit(command.palette_text, partial(target.run_action, command.action),
+                               help=command.help)
+
+    async def search(self, query: str) -> AsyncIterator[Hit]:
+        matcher = self.matcher(query)
+        for command, target in self.commands():
+            score = matcher.match(command.palette_text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.palette_text),
+                          partial(target.run_action, command.action), help=command.help)
 
 
 class CrmApp(App[None]):
@@ -22,14 +130,23 @@ class CrmApp(App[None]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "crmtui"
+    COMMANDS = App.COMMANDS | {CrmCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
+        Binding("a", "actions_menu", "Actions", id="app.actions"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.palette"),
+        Binding("y", "sync_now", "Sync now", id="app.sync_now"),
+        *(Binding(str(i), f"section('{name}')", SECTION_TITLES[name].split(":")[0],
+                  show=False, id=f"app.section.{name}")
+          for i, name in enumerate(SECTIONS, start=1)),
     ]
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, keymap: Mapping[str, str] | None = None,
+                 auto_sync: bool = True, store_poll: float = STORE_POLL) -> None:
         """``services.google_endpoint``: the base URL of the built-in Google emulator the demo
-        runs (shown in the header), or "" when the app talks to Google itself."""
+        runs (shown in the header), or "" when the app talks to Google itself. ``keymap``: binding
+        id → keys (the config file's ``[keys]``). ``auto_sync``: run due syncs automatically."""
         super().__init__()
         self.services = services
         self.repo = services.repo
@@ -39,15 +156,325 @@ class CrmApp(App[None]):
         if services.google_endpoint:  # short enough for 80 columns: the port must show
             self.sub_title += (" · Google emulator "
                                + services.google_endpoint.removeprefix("http://"))
+        self.user_keymap = dict(keymap or {})
+        self.auto_sync = auto_sync
+        self.store_poll = store_poll
+        self.sync_log = SyncLogModel()
+        self.running: set[SyncKind] = set()
+        self._pending = {kind: _Pending() for kind in SyncKind}
+        self._pending_lock = threading.Lock()
+        self._auto_failed: dict[SyncKind, float] = {}
+        self._seen_generation = -1
+        for name in SECTIONS:
+            self.add_mode(name, partial(self.make_section, name))
 
-    def get_default_screen(self) -> Screen[None]:
-        return ContactsScreen(self.services)
+    # -- sections ---------------------------------------------------------------------------------
+
+    def make_section(self, name: str) -> Screen[None]:
+        services = self.services
+        if name == "contacts":
+            return ContactsScreen(services)
+        if name == "activities":
+            from crmtui.screens.activities import ActivitiesScreen
+
+            return ActivitiesScreen(services)
+        if name == "accounts":
+            from crmtui.screens.accounts import AccountsScreen
+
+            return AccountsScreen(services)
+        if name == "settings":
+            from crmtui.screens.sync_settings import SyncSettingsScreen
+
+            return SyncSettingsScreen(services)
+        if name == "sync":
+            return SyncLogScreen(services, self.sync_log)
+        return ConflictsScreen(services)
+
+    def on_mount(self) -> None:
+        self.apply_keymap()
+        self.action_section("contacts")
+        if self.services.sync_notes is not None:
+            self.services.sync_notes.target = self.note_from_thread
+        self._seen_generation = self.repo.generation
+        if self.store_poll > 0:
+            self.set_interval(self.store_poll, self.poll_store)
+        if self.auto_sync and self.services.sync is not None:
+            self.set_timer(2.0, self.run_due_syncs)
+            self.set_interval(AUTO_SYNC_CHECK, self.run_due_syncs)
+
+    def action_section(self, name: str) -> None:
+        if name not in SECTIONS:
+            return
+        if self.current_mode != name:
+            self.switch_mode(name)
+        self.title = f"crmtui · {SECTION_TITLES[name]}"
 
     def action_show_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.screen.active_bindings))
 
+    def action_actions_menu(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ActionsMenu):
+            return
+        own = screen.commands() if isinstance(screen, HasCommands) else []
+        if not any(c.menu for c in own):
+            self.notify("This screen has no actions menu.", severity="warning")
+            return
+        title = SECTION_TITLES.get(self.current_mode, "Actions") + " — actions"
 
-def run_app(services: Services) -> None:
+        def run(command: Command | None) -> None:
+            if command is not None:
+                self.call_later(screen.run_action, command.action)
+
+        self.push_screen(ActionsMenu(title, own), run)
+
+    # -- keys -------------------------------------------------------------------------------------
+
+    def apply_keymap(self) -> None:
+        """Apply the config's ``[keys]``; ids no binding has are reported, not ignored."""
+        if not self.user_keymap:
+            return
+        unknown = sorted(set(self.user_keymap) - known_binding_ids())
+        self.set_keymap({k: v for k, v in self.user_keymap.items() if k not in unknown})
+        if unknown:
+            self.notify("No key binding has the id " + ", ".join(unknown)
+                        + " (config.toml [keys]); press ? to see the ids.",
+                        severity="warning", title="Keys", timeout=10)
+
+    # -- data written elsewhere -------------------------------------------------------------------
+
+    def poll_store(self) -> None:
+        self.check_store()
+
+    @work(thread=True, exclusive=True, group="store-poll", exit_on_error=False)
+    def check_store(self) -> None:
+        generation = self.repo.generation  # reloads when another process committed
+        if generation != self._seen_generation:
+            self.call_from_thread(self.data_changed, generation)
+
+    def data_changed(self, generation: int | None = None) -> None:
+        """Tell every screen of every section to reload what it shows."""
+        self._seen_generation = self.repo.generation if generation is None else generation
+        for screen in self.all_screens():
+            if isinstance(screen, Refreshable) and screen.is_mounted:
+                screen.refresh_data()
+        self.update_sync_bars()
+
+    def all_screens(self) -> list[Screen[object]]:
+        screens: list[Screen[object]] = []
+        for stack in self._screen_stacks.values():
+            screens.extend(s for s in stack if s not in screens)
+        return screens
+
+    def update_sync_bars(self) -> None:
+        running = frozenset(self.running)
+        for screen in self.all_screens():
+            if screen.is_mounted:
+                for bar in screen.query(SyncBar):
+                    bar.show(running)
+
+    # -- synchronize now --------------------------------------------------------------------------
+
+    def action_sync_now(self, kind: str = "") -> None:
+        """Synchronize ``kind`` now ("contacts", "activities"; "all", or "" for the current
+        section's kind, else both)."""
+        if not kind:
+            kind = self.current_mode if self.current_mode in SECTION_KIND else "all"
+        kinds = list(SyncKind) if kind == "all" else [SyncKind(kind)]
+        if self.services.sync is None:
+            self.notify("Synchronization is not available in this session.",
+                        severity="error", title="Synchronize now")
+            return
+        if kind == "all":  # both: those set up, or contacts to say what is missing
+            kinds = [k for k in kinds if self.kind_set_up(k)] or [SyncKind.CONTACTS]
+        for each in kinds:
+            self.start_sync(each)
+
+    def kind_set_up(self, kind: SyncKind) -> bool:
+        settings = self.repo.get_sync_settings(self.user_id)
+        if not self.repo.list_accounts(self.user_id):
+            return False
+        if kind is SyncKind.CONTACTS:
+            return bool(settings.contacts_tag_id)
+        return settings.activities_from is not None
+
+    def start_sync(self, kind: SyncKind, *, confirmed: bool = False, automatic: bool = False
+                   ) -> bool:
+        """Start a sync of ``kind`` in a worker; False (and a notice) when one is running."""
+        label = kind.value
+        if kind in self.running:
+            if not automatic:
+                self.notify(f"A {label} sync is already running; its progress is in the sync log "
+                            "(key 5).", severity="warning", title="Synchronize now")
+            return False
+        self.running.add(kind)
+        self.sync_log.progress[kind].running = True
+        self.sync_log.progress[kind].message = "Starting"
+        self.sync_log.progress[kind].done = self.sync_log.progress[kind].total = 0
+        self.log_line(kind, ("Automatic sync started" if automatic else "Sync started")
+                      + (" (the unlinking confirmed)" if confirmed else ""), "bold")
+        self.show_progress(kind)
+        self.update_sync_bars()
+        self.run_worker(partial(self.sync_thread, kind, confirmed), thread=True,
+                        group=f"sync-{label}", name=f"sync {label}", exit_on_error=False)
+        return True
+
+    def sync_thread(self, kind: SyncKind, confirmed: bool) -> None:
+        """The worker: runs the service, reporting through messages only."""
+        service = self.services.sync
+        assert service is not None
+        pending = self._pending[kind]
+
+        def progress(message: str, done: int, total: int) -> None:
+            with self._pending_lock:
+                changed = message != pending.message
+                pending.message, pending.done, pending.total = message, done, total
+                post = not pending.posted
+                pending.posted = True
+            if changed:
+                self.post_message(SyncNote(kind, message))
+            if post:
+                self.post_message(SyncProgressed(kind))
+
+        try:
+            outcome = service.run(self.user_id, kind, confirmed=confirmed, progress=progress)
+        except SyncBusy as exc:
+            self.post_message(SyncFinished(kind, None, f"{exc} (in another crmtui or a cron "
+                                           "`crmtui sync`); try again when it ends."))
+        except Exception as exc:  # a bug: shown with its traceback in the log, never swallowed
+            self.post_message(SyncNote(kind, "".join(traceback.format_exception(exc)), "red"))
+            self.post_message(SyncFinished(kind, None, f"internal error: {exc!r}"))
+        else:
+            self.post_message(SyncFinished(kind, outcome, confirmed=confirmed))
+
+    def note_from_thread(self, text: str) -> None:
+        """The adapters' notes (retries, waits), from a sync thread."""
+        self.post_message(SyncNote(None, text, "yellow"))
+
+    @on(SyncProgressed)
+    def sync_progressed(self, message: SyncProgressed) -> None:
+        pending = self._pending[message.kind]
+        with self._pending_lock:
+            pending.posted = False
+            state = self.sync_log.progress[message.kind]
+            state.message, state.done, state.total = pending.message, pending.done, pending.total
+        self.show_progress(message.kind)
+
+    @on(SyncNote)
+    def sync_note(self, message: SyncNote) -> None:
+        self.log_line(message.kind, message.text, message.style)
+
+    @on(SyncFinished)
+    def sync_finished(self, message: SyncFinished) -> None:
+        kind, outcome = message.kind, message.outcome
+        self.running.discard(kind)
+        state = self.sync_log.progress[kind]
+        state.running = False
+        title = f"{kind.value.capitalize()} sync"
+        if outcome is None:
+            state.message = f"Failed: {message.error}"
+            self.log_line(kind, state.message, "bold red")
+            self.notify(message.error, severity="error", title=title, timeout=12)
+        elif outcome.status == "ok":
+            summary = outcome.report.summary()
+            state.message = "Done: " + summary.splitlines()[0]
+            for line in summary.splitlines():
+                self.log_line(kind, line, "green")
+            self.notify(summary, title=f"{title} finished", timeout=8)
+            self._auto_failed.pop(kind, None)
+        elif outcome.status == "stopped":
+            state.message = "Stopped: waiting for your confirmation"
+            self.log_line(kind, outcome.message, "bold yellow")
+            self.ask_to_unlink(kind, outcome.message)
+        else:
+            state.message = f"Failed: {outcome.message}"
+            self.log_line(kind, state.message, "bold red")
+            self.notify(f"{outcome.message}\n{what_to_do(outcome.message)}", severity="error",
+                        title=f"{title} failed", timeout=12)
+            self._auto_failed[kind] = self.services.now().timestamp()
+        self.show_progress(kind)
+        self.data_changed()
+
+    def ask_to_unlink(self, kind: SyncKind, reason: str) -> None:
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_sync(kind, confirmed=True)
+            else:
+                self.log_line(kind, "Not confirmed: nothing was unlinked.", "yellow")
+                self.sync_log.progress[kind].message = "Stopped: not confirmed"
+                self.show_progress(kind)
+
+        self.push_screen(Confirm(f"The {kind.value} sync stopped before unlinking",
+                                 f"{reason}\n\nUnlink them? (Nothing is deleted on either side.)",
+                                 yes="Unlink and go on", no="Stop here"), answer)
+
+    def log_line(self, kind: SyncKind | None, text: str, style: str = "") -> None:
+        line = LogLine(self.services.now(), kind, text, style)
+        self.sync_log.lines.append(line)
+        for screen in self.all_screens():
+            if isinstance(screen, SyncLogScreen) and screen.is_mounted:
+                screen.add_line(line)
+
+    def show_progress(self, kind: SyncKind) -> None:
+        for screen in self.all_screens():
+            if isinstance(screen, SyncLogScreen) and screen.is_mounted:
+                screen.show_progress(kind)
+
+    # -- automatic sync ---------------------------------------------------------------------------
+
+    def run_due_syncs(self) -> None:
+        settings = self.repo.get_sync_settings(self.user_id)
+        now = self.services.now()
+        for kind, auto, period in ((SyncKind.CONTACTS, settings.contacts_auto,
+                                    settings.contacts_period),
+                                   (SyncKind.ACTIVITIES, settings.activities_auto,
+                                    settings.activities_period)):
+            if kind in self.running or not self.kind_set_up(kind):
+                continue
+            failed = self._auto_failed.get(kind)
+            if failed is not None and now.timestamp() - failed < period * 60:
+                continue  # a failed automatic run waits a period before the next try
+            last = self.repo.get_sync_state(self.user_id, kind).get("last_sync")
+            if is_due(auto, period, last, now):
+                self.start_sync(kind, automatic=True)
+
+
+def what_to_do(message: str) -> str:
+    """A hint for a failed sync's message."""
+    text = message.lower()
+    if "account" in text and ("link" in text or "reconnect" in text or "refused" in text):
+        return "Open Profile → Accounts (key 3) to link or reconnect the Google account."
+    if "tag" in text or "synchronize from" in text or "set up" in text or "setup" in text:
+        return "Open the sync settings (key 4) to set it up."
+    return "The sync log (key 5) has the details; the next run picks up where this one stopped."
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id of crmtui's screens and widgets (and the app's)."""
+    from textual.widget import Widget
+
+    import crmtui.screens.accounts
+    import crmtui.screens.activities
+    import crmtui.screens.sync_settings  # noqa: F401  (their bindings count too)
+
+    ids: set[str] = set()
+    seen: set[type] = set()
+    todo: list[type] = [CrmApp, Screen, Widget]
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("crmtui."):
+            for binding in getattr(cls, "BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    return ids
+
+
+def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None:
     """Run the terminal UI as ``services.user_id`` until the user quits."""
-    CrmApp(services).run()
+    CrmApp(services, keymap=keymap).run()
+

@@ -438,6 +438,10 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
 def open_tui(session: Session, demo: bool) -> None:
     from crmtui.app import run_app
 
+    try:
+        keys = config.keymap(session.base)
+    except ConfigError as exc:
+        fail(str(exc))
     if demo:
         from crmtui.demo import link_demo_google, open_demo, running_demo_google
 
@@ -447,9 +451,9 @@ def open_tui(session: Session, demo: bool) -> None:
         with running_demo_google(session.base) as emulator:
             link_demo_google(repo, session.base, demo_user_id, emulator)
             run_app(tui_services(repo, session.base, user_id, demo=True,
-                                 google_endpoint=emulator.base_url))
+                                 google_endpoint=emulator.base_url), keymap=keys)
     else:
-        run_app(tui_services(session.repo, session.base, session.user().id))
+        run_app(tui_services(session.repo, session.base, session.user().id), keymap=keys)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

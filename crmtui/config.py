@@ -1,7 +1,8 @@
 """The per-data-directory configuration file, ``config.toml``.
 
-Flat ``key = "value"`` settings; today the default user (``default_user``, an email). Later
-sections (key bindings) are kept as they are when crmtui writes the file.
+Flat ``key = "value"`` settings (``default_user``, an email) and a ``[keys]`` table that remaps
+the TUI's keys by binding id (the ``?`` list shows them). crmtui keeps the tables as they are when it
+writes the file.
 """
 
 from __future__ import annotations
@@ -51,3 +52,20 @@ def set_value(directory: Path, key: str, value: str) -> None:
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def keymap(directory: Path) -> dict[str, str]:
+    """The ``[keys]`` table: binding ids mapped to the keys that replace their defaults, e.g.
+    ``"contacts.new" = "insert"`` or ``"app.sync_now" = "f5,y"`` (several keys, comma separated).
+    """
+    table = load(directory).get("keys", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_file(directory)}: [keys] must be a table of "
+                          '"binding.id" = "key" lines')
+    out: dict[str, str] = {}
+    for binding_id, keys in table.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f"{config_file(directory)}: [keys] {binding_id!r} must be a "
+                              'key name in quotes, e.g. "f5" or "ctrl+r"')
+        out[str(binding_id)] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return out

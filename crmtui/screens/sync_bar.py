@@ -22,8 +22,10 @@ def local_time(moment: datetime, now: datetime) -> str:
     return here.strftime("%Y-%m-%d %H:%M")
 
 
-def sync_times(services: Services, kind: SyncKind) -> tuple[datetime | None, datetime | None]:
-    """The last sync of ``kind`` and the next automatic one (None: never / not automatic)."""
+def sync_times(services: Services, kind: SyncKind, now: datetime
+               ) -> tuple[datetime | None, datetime | None]:
+    """The last sync of ``kind`` and the next automatic one (None: never / not automatic; ``now``
+    when it is due and never ran)."""
     repo, user_id = services.repo, services.user_id
     stamp = repo.get_sync_state(user_id, kind).get("last_sync")
     last = datetime.fromisoformat(stamp) if stamp else None
@@ -33,7 +35,7 @@ def sync_times(services: Services, kind: SyncKind) -> tuple[datetime | None, dat
                     else (settings.activities_auto, settings.activities_period))
     if not auto:
         return last, None
-    return last, (last + timedelta(minutes=period)) if last else services.now()
+    return last, (last + timedelta(minutes=period)) if last else now
 
 
 def describe(services: Services, kind: SyncKind, running: bool) -> Text:
@@ -44,7 +46,7 @@ def describe(services: Services, kind: SyncKind, running: bool) -> Text:
         text.append("synchronizing…", style="italic")
         return text
     now = services.now()
-    last, following = sync_times(services, kind)
+    last, following = sync_times(services, kind, now)
     text.append(f"last {local_time(last, now)}" if last else "never synchronized")
     if following is None:
         text.append(", manual")

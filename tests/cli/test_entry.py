@@ -30,7 +30,7 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace the TUI by a recorder of what it was given."""
     calls: list[dict[str, Any]] = []
 
-    def fake_run_app(services: Services) -> None:
+    def fake_run_app(services: Services, keymap: Any = None) -> None:
         repo, user_id = services.repo, services.user_id
         demo, google_endpoint = services.demo, services.google_endpoint
         calls.append({"user": repo.get_user(user_id), "demo": demo,

@@ -1,0 +1,274 @@
+"""Synchronize now from the TUI against the Google emulator: the live log, progress, the end
+notification, a second press while running, failures with what to do, the guard's confirmation,
+automatic sync, the UI staying responsive during a sync, and data another process wrote appearing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, RichLog
+
+from crmtui.app import CrmApp
+from crmtui.cli import tui_services
+from crmtui.demo import DEMO_EMAIL, link_demo_google, open_demo, running_demo_google
+from crmtui.emulator import Emulator
+from crmtui.model import Contact, Email, SyncKind
+from crmtui.screens.confirm import Confirm
+from crmtui.screens.sync_bar import SyncBar
+from crmtui.screens.sync_log import ConflictsScreen, SyncLogScreen
+from crmtui.store import TinyDBRepository, open_store
+from crmtui.sync.service import SyncService
+
+from .pilot_helpers import SIZE, wait_for
+
+
+@dataclass
+class Demo:
+    repo: TinyDBRepository
+    directory: Path
+    user_id: str
+    emulator: Emulator
+
+    def app(self, **kwargs: Any) -> CrmApp:
+        services = tui_services(self.repo, self.directory, self.user_id, demo=True)
+        kwargs.setdefault("auto_sync", False)
+        return CrmApp(services, **kwargs)
+
+
+@pytest.fixture
+def demo_google(tmp_path: Path) -> Iterator[Demo]:
+    directory = tmp_path / "demo"
+    repo, user_id = open_demo(directory)
+    with running_demo_google(directory) as emulator:
+        link_demo_google(repo, directory, user_id, emulator)
+        yield Demo(repo, directory, user_id, emulator)
+    repo.close()
+
+
+def delete_group(emulator: Emulator, group: str) -> None:
+    """Delete the demo account's contact group "in Gmail" (the emulator's control API)."""
+    url = (f"{emulator.base_url}/__emulator/accounts/{urllib.parse.quote(DEMO_EMAIL)}"
+           f"/groups/{group}")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(urllib.request.Request(url, method="DELETE"), timeout=10) as answer:
+        assert answer.status in (200, 204)
+
+
+def log_text(app: CrmApp) -> str:
+    return "\n".join(line.text for line in app.sync_log.lines)
+
+
+def screen_log_text(screen: SyncLogScreen) -> str:
+    return "\n".join(strip.text for strip in screen.query_one(RichLog).lines)
+
+
+def test_synchronize_now_shows_a_live_log_progress_and_a_summary(demo_google: Demo) -> None:
+    notes: list[str] = []
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore
+            await pilot.press("5")
+            assert isinstance(app.screen, SyncLogScreen)
+            await pilot.press("y")  # in the sync log: both kinds
+            await wait_for(pilot, lambda: not app.running, "both syncs to end", attempts=1500)
+            screen = app.screen
+            assert isinstance(screen, SyncLogScreen)
+            text = screen_log_text(screen)
+            assert text.count("Sync started") == 2
+            assert "Reading changes from Google" in text  # the engine's own progress lines
+            assert "In Google: " in text and "In Google Calendar: " in text  # the summaries
+            runs = screen.query_one("#sync-runs", DataTable)
+            assert runs.row_count == 2
+            statuses = {str(runs.get_row_at(i)[2]) for i in range(2)}
+            assert statuses == {"ok"}
+            for kind in SyncKind:
+                assert screen.model.progress[kind].message.startswith("Done: In crmtui:")
+            bar = screen.query_one(SyncBar)
+            assert "Contacts: last" in str(bar.content) and "never" not in str(bar.content)
+    asyncio.run(main())
+    assert any(n.startswith("In crmtui:") and "In Google:" in n for n in notes), notes
+    assert any("In Google Calendar:" in n for n in notes), notes
+
+
+def test_a_second_press_says_a_sync_is_already_running(demo_google: Demo) -> None:
+    notes: list[str] = []
+    gate = threading.Event()
+
+    async def main() -> None:
+        app = demo_google.app()
+        service = app.services.sync
+        assert service is not None
+        real_run = service.run
+
+        def slow_run(*args: Any, **kwargs: Any) -> Any:
+            gate.wait(10)
+            return real_run(*args, **kwargs)
+
+        service.run = slow_run  # type: ignore[method-assign]
+        async with app.run_test(size=SIZE) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore
+            await pilot.press("y")  # in Contacts: the contacts sync
+            assert app.running == {SyncKind.CONTACTS}
+            await pilot.press("y")
+            assert any("already running" in n for n in notes), notes
+            # The UI answers keys while the worker runs: a search is typed, the sections change.
+            await pilot.press("slash", "m", "o")
+            assert app.screen.query_one("#search", Input).value == "mo"
+            for _ in range(200):  # (wait_for would wait for the blocked sync worker too)
+                if app.screen.result is not None and app.screen.result.query.text == "mo":
+                    break
+                await pilot.pause(0.02)
+            assert app.screen.result.query.text == "mo"  # the search ran meanwhile
+            assert app.running == {SyncKind.CONTACTS}
+            await pilot.press("escape", "5")
+            assert isinstance(app.screen, SyncLogScreen)
+            assert app.sync_log.progress[SyncKind.CONTACTS].running
+            await pilot.press("6", "1")
+            assert app.current_mode == "contacts"
+            assert app.running == {SyncKind.CONTACTS}
+            gate.set()
+            await wait_for(pilot, lambda: not app.running, "the sync to end", attempts=1500)
+    asyncio.run(main())
+
+
+def test_a_failed_sync_says_why_and_what_to_do(demo_google: Demo) -> None:
+    notes: list[tuple[str, str]] = []
+    repo, user_id = demo_google.repo, demo_google.user_id
+    for account in repo.list_accounts(user_id):  # nothing linked any more
+        repo.delete_account(account.id)
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            app.notify = (lambda message, severity="information", **kw:  # type: ignore
+                          notes.append((str(message), severity)))
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.running, "the sync to end", attempts=500)
+            assert "Failed: no Google account is linked" in log_text(app)
+    asyncio.run(main())
+    errors = [m for m, severity in notes if severity == "error"]
+    assert errors and "no Google account is linked" in errors[0]
+    assert "Profile → Accounts (key 3)" in errors[0]
+
+
+def test_a_run_the_guard_stops_asks_and_goes_on_when_confirmed(demo_google: Demo) -> None:
+    repo, user_id = demo_google.repo, demo_google.user_id
+    emulator = demo_google.emulator
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.running, "the first sync", attempts=1500)
+            linked = len(repo.list_links(user_id, SyncKind.CONTACTS))
+            assert linked > 5
+            # The group vanishes in Gmail: every link would go at once.
+            group = repo.get_sync_state(user_id, SyncKind.CONTACTS)["group"]
+            delete_group(emulator, group)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, Confirm), "the question",
+                           attempts=1500)
+            assert len(repo.list_links(user_id, SyncKind.CONTACTS)) == linked  # nothing yet
+            await pilot.press("y")  # confirm
+            await wait_for(pilot, lambda: not app.running and
+                           app.sync_log.progress[SyncKind.CONTACTS].message.startswith("Done"),
+                           "the confirmed run", attempts=1500)
+            assert "the unlinking confirmed" in log_text(app)
+    asyncio.run(main())
+
+
+def test_automatic_sync_runs_when_due_and_the_footer_shows_last_and_next(
+        demo_google: Demo) -> None:
+    repo, user_id = demo_google.repo, demo_google.user_id
+    settings = repo.get_sync_settings(user_id)
+    repo.save_sync_settings(settings.evolve(contacts_auto=True, contacts_period=15,
+                                            activities_auto=False))
+
+    async def main() -> None:
+        app = demo_google.app(auto_sync=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")  # the sync log (every section has the bar)
+            bar = app.screen.query_one(SyncBar)
+            assert "Contacts: never synchronized, next: due now" in str(bar.content)
+            app.run_due_syncs()  # the timer's call, without waiting for it
+            assert app.running == {SyncKind.CONTACTS}  # activities: not automatic
+            await wait_for(pilot, lambda: not app.running, "the automatic sync", attempts=1500)
+            content = str(app.screen.query_one(SyncBar).content)
+            assert "Contacts: last " in content and ", next " in content
+            assert "Activities: never synchronized, manual" in content
+            app.run_due_syncs()  # not due again for 15 minutes
+            assert not app.running
+    asyncio.run(main())
+
+
+def test_a_change_made_by_another_process_appears(demo_google: Demo) -> None:
+    directory, user_id = demo_google.directory, demo_google.user_id
+
+    async def main() -> None:
+        app = demo_google.app(store_poll=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.result is not None, "the contacts")
+            before = len(screen.result.ids)
+            other = open_store(directory)  # another process's repository on the same file
+            try:
+                other.add_contact(Contact(given_name="Zebedee", family_name="Outsider",
+                                          emails=[Email("zeb@outside.example")],
+                                          owner_id=user_id))
+            finally:
+                other.close()
+            await wait_for(pilot, lambda: len(screen.result.ids) == before + 1,
+                           "the new contact to appear")
+    asyncio.run(main())
+
+
+def test_conflicts_view_lists_what_was_overwritten(demo_google: Demo) -> None:
+    from datetime import UTC, datetime
+
+    from crmtui.model import Conflict, SyncRun
+
+    repo, user_id = demo_google.repo, demo_google.user_id
+    contact_id = repo.contact_ids(repo_query(), user_id)[0]
+    name = repo.get_contact(contact_id).display_name
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    repo.add_run(SyncRun(user_id=user_id, kind=SyncKind.CONTACTS, started=at, finished=at,
+                         status="ok", conflicts=[Conflict(record_id=contact_id,
+                                                          field_name="job_title",
+                                                          kept="Head of Sales", lost="Sales Lead",
+                                                          winner="google", at=at)]))
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            screen = app.screen
+            assert isinstance(screen, ConflictsScreen)
+            table = screen.query_one(DataTable)
+            assert table.row_count == 1
+            row = [str(cell) for cell in table.get_row_at(0)]
+            assert row[1:6] == ["Contacts", name[:27] + ("…" if len(name) > 28 else ""),
+                                "job title", "Head of Sales", "Sales Lead"]
+            assert row[6].startswith("Google (newer)")
+    asyncio.run(main())
+
+
+def repo_query() -> Any:
+    from crmtui.store import ContactQuery
+
+    return ContactQuery()
+
+
+def test_sync_service_is_wired_to_the_account_endpoint(demo_google: Demo) -> None:
+    services = tui_services(demo_google.repo, demo_google.directory, demo_google.user_id)
+    assert isinstance(services.sync, SyncService)
+    assert services.sync_notes is not None
