@@ -642,6 +642,17 @@ def running_demo_google(directory: Path) -> Iterator[Emulator]:
         yield emulator
 
 
+def demo_client_secrets(emulator: Emulator) -> dict[str, Any]:
+    """The installed-app OAuth client of the demo's Google account (:data:`DEMO_EMAIL`) on the
+    running ``emulator``, as a client secrets file holds it: what "New → Google" in the demo's
+    Accounts screen links with. Its consent page grants at once, to that account."""
+    info = emulator.create_account(DEMO_EMAIL)
+    return {"installed": {
+        "client_id": info["client_id"], "client_secret": info["client_secret"],
+        "auth_uri": f"{emulator.base_url}/o/oauth2/auth", "token_uri": emulator.token_uri,
+        "redirect_uris": ["http://localhost"]}}
+
+
 def link_demo_google(repo: Repository, directory: Path, user_id: str,
                      emulator: Emulator) -> Account:
     """Link ``user_id`` to the demo's Google account (:data:`DEMO_EMAIL`) on the running

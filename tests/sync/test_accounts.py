@@ -317,3 +317,61 @@ def test_batch_uri_for_google_and_the_emulator() -> None:
     assert auth.batch_uri("http://127.0.0.1:9/", "people") == "http://127.0.0.1:9/batch"
     assert (auth.batch_uri("http://127.0.0.1:9", "calendar")
             == "http://127.0.0.1:9/batch/calendar/v3")
+
+
+# --------------------------------------------------------------------------- cancelling the flow
+
+
+def test_browser_flow_cancelled_while_waiting_links_nothing(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path) -> None:
+    cancel = threading.Event()
+    shown: list[str] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                                   endpoint=emulator.base_url, open_browser=False,
+                                   print_url=shown.append, timeout=60, cancel=cancel)
+        except BaseException as exc:  # the test looks at it
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    deadline = threading.Event()
+    for _ in range(200):  # the flow is waiting once the URL is shown
+        if shown:
+            break
+        deadline.wait(0.05)
+    assert shown, "the flow never showed its URL"
+    cancel.set()
+    worker.join(timeout=10)  # well below the 60 s timeout: the wait ended on the cancel
+    assert not worker.is_alive()
+    assert len(failure) == 1 and isinstance(failure[0], auth.LinkCancelled)
+    assert str(failure[0]) == auth.CANCELLED_MESSAGE
+    assert repo.list_accounts(ann.id) == []
+    assert not (data_dir / auth.TOKENS_DIR).exists()
+
+
+def test_browser_flow_cancelled_before_it_starts(repo: TinyDBRepository, ann: User,
+                                                 emulator: Emulator, data_dir: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(auth.LinkCancelled):
+        auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                               endpoint=emulator.base_url, open_browser=False,
+                               print_url=lambda url: None, timeout=60, cancel=cancel)
+    assert repo.list_accounts(ann.id) == []
+
+
+def test_unlink_account_needs_no_google_library(repo: TinyDBRepository, ann: User,
+                                                emulator: Emulator, data_dir: Path,
+                                                tmp_path: Path) -> None:
+    from crmtui.sync import tokens
+
+    path, _ = credentials_file(tmp_path, emulator)
+    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    assert tokens.token_file(data_dir, account.id) == auth.token_file(data_dir, account.id)
+    tokens.unlink_account(repo, data_dir, account.id)
+    assert not tokens.token_file(data_dir, account.id).exists()
+    assert repo.list_accounts(ann.id) == []

@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,12 +30,13 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from crmtui.model import Account, AccountState
 from crmtui.store import Repository
 from crmtui.sync.remote import AuthError, RemoteError
+from crmtui.sync.tokens import TOKENS_DIR as TOKENS_DIR  # re-exported: token paths live there
+from crmtui.sync.tokens import delete_credentials, token_file, unlink_account
 
 SCOPES = ("https://www.googleapis.com/auth/contacts",
           "https://www.googleapis.com/auth/calendar.events")
 
 ENV_ENDPOINT = "CRMTUI_GOOGLE_ENDPOINT"
-TOKENS_DIR = "tokens"
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -95,11 +97,6 @@ def _is_loopback(endpoint: str) -> bool:
 
 
 # --------------------------------------------------------------------------- token storage
-
-
-def token_file(data_dir: Path, account_id: str) -> Path:
-    """Where the tokens of account ``account_id`` are kept."""
-    return Path(data_dir) / TOKENS_DIR / f"{account_id}.json"
 
 
 def _record(creds: Credentials) -> dict[str, Any]:
@@ -165,11 +162,6 @@ def load_credentials(data_dir: Path, account: Account) -> Credentials:
         raise AuthError(f"the saved authorization of {account.email} is incomplete; "
                         f"{RELINK_HINT}")
     return credentials_from_record(record)
-
-
-def delete_credentials(data_dir: Path, account_id: str) -> None:
-    """Remove the account's token file (nothing when there is none)."""
-    token_file(data_dir, account_id).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- linking
@@ -283,15 +275,51 @@ def _client_config(client_secrets: Path | dict[str, Any], endpoint: str) -> dict
     return {"installed": client}
 
 
+CANCELLED_MESSAGE = "linking was cancelled"
+
+
+class LinkCancelled(LinkError):
+    """The user cancelled the browser flow while it waited for the redirect."""
+
+    def __init__(self) -> None:
+        super().__init__(CANCELLED_MESSAGE)
+
+
 class _AnnouncingFlow(InstalledAppFlow):
-    """The installed-app flow, handing the authorization URL to a callback when it is made."""
+    """The installed-app flow, handing the authorization URL to a callback when it is made.
+
+    With a ``cancel`` event, a watcher thread waits for it while the local server waits for the
+    browser; when it is set, the watcher sends the loopback server the redirect a refusing user
+    would (``?error=access_denied&state=…``), so the wait ends at once.
+    """
 
     announce: Callable[[str], None] = staticmethod(lambda url: None)
+    cancel: threading.Event | None = None
+    finished: threading.Event | None = None
 
     def authorization_url(self, **kwargs: Any) -> tuple[str, str]:
         url, state = super().authorization_url(**kwargs)
+        if self.cancel is not None and self.finished is not None:
+            threading.Thread(target=_cancel_watcher, name="crmtui-oauth-cancel", daemon=True,
+                             args=(self.cancel, self.finished, str(self.redirect_uri),
+                                   state)).start()
         self.announce(url)
         return url, state
+
+
+def _cancel_watcher(cancel: threading.Event, finished: threading.Event, redirect_uri: str,
+                    state: str) -> None:
+    """Until the flow finishes: when ``cancel`` is set, end the loopback server's wait."""
+    while not finished.is_set():
+        if cancel.wait(0.05):
+            query = urllib.parse.urlencode({"error": "access_denied", "state": state,
+                                            "error_description": CANCELLED_MESSAGE})
+            try:
+                with urllib.request.urlopen(f"{redirect_uri}?{query}", timeout=5) as answer:
+                    answer.read()
+            except OSError:
+                pass  # the server already stopped: the flow ended on its own
+            return
 
 
 @contextmanager
@@ -316,17 +344,23 @@ def _oauthlib_env(endpoint: str) -> Iterator[None]:
 def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
                       client_secrets: Path | dict[str, Any], endpoint: str | None = None,
                       open_browser: bool = True, print_url: Callable[[str], None],
-                      timeout: float = 300.0, browser: str | None = None) -> Account:
+                      timeout: float = 300.0, browser: str | None = None,
+                      cancel: threading.Event | None = None) -> Account:
     """Link a Google account with the installed-app flow (loopback redirect, PKCE, offline).
 
     ``print_url`` receives the authorization URL (to show when no browser opens it);
-    ``browser`` names a :mod:`webbrowser` browser (default: the system's).
+    ``browser`` names a :mod:`webbrowser` browser (default: the system's). Setting ``cancel``
+    (from another thread) ends the wait for the browser at once: :class:`LinkCancelled`.
     """
     endpoint = resolve_endpoint(endpoint)
     config = _client_config(client_secrets, endpoint)
+    if cancel is not None and cancel.is_set():
+        raise LinkCancelled()
     flow = _AnnouncingFlow.from_client_config(config, list(SCOPES),
                                               autogenerate_code_verifier=True)
     flow.announce = print_url
+    finished = threading.Event()
+    flow.cancel, flow.finished = cancel, finished
     try:
         with _oauthlib_env(endpoint):
             creds = flow.run_local_server(
@@ -334,10 +368,18 @@ def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
                 authorization_prompt_message=None, timeout_seconds=timeout,
                 access_type="offline", prompt="consent")
     except WSGITimeoutError:
+        if cancel is not None and cancel.is_set():
+            raise LinkCancelled() from None
         raise LinkError(f"no answer from the browser within {timeout:g} seconds") from None
     except OAuth2Error as exc:
+        if cancel is not None and cancel.is_set():
+            raise LinkCancelled() from None
         raise LinkError(f"Google refused the authorization: {exc.error}"
                         + (f" ({exc.description})" if exc.description else "")) from None
+    finally:
+        finished.set()
+    if cancel is not None and cancel.is_set():
+        raise LinkCancelled()  # cancelled as the browser answered: link nothing
     granted = set(creds.granted_scopes or creds.scopes or ())
     if SCOPES[0] not in granted:
         raise LinkError("Google did not grant access to the contacts; link again and allow it")
@@ -352,10 +394,8 @@ def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
 
 
 def unlink(repo: Repository, data_dir: Path, account_id: str) -> None:
-    """Forget an account: its token file, then its record."""
-    repo.get_account(account_id)  # NotFound when there is no such account
-    delete_credentials(data_dir, account_id)
-    repo.delete_account(account_id)
+    """Forget an account: its token file, then its record (NotFound when there is none)."""
+    unlink_account(repo, data_dir, account_id)
 
 
 # --------------------------------------------------------------------------- credentials for a sync

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from crmtui.sync.google.auth import (
     build_calendar_service,
     build_people_service,
     credentials_for_sync,
+    link_with_browser,
 )
 from crmtui.sync.google.calendar import GoogleCalendar
 from crmtui.sync.google.people import GooglePeople
@@ -59,3 +61,26 @@ def calendar_remote_factory(repo: Repository, data_dir: str | os.PathLike[str], 
                               sleep=sleep or time.sleep)
 
     return make
+
+
+def google_linker(repo: Repository, data_dir: str | os.PathLike[str], *,
+                  client_secrets: Path | dict[str, Any], endpoint: str | None,
+                  open_browser: bool, timeout: float = 600.0,
+                  ) -> Callable[[str, Callable[[str], None], threading.Event], Account]:
+    """The UI's "New → Google": ``link(user_id, show_url, cancelled)`` runs the browser flow
+    (blocking: call it from a worker thread) and returns the linked account.
+
+    ``show_url`` receives the consent URL; setting ``cancelled`` ends the wait
+    (:class:`~crmtui.sync.google.auth.LinkCancelled`); other failures raise
+    :class:`~crmtui.sync.google.auth.LinkError` saying why. ``endpoint`` None means
+    ``$CRMTUI_GOOGLE_ENDPOINT`` or Google.
+    """
+    directory = Path(data_dir)
+
+    def link(user_id: str, show_url: Callable[[str], None],
+             cancelled: threading.Event) -> Account:
+        return link_with_browser(repo, directory, user_id, client_secrets=client_secrets,
+                                 endpoint=endpoint, open_browser=open_browser,
+                                 print_url=show_url, timeout=timeout, cancel=cancelled)
+
+    return link
