@@ -187,10 +187,10 @@ class ActivityForm(ModalScreen[str | None]):
     ActivityForm .pair { height: auto; }
     ActivityForm .pair > Input { width: 14; margin-right: 2; }
     ActivityForm .pair > Select { width: 18; margin-right: 2; }
-    ActivityForm .pair > .hint { color: $text-muted; width: auto; }
+    ActivityForm .pair > .hint { color: $text-muted; width: auto; margin-right: 1; }
     ActivityForm .error { color: $error; display: none; }
     ActivityForm .error.-shown { display: block; }
-    ActivityForm #notes { height: 4; }
+    ActivityForm #notes { height: 3; }
     ActivityForm #recurrence { color: $text-muted; }
     ActivityForm #buttons { height: auto; align-horizontal: right; }
     ActivityForm #buttons > Button { margin-left: 2; }
