@@ -44,21 +44,37 @@ class PickerInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "suggestion(1)", "Next suggestion", show=False, id="picker.next"),
         Binding("up", "suggestion(-1)", "Previous suggestion", show=False, id="picker.previous"),
+        Binding("escape", "close_suggestions", "Close the suggestions", show=False,
+                id="picker.close"),
     ]
 
+    @property
+    def picker(self) -> Picker | None:
+        node = self.parent
+        while node is not None and not isinstance(node, Picker):
+            node = node.parent
+        return node
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_suggestions":  # else Escape goes on (to cancel a form)
+            picker = self.picker
+            return picker is not None and bool(picker.suggestions)
+        return super().check_action(action, parameters)
+
+    def action_close_suggestions(self) -> None:
+        picker = self.picker
+        if picker is not None:
+            picker.show_suggestions([])
+
     def action_suggestion(self, step: int) -> None:
-        picker = self.parent
-        while picker is not None and not isinstance(picker, Picker):
-            picker = picker.parent
-        if isinstance(picker, Picker):
+        picker = self.picker
+        if picker is not None:
             picker.move_suggestion(step)
 
     def action_delete_left(self) -> None:
         if not self.value:
-            picker = self.parent
-            while picker is not None and not isinstance(picker, Picker):
-                picker = picker.parent
-            if isinstance(picker, Picker) and picker.picked:
+            picker = self.picker
+            if picker is not None and picker.picked:
                 picker.remove(picker.picked[-1].key)
             return
         super().action_delete_left()

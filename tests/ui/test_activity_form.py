@@ -240,3 +240,19 @@ def test_a_series_shows_its_rule_read_only(world: World) -> None:
         assert not rule.can_focus
 
     run(world, check)
+
+
+def test_escape_in_a_picker_closes_its_suggestions_first(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        form = await open_form(app, pilot, "e")
+        picker = form.query_one("#participants", Picker)
+        picker.input.focus()
+        await pilot.press(*"dmi")
+        await wait_for(pilot, lambda: bool(picker.suggestions), "suggestions")
+        assert picker.has_class("-suggesting")
+        await pilot.press("escape")
+        assert app.screen is form and not picker.has_class("-suggesting")
+        await pilot.press("escape")  # nothing picked or changed: the form closes
+        await wait_for(pilot, lambda: app.screen is screen, "closed")
+
+    run(world, check)
