@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import CrmApp
-from crmtui.model import Participant, ParticipantKind
+from crmtui.model import Activity, ActivityType, Participant, ParticipantKind
 from crmtui.screens.activities import (
     EARLIER,
     LATER,
@@ -216,5 +217,25 @@ def test_commands_offer_the_section_actions(world: World) -> None:
         await wait_for(pilot, lambda: screen.listing.filter == "calendar", "calendar")
         await screen.run_action(by_text["activity: new"].action)
         await wait_for(pilot, lambda: isinstance(app.screen, ActivityForm), "the form")
+
+    run(world, check)
+
+
+def test_thousands_of_activities_render_only_the_rows_on_screen(world: World) -> None:
+    start = world.activity("call").start
+    world.repo.add_activities([
+        Activity(title=f"Follow-up {i:04}", type=ActivityType.CALL, organizer_id="ann",
+                 start=start + timedelta(hours=i - 1500), end=start + timedelta(hours=i - 1499))
+        for i in range(3000)])
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        t = table(app)
+        assert screen.listing.count == 3005
+        assert t.row_count == 3005 + 5  # and the five headings
+        assert t.cached_rows <= 2 * SIZE[1]
+        await pilot.press("G")
+        assert t.cursor_key == "someday"
+        assert t.cached_rows <= 4 * SIZE[1]
+        assert "Tidy the shared drive" in line(t, t.cursor_row - round(t.scroll_y) + 1)
 
     run(world, check)
