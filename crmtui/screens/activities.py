@@ -119,7 +119,8 @@ class Listing:
 
 class ActivityTable(LazyTable):
     """A :class:`LazyTable` whose heading rows (keys starting with ``#``) are shown as group
-    titles and skipped by the cursor."""
+    titles and skipped by the cursor (the table's keys: up/down and j/k, g/G, PageUp/PageDown,
+    Home/End, Enter)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = LazyTable.COMPONENT_CLASSES | {
         "activity-table--heading"}
@@ -196,10 +197,6 @@ class ActivitiesScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor('down')", "Next activity", show=False, id="activities.down"),
-        Binding("k", "cursor('up')", "Previous activity", show=False, id="activities.up"),
-        Binding("g", "cursor('first')", "First activity", show=False, id="activities.first"),
-        Binding("G", "cursor('last')", "Last activity", show=False, id="activities.last"),
         Binding("n", "new_activity", "New", id="activities.new"),
         Binding("e", "edit_activity", "Edit", id="activities.edit"),
         Binding("d", "delete_activity", "Delete", id="activities.delete"),
@@ -369,11 +366,6 @@ class ActivitiesScreen(Screen[None]):
         ]
 
     # -- actions ----------------------------------------------------------------------------------
-
-    def action_cursor(self, where: str) -> None:
-        table = self.table
-        {"down": table.action_cursor_down, "up": table.action_cursor_up,
-         "first": table.action_first, "last": table.action_last}[where]()
 
     def action_set_filter(self, name: str) -> None:
         if name not in FILTERS:

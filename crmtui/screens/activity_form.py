@@ -311,8 +311,10 @@ class ActivityForm(ModalScreen[str | None]):
         all_day = self.query_one("#all-day", Checkbox).value
         for selector in ("#start-time", "#end-time"):
             self.query_one(selector, Input).disabled = all_day
+        planned = self.activity.timezone if self.activity is not None else ""
+        elsewhere = f" (planned in {planned})" if planned and planned != self.zone_name else ""
         self.query_one("#zone", Label).update(
-            "dates, inclusive" if all_day else f"time zone {self.zone_name}")
+            "dates, inclusive" if all_day else f"time zone {self.zone_name}{elsewhere}")
 
     # -- building ---------------------------------------------------------------------------------
 

@@ -256,3 +256,23 @@ def test_escape_in_a_picker_closes_its_suggestions_first(world: World) -> None:
         await wait_for(pilot, lambda: app.screen is screen, "closed")
 
     run(world, check)
+
+
+def test_times_are_shown_in_the_local_zone_and_the_planned_zone_named(world: World) -> None:
+    tokyo = world.activity("review").evolve(timezone="Asia/Tokyo")
+    world.repo.update_activity(tokyo)
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        await pilot.press("j")
+        form = await open_form(app, pilot, "e")
+        assert form.query_one("#start-time", Input).value == "10:00"  # Paris time
+        zone = str(form.query_one("#zone", Label).content)
+        assert zone == "time zone Europe/Paris (planned in Asia/Tokyo)"
+        form.query_one("#location", Input).value = "Room 5"
+        await save(pilot, form)
+        await wait_for(pilot, lambda: app.screen is screen, "saved")
+        after = world.activity("review")
+        assert after.start == tokyo.start and after.timezone == "Asia/Tokyo"
+        assert after.location == "Room 5"
+
+    run(world, check)
