@@ -250,8 +250,8 @@ class ActivitiesScreen(Screen[None]):
     def run_query(self, name: str) -> None:
         try:
             listing = self.make_listing(name)
-        except StoreError as exc:
-            listing = Listing(name, error=str(exc))
+        except Exception as exc:  # shown in the status line and a notification
+            listing = Listing(name, error=str(exc) or type(exc).__name__)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(listing))
 

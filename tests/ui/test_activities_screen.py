@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -23,6 +24,7 @@ from crmtui.screens.activities import (
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command
+from crmtui.store import StoreError
 
 from .activity_fixtures import PARIS, World, open_activities, paris, table, world
 from .pilot_helpers import SIZE, line, wait_for
@@ -237,5 +239,22 @@ def test_thousands_of_activities_render_only_the_rows_on_screen(world: World) ->
         assert t.cursor_key == "someday"
         assert t.cached_rows <= 4 * SIZE[1]
         assert "Tidy the shared drive" in line(t, t.cursor_row - round(t.scroll_y) + 1)
+
+    run(world, check)
+
+
+def test_a_failing_query_is_explained(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        def broken(query: object) -> list[Activity]:
+            raise StoreError("the database file is locked by another program")
+
+        monkeypatch.setattr(world.repo, "find_activities", broken)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: screen.listing.filter == "all", "the failed query")
+        assert status(screen) == ("All (everyone's)  ·  cannot list the activities: the "
+                                  "database file is locked by another program")
+        assert table(app).row_count == 0
+        assert any("locked by another program" in str(n.message)
+                   for n in app._notifications)
 
     run(world, check)
