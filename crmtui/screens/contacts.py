@@ -9,16 +9,18 @@ not change, so erasing letters is instant too.
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static
@@ -44,6 +46,8 @@ COLUMNS = (
     Column("tags", "Tags", ratio=3, min_width=8, sortable=False),
 )
 SORTABLE = tuple(c for c in COLUMNS if c.sortable)
+PREPARE_DELAY = 0.2
+"""Seconds after the first rows show before the search texts are indexed in a thread."""
 CACHED_RESULTS = 16
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
@@ -84,6 +88,16 @@ class QueryResult:
     total: int
     error: str = ""
     generation: int = -1
+
+
+class SearchInput(Input):
+    """The search box. Its size is fixed by CSS, so a new value never needs a layout pass
+    (Input asks for one at each keystroke, which repaints the whole screen)."""
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        return super().refresh(*regions, repaint=repaint, layout=layout and not self.is_mounted,
+                               recompose=recompose)
 
 
 class TagPicker(ModalScreen[str | None]):
@@ -136,7 +150,9 @@ class ContactsScreen(Screen[None]):
     """Browse, search, filter, select and edit contacts."""
 
     DEFAULT_CSS = """
-    ContactsScreen #status { height: 1; padding: 0 1; background: $boost; }
+    /* A fixed height: a keystroke in the search box then needs no layout pass. */
+    ContactsScreen #search { height: 1; }
+    ContactsScreen #status { height: 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -179,11 +195,11 @@ class ContactsScreen(Screen[None]):
         yield Header()
         with Horizontal(id="search-bar"):
             yield Label("Search", id="search-label")
-            yield Input(placeholder="names, emails, phones, companies  (press / to type here)",
-                        id="search", compact=True)
+            yield SearchInput(placeholder="names, emails, phones, companies  "
+                              "(press / to type here)", id="search", compact=True)
         yield LazyTable(COLUMNS, self.load_rows, empty_text="Loading contacts…", marks=True,
                         id="contacts")
-        yield Static("Loading contacts…", id="status")
+        yield Static("Loading contacts…", id="status", markup=False)
         yield SyncBar(self.services)
         yield Footer()
 
@@ -260,6 +276,8 @@ class ContactsScreen(Screen[None]):
         if (result is None or result.error or result.generation != self.repo.generation
                 or replace(result.query, text=query.text) != query):
             return None
+        if len(result.ids) * 4 >= result.total:
+            return None  # a scan of every contact in memory order is faster than picking
         old, new = result.query.text.strip(), query.text.strip()
         if old and new.startswith(old) and new != old:
             return result
@@ -279,10 +297,25 @@ class ContactsScreen(Screen[None]):
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(result))
 
+    @work(thread=True, exclusive=True, group="contacts-prepare")
+    def prepare_search(self) -> None:
+        """Build the search index while the user looks at the list (the first letter typed is
+        then answered at once)."""
+        try:
+            self.repo.prepare_search(self.contact_query.sort)
+        except StoreError:
+            return  # the search itself reports it
+        # The contacts and their index live as long as the app: leave them out of the cyclic
+        # garbage collector's full passes, which otherwise stall a keystroke now and then
+        # (about 0.1 s with 100,000 contacts).
+        gc.freeze()
+
     def on_contacts_screen_loaded(self, message: Loaded) -> None:
         result = message.result
         if result.query != self.contact_query:
             return  # a newer query is on its way
+        if self.result is None:  # the first rows: index the search texts once they show
+            self.set_timer(PREPARE_DELAY, self.prepare_search)
         if not result.error and result.generation == self.repo.generation:
             self._results[result.query] = result
             self._results.move_to_end(result.query)
@@ -348,7 +381,7 @@ class ContactsScreen(Screen[None]):
             return
         status = self.query_one("#status", Static)
         if result.error:
-            status.update(f"Cannot list the contacts: {result.error}")
+            status.update(f"Cannot list the contacts: {result.error}", layout=False)
             return
         column = next(c for c in SORTABLE if c.key == result.query.sort)
         order = "descending" if result.query.descending else "ascending"
@@ -368,7 +401,8 @@ class ContactsScreen(Screen[None]):
         parts.append(self.last_sync_text())
         if result.query != self.contact_query:
             parts.append("searching…")
-        status.update("  ·  ".join(parts))
+        # One line of fixed height: no layout pass (it would repaint the whole screen).
+        status.update("  ·  ".join(parts), layout=False)
 
     def set_query(self, query: ContactQuery) -> None:
         if query == self.contact_query:

@@ -196,6 +196,12 @@ class Repository(ABC):
         matching = set(self.contact_ids(ContactQuery(text=text), viewer_id))
         return [cid for cid in ids if cid in matching]
 
+    def prepare_search(self, sort: str = "name") -> None:
+        """Build what text searches (in the ``sort`` order) need ahead of the first one: the UI
+        calls it in a thread once the list shows, so the first letter typed is answered at
+        once. Optional: searches work without it."""
+        return None
+
     @abstractmethod
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]: ...
 
