@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from crmtui.model import (
+    MAX_TITLE,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -31,6 +32,7 @@ from crmtui.model import (
     ParticipantKind,
     Priority,
     ValidationError,
+    clean_text,
     fold,
     parse_date,
 )
@@ -76,6 +78,14 @@ def local_zone() -> tuple[tzinfo, str]:
     zone = datetime.now().astimezone().tzinfo
     assert zone is not None
     return zone, zone.tzname(None) or "local time"
+
+
+class FormErrors(ValidationError):
+    """Problems in several fields at once."""
+
+    def __init__(self, errors: list[ValidationError]) -> None:
+        super().__init__(errors[0].field, errors[0].problem)
+        self.errors = errors
 
 
 def parse_time(name: str, text: str) -> time:
@@ -332,7 +342,24 @@ class ActivityForm(ModalScreen[str | None]):
         return when.replace(tzinfo=self.zone)
 
     def build(self) -> Activity:
-        """The activity the form describes (raises ValidationError naming the field)."""
+        """The activity the form describes (raises ValidationError naming the field; several
+        fields' problems at once as :class:`FormErrors`)."""
+        errors = []
+        try:
+            clean_text("title", self._value("#title"), MAX_TITLE, required=True)
+        except ValidationError as exc:
+            errors.append(exc)
+        try:
+            activity = self._build()
+        except ValidationError as exc:
+            errors.append(exc)
+        if len(errors) > 1:
+            raise FormErrors(errors)
+        if errors:
+            raise errors[0]
+        return activity
+
+    def _build(self) -> Activity:
         a = self.activity
         t = self.current_times()
         all_day = self.query_one("#all-day", Checkbox).value
@@ -382,15 +409,17 @@ class ActivityForm(ModalScreen[str | None]):
         return a.evolve(**values)
 
     def show_error(self, error: ValidationError | None) -> None:
+        """Show the problem(s) beside their fields (None: clear them)."""
         for label in self.query(".error").results(Label):
             label.update("")
             label.remove_class("-shown")
-        if error is None:
-            return
-        target = ERROR_FIELDS.get(error.field, "form")
-        label = self.query_one(f"#{target}-error", Label)
-        label.update(error.problem if target != "form" else str(error))
-        label.add_class("-shown")
+        for one in (error.errors if isinstance(error, FormErrors) else
+                    [error] if error is not None else []):
+            target = ERROR_FIELDS.get(one.field, "form")
+            label = self.query_one(f"#{target}-error", Label)
+            if not label.has_class("-shown"):  # the first problem of a field
+                label.update(one.problem if target != "form" else str(one))
+                label.add_class("-shown")
 
     # -- actions ----------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -93,7 +94,7 @@ class Picker(Vertical):
     Picker > #picker-chips > Button.chip:focus { background: $accent; text-style: bold; }
     Picker > OptionList {
         height: auto; max-height: 6; display: none; border: none; padding: 0;
-        background: $panel;
+        background: $panel; text-wrap: nowrap; text-overflow: ellipsis;
     }
     Picker.-suggesting > OptionList { display: block; }
     """
@@ -219,8 +220,9 @@ class Picker(Vertical):
         self.suggestions = choices[:self.LIMIT]
         options = self.option_list
         options.clear_options()
-        options.add_options([Option(f"{c.label}  [dim]{c.detail}[/]" if c.detail else c.label,
-                                    id=c.key) for c in self.suggestions])
+        options.add_options([Option(Text.assemble(c.label, ("  " + c.detail, "dim"),
+                                                  no_wrap=True, overflow="ellipsis"), id=c.key)
+                             for c in self.suggestions])
         options.highlighted = 0 if self.suggestions else None
         self.set_class(bool(self.suggestions), "-suggesting")
 

@@ -276,3 +276,16 @@ def test_times_are_shown_in_the_local_zone_and_the_planned_zone_named(world: Wor
         assert after.location == "Room 5"
 
     run(world, check)
+
+
+def test_problems_in_several_fields_are_shown_together(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        form = await open_form(app, pilot, "n")
+        form.query_one("#end-time", Input).value = "1"
+        await save(pilot, form)
+        assert error(form, "title") == "must not be empty"
+        assert error(form, "end").startswith("is not a time")
+        assert error(form, "start") == ""
+        assert app.screen is form
+
+    run(world, check)
