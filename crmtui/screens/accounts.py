@@ -141,7 +141,7 @@ class AccountsScreen(Screen[None]):
     AccountsScreen #accounts-heading { text-style: bold; margin: 1 0 0 0; }
     AccountsScreen #accounts-hint { color: $text-muted; margin-bottom: 1; }
     AccountsScreen #accounts-table { height: auto; max-height: 1fr; }
-    AccountsScreen #accounts-empty { color: $text-muted; margin-top: 1; }
+    AccountsScreen #accounts-note { color: $text-muted; margin-top: 1; }
     AccountsScreen #accounts-status { margin-top: 1; height: auto; }
     AccountsScreen #accounts-status.error { color: $error; }
     """
@@ -166,8 +166,7 @@ class AccountsScreen(Screen[None]):
             yield Static("n: link a Google account · u: unlink · r: reconnect an account that "
                          "needs it", id="accounts-hint")
             yield DataTable(id="accounts-table", cursor_type="row", zebra_stripes=True)
-            yield Static("No linked account. Press n to link a Google account.",
-                         id="accounts-empty")
+            yield Static("", id="accounts-note")
             yield Label("", id="accounts-status")
         yield SyncBar(self.services)
         yield Footer()
@@ -201,7 +200,14 @@ class AccountsScreen(Screen[None]):
         for account in self.accounts:
             table.add_row("Google", account.email, endpoint_label(account),
                           state_text(account), key=account.id)
-        self.query_one("#accounts-empty", Static).display = not self.accounts
+        note = self.query_one("#accounts-note", Static)
+        stale = [a for a in self.accounts if a.state is AccountState.NEEDS_RECONNECT]
+        if not self.accounts:
+            note.update("No linked account. Press n to link a Google account.")
+        elif stale:
+            note.update(f"{stale[0].email} needs reconnecting: Google refused its saved "
+                        "authorization. Press r to link it again.")
+        note.display = not self.accounts or bool(stale)
         if current is not None:
             index = next((i for i, a in enumerate(self.accounts) if a.id == current.id), None)
             if index is not None:

@@ -85,6 +85,10 @@ def status_of(screen: AccountsScreen) -> str:
     return str(screen.query_one("#accounts-status", Label).content)
 
 
+def text_of(screen: AccountsScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).content)
+
+
 def shown_url(modal: LinkGoogleModal) -> str:
     return str(modal.query_one("#link-url", Static).content)
 
@@ -124,7 +128,8 @@ def test_new_google_links_the_account_through_the_browser(
         screen = app.screen
         assert isinstance(screen, AccountsScreen)
         assert rows(app) == []
-        assert screen.query_one("#accounts-empty", Static).display
+        assert screen.query_one("#accounts-note", Static).display
+        assert "No linked account" in text_of(screen, "#accounts-note")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
                     and shown_url(app.screen).startswith("http"), "the consent URL")
@@ -147,7 +152,7 @@ def test_new_google_links_the_account_through_the_browser(
         assert account.email == "ann@example.com" and account.endpoint == emulator.base_url
         assert token_file(data_dir(repo), account.id).exists()
         assert status_of(screen) == "Linked ann@example.com."
-        assert not screen.query_one("#accounts-empty", Static).display
+        assert not screen.query_one("#accounts-note", Static).display
 
     run(repo, ann, check, link_google=linker(repo, emulator))
 
@@ -245,6 +250,7 @@ def test_reconnect_is_offered_for_an_account_that_needs_it_and_relinks_it(
         screen = app.screen
         assert isinstance(screen, AccountsScreen)
         assert rows(app)[0][3] == "needs reconnect: Google refused the saved authorization"
+        assert "Press r to link it again" in text_of(screen, "#accounts-note")
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
                     and shown_url(app.screen).startswith("http"), "the consent URL")
@@ -269,3 +275,82 @@ def test_commands_are_the_account_menu(repo: TinyDBRepository, ann: User) -> Non
     assert [c.palette_text for c in screen.commands()] == [
         "account: new google account", "account: unlink", "account: reconnect"]
     assert [c.menu for c in screen.commands()] == ["New → Google", "Unlink", "Reconnect"]
+
+
+def test_the_demo_links_its_google_account_at_once(demo_google: Any) -> None:
+    """demo_client_secrets: the demo's "New → Google" works against its emulator."""
+    from crmtui.demo import DEMO_EMAIL, demo_client_secrets
+
+    repo, emu = demo_google.repo, demo_google.emulator
+    user = repo.get_user(demo_google.user_id)
+    secrets = demo_client_secrets(emu)
+    assert secrets["installed"]["auth_uri"] == f"{emu.base_url}/o/oauth2/auth"
+    link = google_linker(repo, demo_google.directory, client_secrets=secrets,
+                         endpoint=emu.base_url, open_browser=False, timeout=60)
+
+    async def main() -> None:
+        services = Services(repo, user.id, demo_google.directory, link_google=link, demo=True)
+        app = CrmApp(services, auto_sync=False, store_poll=0)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            await until(pilot, lambda: isinstance(app.screen, AccountsScreen), "the accounts")
+            assert [r[1] for r in rows(app)] == [DEMO_EMAIL]
+            await pilot.press("u")
+            await until(pilot, lambda: isinstance(app.screen, Confirm), "the confirmation")
+            await pilot.press("y")
+            await until(pilot, lambda: rows(app) == [], "the account to go")
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
+                        and shown_url(app.screen).startswith("http"), "the consent URL")
+            errors: list[BaseException] = []
+            browse(shown_url(app.screen), errors)
+            await until(pilot, lambda: bool(rows(app)), "the linked account")
+            assert not errors
+            assert rows(app) == [["Google", DEMO_EMAIL, emu.base_url, "connected"]]
+
+    asyncio.run(main())
+    [account] = repo.list_accounts(user.id)
+    assert token_file(demo_google.directory, account.id).exists()
+
+
+def test_open_in_browser_opens_the_address(repo: TinyDBRepository, ann: User,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url) or True)
+    release = threading.Event()
+
+    def waiting(user_id: str, show_url: Callable[[str], None],
+                cancelled: threading.Event) -> Account:
+        show_url("http://127.0.0.1:9/o/oauth2/auth?client_id=x")
+        cancelled.wait(10)
+        release.set()
+        raise auth.LinkCancelled()
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
+                    and shown_url(app.screen).startswith("http"), "the consent URL")
+        await pilot.press("o")
+        await until(pilot, lambda: bool(opened), "the browser")
+        assert opened == ["http://127.0.0.1:9/o/oauth2/auth?client_id=x"]
+        await pilot.press("escape")
+        await until(pilot, release.is_set, "the worker to see the cancel")
+
+    run(repo, ann, check, link_google=waiting)
+
+
+def test_refresh_data_shows_an_account_linked_by_another_process(
+        repo: TinyDBRepository, ann: User) -> None:
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen) and rows(app) == []
+        repo.add_account(Account(user_id=ann.id, email="ann@example.com",
+                                 endpoint="http://google.emulator.test"))
+        screen.refresh_data()
+        await pilot.pause()
+        assert rows(app) == [["Google", "ann@example.com", "http://google.emulator.test",
+                              "connected"]]
+
+    run(repo, ann, check)
