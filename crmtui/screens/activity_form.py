@@ -207,6 +207,7 @@ class ActivityForm(ModalScreen[str | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "save", "Save", id="activity_form.save"),
         Binding("escape", "cancel", "Cancel", id="activity_form.cancel"),
     ]
 

@@ -289,3 +289,14 @@ def test_problems_in_several_fields_are_shown_together(world: World) -> None:
         assert app.screen is form
 
     run(world, check)
+
+
+def test_f2_saves_as_the_contact_form_does(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        form = await open_form(app, pilot, "e")
+        form.query_one("#title", Input).value = "Call Carla, saved with F2"
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.screen is screen, "back on the list")
+        assert world.activity("call").title == "Call Carla, saved with F2"
+
+    run(world, check)
