@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual import events
@@ -12,6 +13,7 @@ from textual.widgets import Header, Input, Static
 
 from crmtui.app import CrmApp
 from crmtui.demo import seed_demo
+from crmtui.model import Contact
 from crmtui.screens import ContactDetailScreen, ContactsScreen, KeysScreen
 from crmtui.screens.contacts import list_name
 from crmtui.screens.context import Services
@@ -298,3 +300,299 @@ def test_a_large_store_opens_with_only_the_visible_rows_loaded(tmp_path) -> None
         run(repo, user_id, check)
     finally:
         repo.close()
+
+
+# -- keys, selection, tag filter, delete, the status line (fixed data) ---------------------------
+
+from crmtui.model import SyncKind  # noqa: E402
+from crmtui.screens.confirm import Confirm  # noqa: E402
+from crmtui.screens.contacts import TagPicker  # noqa: E402
+from crmtui.screens.sync_bar import local_time  # noqa: E402
+from crmtui.screens.tags import TagEditor  # noqa: E402
+
+from .contacts_fixtures import FIXED, run_contacts, seed  # noqa: E402
+
+
+def names(t: LazyTable) -> list[str]:
+    return [t.row_cells(i)[0] for i in range(t.row_count)]
+
+
+def test_j_k_g_G_and_page_down_move_the_cursor(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        assert t.row_count == 22 and t.cursor_row == 0
+        await pilot.press("j", "j", "j")
+        assert t.cursor_row == 3
+        await pilot.press("k")
+        assert t.cursor_row == 2
+        await pilot.press("G")
+        assert t.cursor_row == 21 and t.cursor_key == t.keys[-1]
+        await pilot.press("g")
+        assert t.cursor_row == 0
+        await pilot.press("pagedown")
+        page = t._page_height
+        assert 5 < page < 22 and t.cursor_row == page
+        await pilot.press("pageup")
+        assert t.cursor_row == 0
+        await pilot.press("down", "up", "up")
+        assert t.cursor_row == 0
+
+    run_contacts(world.services(), check, size=(120, 18))
+
+
+def test_space_selects_rows_and_t_tags_all_of_them(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("space", "space", "space")  # each press selects and moves down
+        chosen = list(t.keys[:3])
+        assert screen.selected == set(chosen) and t.cursor_row == 3
+        assert "3 selected" in status(pilot)
+        assert line(t, 1).startswith(" ✓") and line(t, 4).startswith("  ")
+        await pilot.press("t")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, TagEditor) and editor.contact_ids == chosen
+        assert str(editor.query_one("#tags-title", Static).content) == "Tags of 3 contacts"
+        options = editor.query_one("#tag-list")
+        options.highlighted = options.get_option_index(world.key_accounts.id)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert editor.state(world.key_accounts.id) == "all"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen and "Key accounts" in
+                       t.row_cells(0)[-1], "the tags shown")
+        for cid in chosen:
+            assert world.key_accounts.id in repo.get_contact(cid).tags
+        assert all("Key accounts" in t.row_cells(i)[-1] for i in range(3))
+        assert "Key accounts" not in t.row_cells(3)[-1]
+        await pilot.press("space")
+        assert "4 selected" in status(pilot)
+        await pilot.press("k", "space")  # back on the fourth row: toggles it off again
+        assert screen.selected == set(chosen)
+
+    run_contacts(world.services(), check)
+
+
+def test_d_asks_and_cancel_keeps_the_contact(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("j")
+        victim = t.cursor_key
+        name = repo.get_contact(victim).display_name
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm)
+        assert app.screen.question == f"Delete {name}?"
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen
+        assert repo.get_contact(victim).id == victim and t.row_count == 22
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: t.row_count == 21, "the deletion")
+        assert victim not in t.keys
+        assert repo.count_contacts() == 21
+        assert t.cursor_row == 1  # on the contact that followed
+
+    run_contacts(world.services(), check)
+
+
+def test_d_with_several_selected_deletes_them_all(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("space", "j", "space", "space")
+        chosen = screen.selected.copy()
+        assert len(chosen) == 3
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen.question == "Delete 3 contacts?"
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: t.row_count == 19, "the deletion")
+        assert not chosen & set(t.keys) and not screen.selected
+        assert "selected" not in status(pilot)
+
+    run_contacts(world.services(), check)
+
+
+def test_a_users_own_contact_is_not_deleted_and_says_why(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        own = repo.get_user(world.ann.id).contact_id
+        t.cursor_row = list(t.keys).index(own)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("Not deleted" in n.message
+                                          for n in app._notifications), "the reason")
+        assert repo.get_contact(own).id == own and t.row_count == 22
+
+    run_contacts(world.services(), check)
+
+
+def test_f_filters_by_a_tag_and_f_again_clears(repo) -> None:
+    world = seed(repo)
+    tagged = repo.contact_ids(ContactQuery(tag_ids=(world.customers.id,)), world.ann.id)
+    assert 0 < len(tagged) < 22
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("f")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, TagPicker)
+        listed = [str(o.prompt) for o in picker.query_one("#tag-picker").options]
+        assert listed[0].startswith("All contacts")
+        assert "Customers" in listed and "Google (private)" in listed
+        assert "Key accounts (corporate)" in listed
+        assert not any("Golf" in label for label in listed)  # Bob's private tag
+        options = picker.query_one("#tag-picker")
+        options.highlighted = options.get_option_index(world.customers.id)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: t.row_count == len(tagged), "the tag filter")
+        assert list(t.keys) == tagged
+        assert status(pilot).startswith(f"{len(tagged)} of 22 contacts")
+        assert "tag: Customers" in status(pilot)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: t.row_count == 22, "the filter cleared")
+        assert "tag:" not in status(pilot)
+        await pilot.press("f")  # choosing "all" clears too
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert t.row_count == 22 and not screen.contact_query.tag_ids
+
+    run_contacts(world.services(), check)
+
+
+def test_escape_clears_the_selection_then_the_search_then_the_tag_filter(repo) -> None:
+    world = seed(repo)
+    with_tag = repo.contact_ids(ContactQuery(tag_ids=(world.customers.id,)), world.ann.id)
+    matching = repo.contact_ids(ContactQuery(text="bell", tag_ids=(world.customers.id,)),
+                                world.ann.id)
+    assert len(matching) == 2
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("f")
+        await pilot.pause()
+        options = app.screen.query_one("#tag-picker")
+        options.highlighted = options.get_option_index(world.customers.id)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: t.row_count == len(with_tag), "the tag filter")
+        await pilot.press("slash", *"lis")
+        search = screen.query_one("#search", Input)
+        search.value = "bell"
+        await wait_for(pilot, lambda: list(t.keys) == matching and matching, "the search")
+        await pilot.press("escape")  # leaves the search box
+        assert app.focused is t and search.value == "bell"
+        await pilot.press("space")
+        assert screen.selected
+        await pilot.press("escape")
+        assert not screen.selected and screen.contact_query.text == "bell"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: t.row_count == len(with_tag), "the search cleared")
+        assert search.value == "" and screen.contact_query.tag_ids
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: t.row_count == 22, "the tag filter cleared")
+        assert not screen.check_action("clear", ())  # nothing left: Escape goes to the app
+
+    run_contacts(world.services(), check)
+
+
+def test_the_status_line_shows_the_count_and_the_last_contact_sync(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        assert status(pilot).startswith("22 contacts")
+        assert status(pilot).endswith("never synchronized")
+        last = datetime(2026, 3, 1, 17, 45, tzinfo=UTC)
+        repo.set_sync_state(world.ann.id, SyncKind.CONTACTS, {"last_sync": last.isoformat()})
+        screen.refresh_data()
+        shown = f"last sync {local_time(last, FIXED)}"
+        await wait_for(pilot, lambda: status(pilot).endswith(shown), "the last sync")
+        assert "2026-03-01" in shown  # another day than the (fixed) today
+
+    run_contacts(world.services(), check)
+
+
+def test_refresh_keeps_the_cursor_on_the_same_contact(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("j", "j", "j", "j")
+        kept = t.cursor_key
+        # Another process adds a contact sorted first, and renames another.
+        repo.add_contact(Contact(given_name="Aaron", family_name="Aardvark"))
+        screen.refresh_data()
+        await wait_for(pilot, lambda: t.row_count == 23, "the new contact")
+        assert t.cursor_key == kept and t.cursor_row == 5
+        assert t.row_cells(0)[0] == "Aardvark, Aaron"
+
+    run_contacts(world.services(), check)
+
+
+def test_the_commands_of_the_section(repo) -> None:
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        texts = [c.palette_text for c in screen.commands()]
+        for wanted in ("contact: new", "contact: edit", "contact: delete", "contact: tags…",
+                       "contact: search", "contact: filter by tag",
+                       "sync: synchronize contacts now"):
+            assert wanted in texts
+        for command in screen.commands():
+            if not command.action.startswith("app."):
+                assert hasattr(screen, f"action_{command.action}")
+        await screen.run_action("filter_by_tag")
+        await pilot.pause()
+        assert isinstance(app.screen, TagPicker)
+
+    run_contacts(world.services(), check)
+
+
+def test_the_detail_view_edits_the_contact_and_its_tags(repo) -> None:
+    from crmtui.screens.contact_form import ContactForm
+
+    world = seed(repo)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, ContactDetailScreen)
+        await pilot.press("t")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, TagEditor) and editor.contact_ids == [t.keys[0]]
+        options = editor.query_one("#tag-list")
+        options.highlighted = options.get_option_index(world.key_accounts.id)
+        await pilot.press("space")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is detail
+        assert "Key accounts" in plain(detail.query_one("#detail-fields", Static).content)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactForm)
+        app.screen.query_one("#job_title", Input).value = "Chief scientist"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.screen is detail
+        assert "Chief scientist" in plain(detail.query_one("#detail-heading", Static).content)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: t.row_cells(0)[2] == "Chief scientist", "the change")
+
+    run_contacts(world.services(), check)
