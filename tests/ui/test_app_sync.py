@@ -8,49 +8,23 @@ import asyncio
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import DataTable, Input, RichLog
 
 from crmtui.app import CrmApp
 from crmtui.cli import tui_services
-from crmtui.demo import DEMO_EMAIL, link_demo_google, open_demo, running_demo_google
+from crmtui.demo import DEMO_EMAIL
 from crmtui.emulator import Emulator
 from crmtui.model import Contact, Email, SyncKind
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, SyncLogScreen
-from crmtui.store import TinyDBRepository, open_store
+from crmtui.store import open_store
 from crmtui.sync.service import SyncService
 
+from .conftest import Demo
 from .pilot_helpers import SIZE, wait_for
-
-
-@dataclass
-class Demo:
-    repo: TinyDBRepository
-    directory: Path
-    user_id: str
-    emulator: Emulator
-
-    def app(self, **kwargs: Any) -> CrmApp:
-        services = tui_services(self.repo, self.directory, self.user_id, demo=True)
-        kwargs.setdefault("auto_sync", False)
-        return CrmApp(services, **kwargs)
-
-
-@pytest.fixture
-def demo_google(tmp_path: Path) -> Iterator[Demo]:
-    directory = tmp_path / "demo"
-    repo, user_id = open_demo(directory)
-    with running_demo_google(directory) as emulator:
-        link_demo_google(repo, directory, user_id, emulator)
-        yield Demo(repo, directory, user_id, emulator)
-    repo.close()
 
 
 def delete_group(emulator: Emulator, group: str) -> None:
