@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
@@ -253,32 +254,55 @@ class AccountsScreen(Screen[None]):
         self.say("Waiting for Google…")
         self.run_link(cancelled)
 
+    class LinkUrl(Message):
+        """The flow made its consent URL (from the link worker)."""
+
+        def __init__(self, url: str) -> None:
+            super().__init__()
+            self.url = url
+
+    class LinkEnded(Message):
+        """The flow ended (from the link worker): the account, or why not."""
+
+        def __init__(self, cancelled: threading.Event, account: Account | None,
+                     reason: str = "") -> None:
+            super().__init__()
+            self.cancelled = cancelled
+            self.account = account
+            self.reason = reason
+
     @work(thread=True, group="accounts-link", exit_on_error=False)
     def run_link(self, cancelled: threading.Event) -> None:
+        """Run the blocking flow; the UI hears of it through messages only."""
         link = self.services.link_google
         assert link is not None
-
-        def show_url(url: str) -> None:
-            self.app.call_from_thread(self._show_url, url)
-
         try:
-            account = link(self.services.user_id, show_url, cancelled)
+            account = link(self.services.user_id,
+                           lambda url: self.post_message(self.LinkUrl(url)), cancelled)
         except Exception as exc:  # shown to the user: the reason why not
-            self.app.call_from_thread(self._link_failed, cancelled,
-                                      str(exc) or exc.__class__.__name__)
+            self.post_message(self.LinkEnded(cancelled, None,
+                                             str(exc) or exc.__class__.__name__))
         else:
-            self.app.call_from_thread(self._linked, cancelled, account)
+            self.post_message(self.LinkEnded(cancelled, account))
 
-    def _show_url(self, url: str) -> None:
+    @on(LinkUrl)
+    def _show_url(self, message: LinkUrl) -> None:
         if self.modal is not None and self.modal.is_attached:
-            self.modal.show_url(url)
+            self.modal.show_url(message.url)
+
+    @on(LinkEnded)
+    def _link_ended(self, message: LinkEnded) -> None:
+        if message.account is not None:
+            self._linked(message.account)
+        else:
+            self._link_failed(message.cancelled, message.reason)
 
     def _done(self) -> LinkGoogleModal | None:
         self.linking = None
         modal, self.modal = self.modal, None
         return modal if modal is not None and modal.is_attached else None
 
-    def _linked(self, cancelled: threading.Event, account: Account) -> None:
+    def _linked(self, account: Account) -> None:
         modal = self._done()
         if modal is not None:
             modal.dismiss(None)

@@ -174,3 +174,22 @@ def test_commands_save_and_synchronize(repo: TinyDBRepository, ann: User) -> Non
     assert texts[0] == "settings: save"
     assert "sync: synchronize contacts now" in texts
     assert "sync: synchronize activities now" in texts
+
+
+def test_refresh_data_shows_a_sync_another_process_ran(repo: TinyDBRepository, ann: User,
+                                                       ann_private_tag: Tag) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: SyncSettingsScreen) -> None:
+        assert text(screen, "#latest-contacts") == "Contacts: no sync session yet"
+        screen.query_one("#group-name", Input).value = "typing…"  # kept across a refresh
+        started = NOW - timedelta(minutes=5)
+        repo.add_run(SyncRun(user_id=ann.id, kind=SyncKind.CONTACTS, started=started,
+                             finished=started, status="ok"))
+        newer = repo.add_tag(Tag(name="Another", kind=TagKind.PRIVATE, owner_id=ann.id))
+        screen.refresh_data()
+        await pilot.pause()
+        assert text(screen, "#latest-contacts") == f"Contacts: {local(started)} ok"
+        assert screen.query_one("#group-name", Input).value == "typing…"
+        offered = [value for _, value in screen.query_one("#contacts-tag", Select)._options]
+        assert offered == ["", newer.id, ann_private_tag.id]
+
+    run(repo, ann, check)
