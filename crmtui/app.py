@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -29,7 +29,6 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 
@@ -106,23 +105,23 @@ class _Pending:
 class CrmCommands(Provider):
     """The command palette: the current screen's commands, then the app's."""
 
-    def commands(self) -> list[tuple[Command, DOMNode]]:
+    def commands(self) -> list[tuple[Command, Callable[[], Awaitable[object]]]]:
+        """Each command with what runs it (on the screen that offers it, or on the app)."""
         screen = self.screen
         own = screen.commands() if isinstance(screen, HasCommands) else []
-        return [(c, screen) for c in own] + [(c, self.app) for c in APP_COMMANDS]
+        return ([(c, partial(screen.run_action, c.action)) for c in own]
+                + [(c, partial(self.app.run_action, c.action)) for c in APP_COMMANDS])
 
     async def discover(self) -> Hits:
-        for command, target in self.commands():
-            yield DiscoveryHit(command.palette_text, partial(target.run_action, command.action),
-                               help=command.help)
+        for command, run in self.commands():
+            yield DiscoveryHit(command.palette_text, run, help=command.help)
 
     async def search(self, query: str) -> AsyncIterator[Hit]:
         matcher = self.matcher(query)
-        for command, target in self.commands():
+        for command, run in self.commands():
             score = matcher.match(command.palette_text)
             if score > 0:
-                yield Hit(score, matcher.highlight(command.palette_text),
-                          partial(target.run_action, command.action), help=command.help)
+                yield Hit(score, matcher.highlight(command.palette_text), run, help=command.help)
 
 
 class CrmApp(App[None]):

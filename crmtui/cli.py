@@ -39,6 +39,7 @@ from crmtui.model import (
     MAX_NAME,
     PHONE_TYPES,
     SYNC_PERIODS,
+    Account,
     Activity,
     ActivityStatus,
     ActivityType,
@@ -421,17 +422,42 @@ def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo:
 
 
 def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = False,
-                 google_endpoint: str = "") -> Services:
+                 google_endpoint: str = "", client_secrets: Path | dict[str, Any] | None = None
+                 ) -> Services:
     """The TUI's services: the repository, the sync service on the Google adapters (their
-    retry notes relayed to the app's sync log)."""
+    retry notes relayed to the app's sync log), and the browser flow for "New → Google".
+
+    ``client_secrets``: the OAuth client to link with (the demo's emulator client); else the
+    config's ``google_client_secrets`` file, and without one "New → Google" says how to set it.
+    """
     from crmtui.screens.context import NoteRelay, Services
-    from crmtui.sync.google.factory import calendar_remote_factory, contacts_remote_factory
+    from crmtui.sync.google.auth import LinkError
+    from crmtui.sync.google.factory import (
+        calendar_remote_factory,
+        contacts_remote_factory,
+        google_linker,
+    )
     from crmtui.sync.service import SyncService
 
     notes = NoteRelay()
     service = SyncService(repo, base, contacts_remote_factory(repo, base, progress=notes),
                           calendar_remote_factory(repo, base, progress=notes))
-    return Services(repo, user_id, base, sync=service, demo=demo,
+    if client_secrets is None:
+        configured = config.load(base).get("google_client_secrets")
+        client_secrets = Path(str(configured)).expanduser() if configured else None
+    if client_secrets is not None:
+        link = google_linker(repo, base, client_secrets=client_secrets,
+                             endpoint=google_endpoint or None, open_browser=False,
+                             timeout=LINK_TIMEOUT)
+    else:
+        def link(user_id: str, show_url: Callable[[str], None],
+                 cancelled: threading.Event) -> Account:
+            raise LinkError(
+                f"no OAuth client is set up: put google_client_secrets = \"PATH\" (the JSON "
+                f"of a Desktop app OAuth client from the Google Cloud console) in "
+                f"{paths.config_file(base)}, or run `crmtui account link google "
+                f"--client-secrets FILE`")
+    return Services(repo, user_id, base, sync=service, link_google=link, demo=demo,
                     google_endpoint=google_endpoint, sync_notes=notes)
 
 
@@ -443,7 +469,12 @@ def open_tui(session: Session, demo: bool) -> None:
     except ConfigError as exc:
         fail(str(exc))
     if demo:
-        from crmtui.demo import link_demo_google, open_demo, running_demo_google
+        from crmtui.demo import (
+            demo_client_secrets,
+            link_demo_google,
+            open_demo,
+            running_demo_google,
+        )
 
         repo, demo_user_id = open_demo(session.base)
         session.adopt(repo)
@@ -451,7 +482,8 @@ def open_tui(session: Session, demo: bool) -> None:
         with running_demo_google(session.base) as emulator:
             link_demo_google(repo, session.base, demo_user_id, emulator)
             run_app(tui_services(repo, session.base, user_id, demo=True,
-                                 google_endpoint=emulator.base_url), keymap=keys)
+                                 google_endpoint=emulator.base_url,
+                                 client_secrets=demo_client_secrets(emulator)), keymap=keys)
     else:
         run_app(tui_services(session.repo, session.base, session.user().id), keymap=keys)
 

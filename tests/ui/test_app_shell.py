@@ -192,3 +192,34 @@ def test_the_tui_refuses_to_start_on_a_bad_keys_table(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path)])
     assert result.exit_code != 0
     assert "[keys] 'app.quit' must be a key name" in result.output
+
+
+def test_new_google_without_an_oauth_client_says_how_to_set_one(
+        demo: tuple[TinyDBRepository, str]) -> None:
+    import threading
+
+    from crmtui.cli import tui_services
+    from crmtui.sync.google.auth import LinkError
+
+    repo, user_id = demo
+    base = Path(repo.path).parent
+    services = tui_services(repo, base, user_id)
+    assert services.link_google is not None
+    with pytest.raises(LinkError, match=r"google_client_secrets = \"PATH\".*config.toml"):
+        services.link_google(user_id, lambda url: None, threading.Event())
+
+
+def test_new_google_uses_the_configured_oauth_client(demo: tuple[TinyDBRepository, str]) -> None:
+    import threading
+
+    from crmtui.cli import tui_services
+    from crmtui.sync.google.auth import LinkError
+
+    repo, user_id = demo
+    base = Path(repo.path).parent
+    missing = base / "no-such-client.json"
+    config.set_value(base, "google_client_secrets", str(missing))
+    services = tui_services(repo, base, user_id)
+    assert services.link_google is not None
+    with pytest.raises(LinkError, match="no-such-client.json"):  # the configured file is read
+        services.link_google(user_id, lambda url: None, threading.Event())
