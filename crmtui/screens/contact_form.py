@@ -16,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
@@ -73,6 +74,7 @@ class EntryRow(Vertical):
         self.initial_value = value
         self.initial_type = type_ if type_ in types else types[0]
         self.primary = primary
+        self.removed = False
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -87,11 +89,17 @@ class EntryRow(Vertical):
 
     @property
     def value(self) -> str:
-        return self.query_one(".value", Input).value.strip()
+        try:
+            return self.query_one(".value", Input).value.strip()
+        except NoMatches:  # not composed yet
+            return self.initial_value.strip()
 
     @property
     def type(self) -> str:
-        return str(self.query_one(".type", Select).value)
+        try:
+            return str(self.query_one(".type", Select).value)
+        except NoMatches:
+            return self.initial_type
 
     @property
     def error(self) -> Label:
@@ -100,6 +108,7 @@ class EntryRow(Vertical):
     @on(Button.Pressed, ".remove")
     def remove_row(self, event: Button.Pressed) -> None:
         event.stop()
+        self.removed = True
         self.remove()
 
 
@@ -213,7 +222,7 @@ class ContactForm(ModalScreen[str | None]):
         return self.query_one(f"#{widget_id}", Input).value.strip()
 
     def rows(self, kind: str) -> list[EntryRow]:
-        return list(self.query(f".{kind}-row").results(EntryRow))
+        return [r for r in self.query(f".{kind}-row").results(EntryRow) if not r.removed]
 
     def snapshot(self) -> Any:
         """What the form holds now (to tell whether it was changed)."""
@@ -332,16 +341,16 @@ class ContactForm(ModalScreen[str | None]):
         self.action_cancel()
 
     @on(Button.Pressed, "#add-email")
-    def add_email(self) -> None:
-        self._add(EntryRow("email", EMAIL_TYPES), "#emails")
+    async def add_email(self) -> None:
+        await self._add(EntryRow("email", EMAIL_TYPES), "#emails")
 
     @on(Button.Pressed, "#add-phone")
-    def add_phone(self) -> None:
-        self._add(EntryRow("phone", PHONE_TYPES, type_="mobile"), "#phones")
+    async def add_phone(self) -> None:
+        await self._add(EntryRow("phone", PHONE_TYPES, type_="mobile"), "#phones")
 
-    def _add(self, row: EntryRow, where: str) -> None:
-        self.query_one(where, Vertical).mount(row)
-        self.call_after_refresh(lambda: row.query_one(".value", Input).focus())
+    async def _add(self, row: EntryRow, where: str) -> None:
+        await self.query_one(where, Vertical).mount(row)
+        row.query_one(".value", Input).focus()
 
     @on(Input.Submitted)
     def next_field(self, event: Input.Submitted) -> None:
