@@ -380,7 +380,10 @@ class CrmApp(App[None]):
             state.message = "Done: " + summary.splitlines()[0]
             for line in summary.splitlines():
                 self.log_line(kind, line, "green")
-            self.notify(summary, title=f"{title} finished", timeout=8)
+            lines = summary.splitlines()
+            brief = "\n".join(lines[:3]) + ("\n… the rest is in the sync log (key 5)."
+                                            if len(lines) > 3 else "")
+            self.notify(brief, title=f"{title} finished", timeout=8)
             self._auto_failed.pop(kind, None)
         elif outcome.status == "stopped":
             state.message = "Stopped: waiting for your confirmation"
