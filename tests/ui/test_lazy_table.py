@@ -151,3 +151,44 @@ def test_columns_fill_the_width_and_shrink_when_narrow() -> None:
     wide = table.column_widths(200)
     assert wide[0] > wide[2] >= 10
     assert min(table.column_widths(20)) >= 4
+
+
+def test_vi_keys_move_the_cursor() -> None:
+    async def check(app: TableApp, table: LazyTable, pilot) -> None:
+        await pilot.press("j", "j", "j", "k")
+        assert table.cursor_row == 2
+        await pilot.press("G")
+        assert table.cursor_row == ROWS - 1
+        assert table.cursor_key == str(ROWS - 1)
+        await pilot.press("g")
+        assert table.cursor_row == 0 and line(table, 1).startswith(" row 0 ")
+
+    run(check)
+
+
+class MarkingApp(TableApp):
+    def compose(self) -> ComposeResult:
+        yield LazyTable([Column("a", "Alpha", ratio=2), Column("b", "Beta", width=12)],
+                        self.load, marks=True)
+
+
+def test_marked_rows_show_in_a_gutter_and_headers_still_click() -> None:
+    async def main() -> None:
+        app = MarkingApp([str(i) for i in range(50)])
+        async with app.run_test(size=(60, 22)) as pilot:
+            await pilot.pause()
+            table = app.query_one(LazyTable)
+            assert table.toggle_mark("1") is True
+            assert line(table, 2).startswith(" ✓ row 1 ")
+            assert line(table, 1).startswith("   row 0 ")
+            assert line(table, 0).startswith("   Alpha")
+            assert table.render_line(2).cell_length == table.render_line(1).cell_length
+            assert table.toggle_mark("1") is False and table.marked == set()
+            table.set_marked({"0", "2"})
+            assert line(table, 1).startswith(" ✓") and line(table, 3).startswith(" ✓")
+            x = line(table, 0).index("Beta")
+            await pilot.click(LazyTable, offset=(x, 0))
+            await pilot.pause()
+            assert app.events == [("header", "b")]
+
+    asyncio.run(main())
