@@ -76,7 +76,7 @@ class PickerInput(Input):
         if not self.value:
             picker = self.picker
             if picker is not None and picker.picked:
-                picker.remove(picker.picked[-1].key)
+                picker.unpick(picker.picked[-1].key)
             return
         super().action_delete_left()
 
@@ -172,7 +172,9 @@ class Picker(Vertical):
         self._show_chips()
         self.post_message(self.Changed(self))
 
-    def remove(self, key: str) -> None:
+    def unpick(self, key: str) -> None:
+        """Take the choice ``key`` out of the picked ones (not named ``remove``: that removes
+        the widget itself)."""
         if key not in self.keys:
             return
         self.picked = [c for c in self.picked if c.key != key]
@@ -183,7 +185,7 @@ class Picker(Vertical):
     def chip_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.name:
-            self.remove(event.button.name)
+            self.unpick(event.button.name)
         self.input.focus()
 
     # -- suggesting -------------------------------------------------------------------------------
