@@ -331,12 +331,11 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _cells_strip(self, cells: Sequence[str], width: int, fill: Style,
                      styles: Sequence[Style]) -> Strip:
-        if self.marks:
-            width -= GUTTER
+        """The cells across ``width`` (less the marks' gutter, which the caller adds)."""
         segments = []
         for text, w, style in zip(cells, self.column_widths(width), styles, strict=False):
             segments.append(Segment(" " + _fit(text, w - 1), style))
-        return Strip(segments).adjust_cell_length(width, fill)
+        return Strip(segments).adjust_cell_length(width - GUTTER if self.marks else width, fill)
 
     # -- cursor -----------------------------------------------------------------------------------
 
