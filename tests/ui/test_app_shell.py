@@ -121,6 +121,7 @@ def test_keys_list_shows_the_screen_and_app_keys(demo: tuple[TinyDBRepository, s
             assert rows["Sync contacts"] == "c" and rows["Sync activities"] == "v"
             assert rows["Actions"] == "a" and rows["Sync now"] == "y"
             assert rows["Conflicts"] == "6"
+            assert keys.binding_ids[("y", "Sync now")] == "app.sync_now"  # to remap it
     asyncio.run(main())
 
 
