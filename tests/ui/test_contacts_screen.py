@@ -596,3 +596,50 @@ def test_the_detail_view_edits_the_contact_and_its_tags(repo) -> None:
         await wait_for(pilot, lambda: t.row_cells(0)[2] == "Chief scientist", "the change")
 
     run_contacts(world.services(), check)
+
+
+def test_typing_letter_by_letter_narrows_to_the_same_result_as_a_fresh_search(repo) -> None:
+    world = seed(repo)
+    calls: list[tuple[int, str]] = []
+    narrow = repo.narrow_contact_ids
+
+    def spy(ids, text, viewer_id):
+        calls.append((len(ids), text))
+        return narrow(ids, text, viewer_id)
+
+    repo.narrow_contact_ids = spy  # type: ignore[method-assign]
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await pilot.press("r")  # descending: the narrowed result keeps the order
+        await wait_for(pilot, lambda: screen.result.query.descending, "the reversed sort")
+        await pilot.press("slash")
+        for key, text in (("b", "b"), ("e", "be"), ("l", "bel"), ("l", "bell"),
+                          ("space", "bell "), ("l", "bell l")):
+            await pilot.press(key)
+            expected = repo.contact_ids(ContactQuery(text=text, descending=True), world.ann.id)
+            await wait_for(pilot, lambda text=text: screen.result.query.text == text,
+                           f"the search {text!r}")
+            assert list(t.keys) == expected, text
+        # "b" and "be" match many contacts (a scan is faster), then each search narrows the last
+        assert [text for _, text in calls] == ["bel", "bell", "bell l"]
+        assert names(t) == ["Ritchie, Dennis"]
+        calls.clear()
+        for _ in range(6):
+            await pilot.press("backspace")
+        await wait_for(pilot, lambda: screen.result.query.text == "", "the search erased")
+        assert t.row_count == 22 and not calls  # kept results: no search at all
+
+    run_contacts(world.services(), check)
+
+
+def test_narrowing_in_the_store_matches_a_fresh_search(repo) -> None:
+    world = seed(repo)
+    everyone = repo.contact_ids(ContactQuery(sort="company"), world.ann.id)
+    few = repo.contact_ids(ContactQuery(text="bell"), world.ann.id)
+    for base, text in ((everyone, "ib"), (few, "bell ri"), (few, "555 0115"), (few, "")):
+        fresh = set(repo.contact_ids(ContactQuery(text=text), world.ann.id))
+        assert repo.narrow_contact_ids(base, text, world.ann.id) == [
+            cid for cid in base if cid in fresh]
+    repo.delete_contact(few[0])
+    assert few[0] not in repo.narrow_contact_ids(few, "bell", world.ann.id)
