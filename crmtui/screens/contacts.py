@@ -33,7 +33,7 @@ from crmtui.screens.contact_detail import ContactDetailScreen
 from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.sync_bar import SyncBar, local_time
-from crmtui.screens.tags import TagEditor, tag_label
+from crmtui.screens.tags import KIND_ORDER, TagEditor, tag_label
 from crmtui.store.repository import Conflict, ContactQuery, NotFound, Repository, StoreError
 from crmtui.widgets import Column, LazyTable
 
@@ -128,7 +128,9 @@ class TagPicker(ModalScreen[str | None]):
         with Vertical():
             yield Static("Show the contacts with the tag", id="tag-picker-title")
             options = [Option("All contacts (no tag filter)", id=self.ALL)]
-            options += [Option(tag_label(t), id=t.id) for t in self.tags]
+            options += [Option(tag_label(t), id=t.id)
+                        for t in sorted(self.tags, key=lambda t: (KIND_ORDER.index(t.kind),
+                                                                  t.name.casefold()))]
             yield OptionList(*options, id="tag-picker")
 
     def on_mount(self) -> None:
@@ -529,22 +531,39 @@ class ContactsScreen(Screen[None]):
         self.app.push_screen(Confirm(question, "This cannot be undone.", yes="Delete"),
                              answered)
 
+    class Deleted(Message):
+        """A deletion finished in the worker."""
+
+        def __init__(self, deleted: int, refused: list[str]) -> None:
+            super().__init__()
+            self.deleted = deleted
+            self.refused = refused
+
+    @work(thread=True, group="contacts-delete")
     def delete(self, ids: list[str]) -> None:
+        """Delete the contacts in one transaction (one write however many), in a thread."""
         deleted, refused = 0, []
-        for cid in ids:
-            try:
-                self.repo.delete_contact(cid)
-                deleted += 1
-            except NotFound:
-                continue
-            except (Conflict, StoreError) as exc:
-                refused.append(str(exc))
+        try:
+            with self.repo.transaction():
+                for cid in ids:
+                    try:
+                        self.repo.delete_contact(cid)  # checks before it writes
+                        deleted += 1
+                    except NotFound:
+                        continue
+                    except Conflict as exc:
+                        refused.append(str(exc))
+        except StoreError as exc:
+            deleted, refused = 0, [str(exc)]
+        self.post_message(self.Deleted(deleted, refused))
+
+    def on_contacts_screen_deleted(self, message: Deleted) -> None:
         self.table.set_marked(set())
-        if deleted:
-            self.notify(f"Deleted {deleted} contact{'s' if deleted != 1 else ''}.",
-                        title="Contacts")
-        if refused:
-            self.notify("Not deleted: " + "; ".join(refused), severity="error",
+        if message.deleted:
+            self.notify(f"Deleted {message.deleted} contact"
+                        f"{'s' if message.deleted != 1 else ''}.", title="Contacts")
+        if message.refused:
+            self.notify("Not deleted: " + "; ".join(message.refused), severity="error",
                         title="Contacts")
         self.refresh_data()
 
