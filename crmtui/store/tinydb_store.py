@@ -136,10 +136,11 @@ class _ContactIndex:
         words = fold(text).split()
         if not words:
             return list(self._order(column, contacts))
-        mask = _mask(words, self.search_texts(contacts))
+        hay = self.search_texts(contacts)
+        mask = _mask(words, hay)
         if mask.count(1) * 8 < len(mask) and column in self.sort_keys:
             keys = self._keys(column, contacts)
-            return sorted(compress(self.hay, mask), key=keys.__getitem__)
+            return sorted(compress(hay, mask), key=keys.__getitem__)
         # Many matches, or the first search by this column (which builds all it needs).
         return list(compress(self._order(column, contacts), self.picker(column, contacts)(mask)))
 
@@ -153,8 +154,12 @@ class _ContactIndex:
             places = [where[cid] for cid in order]
             # itemgetter permutes the mask into the column's order in C (a third of the time
             # of a Python loop); with fewer than two contacts it would not return a tuple.
-            pick = self.places[column] = (itemgetter(*places) if len(places) > 1
-                                          else lambda m, p=places: [m[i] for i in p])
+            if len(places) > 1:
+                pick = itemgetter(*places)
+            else:
+                def pick(mask: bytes, places: list[int] = places) -> Sequence[int]:
+                    return [mask[i] for i in places]
+            self.places[column] = pick
         return pick
 
     def descending(self, ids: list[str], column: str,
