@@ -31,6 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker
 
 from crmtui.model import SyncKind
 from crmtui.screens import ContactsScreen, KeysScreen
@@ -164,6 +165,7 @@ class CrmApp(App[None]):
         self._pending_lock = threading.Lock()
         self._auto_failed: dict[SyncKind, float] = {}
         self._seen_generation = -1
+        self._store_check: Worker[None] | None = None
         for name in SECTIONS:
             self.add_mode(name, partial(self.make_section, name))
 
@@ -244,9 +246,10 @@ class CrmApp(App[None]):
     # -- data written elsewhere -------------------------------------------------------------------
 
     def poll_store(self) -> None:
-        self.check_store()
+        if self._store_check is None or self._store_check.is_finished:
+            self._store_check = self.check_store()
 
-    @work(thread=True, exclusive=True, group="store-poll", exit_on_error=False)
+    @work(thread=True, group="store-poll", exit_on_error=False)
     def check_store(self) -> None:
         generation = self.repo.generation  # reloads when another process committed
         if generation != self._seen_generation:

@@ -77,6 +77,7 @@ from crmtui.store import (
 if TYPE_CHECKING:
     from crmtui.emulator import Emulator
     from crmtui.screens.context import Services
+    from crmtui.sync.remote import CalendarRemote, ContactsRemote
 
 ID_PREFIX_MIN = 6  # an id may be given as a unique prefix of at least this many characters
 SHORT_ID = 8  # how many characters of an id the tables show
@@ -431,32 +432,43 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
     config's ``google_client_secrets`` file, and without one "New → Google" says how to set it.
     """
     from crmtui.screens.context import NoteRelay, Services
-    from crmtui.sync.google.auth import LinkError
-    from crmtui.sync.google.factory import (
-        calendar_remote_factory,
-        contacts_remote_factory,
-        google_linker,
-    )
     from crmtui.sync.service import SyncService
 
+    # The Google client libraries load when first used (a sync, a link), not before the first
+    # rows are painted: they take a third of a second to import.
     notes = NoteRelay()
-    service = SyncService(repo, base, contacts_remote_factory(repo, base, progress=notes),
-                          calendar_remote_factory(repo, base, progress=notes))
+
+    def contacts_remote(account: Account) -> ContactsRemote:
+        from crmtui.sync.google.factory import contacts_remote_factory
+
+        return contacts_remote_factory(repo, base, progress=notes)(account)
+
+    def calendar_remote(account: Account) -> CalendarRemote:
+        from crmtui.sync.google.factory import calendar_remote_factory
+
+        return calendar_remote_factory(repo, base, progress=notes)(account)
+
+    service = SyncService(repo, base, contacts_remote, calendar_remote)
     if client_secrets is None:
         configured = config.load(base).get("google_client_secrets")
         client_secrets = Path(str(configured)).expanduser() if configured else None
-    if client_secrets is not None:
-        link = google_linker(repo, base, client_secrets=client_secrets,
-                             endpoint=google_endpoint or None, open_browser=False,
-                             timeout=LINK_TIMEOUT)
-    else:
-        def link(user_id: str, show_url: Callable[[str], None],
-                 cancelled: threading.Event) -> Account:
+    secrets = client_secrets
+
+    def link(user_id: str, show_url: Callable[[str], None],
+             cancelled: threading.Event) -> Account:
+        from crmtui.sync.google.auth import LinkError
+        from crmtui.sync.google.factory import google_linker
+
+        if secrets is None:
             raise LinkError(
                 f"no OAuth client is set up: put google_client_secrets = \"PATH\" (the JSON "
                 f"of a Desktop app OAuth client from the Google Cloud console) in "
                 f"{paths.config_file(base)}, or run `crmtui account link google "
                 f"--client-secrets FILE`")
+        return google_linker(repo, base, client_secrets=secrets,
+                             endpoint=google_endpoint or None, open_browser=False,
+                             timeout=LINK_TIMEOUT)(user_id, show_url, cancelled)
+
     return Services(repo, user_id, base, sync=service, link_google=link, demo=demo,
                     google_endpoint=google_endpoint, sync_notes=notes)
 

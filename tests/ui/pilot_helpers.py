@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rich.console import Console, RenderableType
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.worker import WorkerCancelled
 
 from crmtui.widgets import LazyTable
 
@@ -18,7 +19,10 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str,
                    attempts: int = 200) -> None:
     """Let the app run until ``condition`` holds (workers finished, messages handled)."""
     for _ in range(attempts):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one: go on waiting
+            pass
         await pilot.pause()
         if condition():
             return
