@@ -135,7 +135,10 @@ class CrmApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
         Binding("a", "actions_menu", "Actions", id="app.actions"),
-        Binding("colon", "command_palette", "Commands", show=False, id="app.palette"),
+        # ctrl+p acts everywhere (priority), ":" only where it is not typed into a field.
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True,
+                id="app.palette"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.palette_colon"),
         Binding("y", "sync_now", "Sync now", id="app.sync_now"),
         *(Binding(str(i), f"section('{name}')", SECTION_TITLES[name].split(":")[0],
                   show=False, id=f"app.section.{name}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from crmtui import config
 from crmtui.app import APP_COMMANDS, CrmApp, known_binding_ids
@@ -104,6 +104,12 @@ def test_the_command_palette_has_category_prefixed_commands_that_run(
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen),
                            "the conflicts section")
+            await pilot.press("ctrl+p")  # the usual key too
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press("escape")
+            await pilot.press("1", "slash", "colon")  # typed into the search, not the palette
+            assert not isinstance(app.screen, CommandPalette)
+            assert app.screen.query_one("#search", Input).value == ":"
     asyncio.run(main())
     assert all(": " not in c.label and c.category for c in APP_COMMANDS)
     texts = [c.palette_text for c in APP_COMMANDS]
