@@ -20,7 +20,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from crmtui.model import (
@@ -36,8 +35,8 @@ from crmtui.model import (
     fold,
     parse_date,
 )
-from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Services
+from crmtui.screens.forms import EditForm
 from crmtui.store.repository import ContactQuery, NotFound, StoreError
 from crmtui.widgets.picker import Choice, Picker
 
@@ -181,7 +180,9 @@ def times_of(activity: Activity | None, zone: tzinfo) -> Times:
                  end_at.strftime("%H:%M") if end_at else "")
 
 
-class ActivityForm(ModalScreen[str | None]):
+class ActivityForm(EditForm):
+    DISCARD_QUESTION = "Discard your changes to this activity?"
+
     """Create (``activity=None``) or edit an activity; dismisses with its id, None if cancelled."""
 
     DEFAULT_CSS = """
@@ -443,26 +444,6 @@ class ActivityForm(ModalScreen[str | None]):
             return
         self.saved_id = saved.id
         self.dismiss(saved.id)
-
-    def action_cancel(self) -> None:
-        if not self.changed:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(Confirm("Discard your changes to this activity?",
-                                     yes="Discard", no="Keep editing"), answered)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
     @on(Input.Submitted, "#title, #location, #start-date, #start-time, #end-date, #end-time")
     def _submitted(self) -> None:

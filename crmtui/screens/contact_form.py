@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from crmtui.model import (
@@ -31,8 +30,8 @@ from crmtui.model import (
     ValidationError,
     parse_date,
 )
-from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Services
+from crmtui.screens.forms import EditForm, error_label, show_error
 from crmtui.store.repository import StoreError
 
 NAME_FIELDS = (("given_name", "Given name"), ("middle_name", "Middle name"),
@@ -42,17 +41,6 @@ ADDRESS_FIELDS = (("street", "Street"), ("city", "City"), ("region", "Region"),
 FIELD_ERRORS = {"name": "given_name", "email": "emails", "email type": "emails",
                 "phone": "phones", "phone type": "phones"}
 """Model field names whose error shows under another field's label."""
-
-
-def error_label(field: str) -> Label:
-    label = Label("", id=f"error-{field}", classes="error")
-    label.display = False
-    return label
-
-
-def show_error(label: Label, message: str) -> None:
-    label.update(message)
-    label.display = bool(message)
 
 
 class EntryRow(Vertical):
@@ -112,7 +100,7 @@ class EntryRow(Vertical):
         self.remove()
 
 
-class ContactForm(ModalScreen[str | None]):
+class ContactForm(EditForm):
     """Create (``contact`` None) or edit a contact; dismisses with its id when saved."""
 
     DEFAULT_CSS = """
@@ -319,26 +307,6 @@ class ContactForm(ModalScreen[str | None]):
             return
         self.notify(f"Saved {saved.display_name}.", title="Contacts")
         self.dismiss(saved.id)
-
-    def action_cancel(self) -> None:
-        if not self.changed:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(Confirm("Discard your changes?", yes="Discard", no="Keep editing"),
-                             answered)
-
-    @on(Button.Pressed, "#save")
-    def save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def cancel_pressed(self) -> None:
-        self.action_cancel()
 
     @on(Button.Pressed, "#add-email")
     async def add_email(self) -> None:

@@ -27,6 +27,7 @@ from crmtui.model import (
     ValidationError,
 )
 from crmtui.screens.context import Command, Services, sync_commands
+from crmtui.screens.forms import error_label, show_error
 from crmtui.screens.sync_bar import KIND_LABEL, SyncBar
 
 PERIOD_OPTIONS = [(f"every {n} minute{'s' if n > 1 else ''}", n) for n in SYNC_PERIODS]
@@ -42,17 +43,6 @@ def _message(exc: ValidationError) -> str:
              "contacts_period": "The period", "activities_period": "The period",
              "contacts_tag_id": "The tag"}
     return f"{names.get(exc.field, exc.field.replace('_', ' '))} {exc.problem}"
-
-
-def error_label(field: str) -> Label:
-    label = Label("", id=f"error-{field}", classes="error")
-    label.display = False
-    return label
-
-
-def show_error(label: Label, message: str) -> None:
-    label.update(message)
-    label.display = bool(message)
 
 
 def _stamp(moment: datetime) -> str:
