@@ -458,15 +458,15 @@ def what_to_do(message: str) -> str:
     return "The sync log (key 5) has the details; the next run picks up where this one stopped."
 
 
-def known_binding_ids() -> set[str]:
-    """Every binding id of crmtui's screens and widgets (and the app's)."""
+def crmtui_bindings() -> list[tuple[type, BindingType]]:
+    """Every binding crmtui's app, screens and widgets declare, with the class declaring it."""
     from textual.widget import Widget
 
     import crmtui.screens.accounts
     import crmtui.screens.activities
     import crmtui.screens.sync_settings  # noqa: F401  (their bindings count too)
 
-    ids: set[str] = set()
+    found: list[tuple[type, BindingType]] = []
     seen: set[type] = set()
     todo: list[type] = [CrmApp, Screen, Widget]
     while todo:
@@ -476,10 +476,14 @@ def known_binding_ids() -> set[str]:
         seen.add(cls)
         todo.extend(cls.__subclasses__())
         if cls.__module__.startswith("crmtui."):
-            for binding in getattr(cls, "BINDINGS", []):
-                if isinstance(binding, Binding) and binding.id:
-                    ids.add(binding.id)
-    return ids
+            found.extend((cls, binding) for binding in cls.__dict__.get("BINDINGS", []))
+    return found
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id of crmtui's screens and widgets (and the app's)."""
+    return {binding.id for _, binding in crmtui_bindings()
+            if isinstance(binding, Binding) and binding.id}
 
 
 def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None:

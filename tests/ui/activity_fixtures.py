@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,20 +21,6 @@ from .pilot_helpers import SIZE, wait_for
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 """Monday 23 November 2026, 10:00 in Paris."""
-
-
-@pytest.fixture
-def paris() -> Iterator[None]:
-    """The local time zone is Europe/Paris for the test."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "Europe/Paris"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
 
 
 @dataclass
@@ -108,4 +91,4 @@ async def open_activities(app: App[None], pilot: Pilot[None], services: Services
     return screen
 
 
-__all__ = ["NOW", "SIZE", "World", "open_activities", "paris", "table", "world"]
+__all__ = ["NOW", "SIZE", "World", "open_activities", "table", "world"]

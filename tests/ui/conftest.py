@@ -3,6 +3,8 @@ the demo linked to a running Google emulator (`demo_google`)."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,33 @@ from crmtui.cli import tui_services
 from crmtui.demo import link_demo_google, open_demo, running_demo_google, seed_demo
 from crmtui.emulator import Emulator
 from crmtui.store import TinyDBRepository
+
+
+def local_zone(name: str) -> Iterator[None]:
+    """The process's local time zone is ``name`` meanwhile (screens show local times)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC for the test, whatever the machine's zone."""
+    yield from local_zone("UTC")
+
+
+@pytest.fixture
+def paris() -> Iterator[None]:
+    """Local time is Europe/Paris for the test."""
+    yield from local_zone("Europe/Paris")
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command
 from crmtui.store import StoreError
 
-from .activity_fixtures import PARIS, World, open_activities, paris, table, world
+from .activity_fixtures import PARIS, World, open_activities, table, world
 from .pilot_helpers import SIZE, line, wait_for
 
-__all__ = ["paris", "world"]  # fixtures
+__all__ = ["world"]  # fixtures
 
 
 Check = Callable[[CrmApp, Pilot, ActivitiesScreen], Awaitable[None]]

@@ -11,10 +11,10 @@ from crmtui.app import CrmApp
 from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 
-from .activity_fixtures import World, paris, world
+from .activity_fixtures import World, world
 from .pilot_helpers import SIZE, wait_for
 
-__all__ = ["paris", "world"]  # fixtures
+__all__ = ["world"]  # fixtures
 
 
 def app_for(w: World) -> CrmApp:

@@ -17,10 +17,10 @@ from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Confirm
 from crmtui.widgets.picker import Picker
 
-from .activity_fixtures import PARIS, World, open_activities, paris, table, world
+from .activity_fixtures import PARIS, World, open_activities, table, world
 from .pilot_helpers import SIZE, wait_for
 
-__all__ = ["paris", "world"]  # fixtures
+__all__ = ["world"]  # fixtures
 
 Check = Callable[[CrmApp, Pilot, ActivitiesScreen], Awaitable[None]]
 

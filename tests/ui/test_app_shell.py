@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList
 
 from crmtui import config
-from crmtui.app import APP_COMMANDS, CrmApp, known_binding_ids
+from crmtui.app import APP_COMMANDS, CrmApp, crmtui_bindings, known_binding_ids
 from crmtui.cli import cli
 from crmtui.model import SyncKind
 from crmtui.screens.actions_menu import ActionsMenu
@@ -154,30 +155,17 @@ def test_keys_remapped_in_the_config_file_replace_the_defaults(
 def test_every_binding_has_an_id_and_none_uses_multiplexer_keys() -> None:
     ids = known_binding_ids()
     assert {"app.quit", "app.sync_now", "sync.contacts", "contacts.search"} <= ids
-    from textual.binding import Binding
-    from textual.screen import Screen
-    from textual.widget import Widget
-
-    todo: list[type] = [CrmApp, Screen, Widget]
-    seen: set[type] = set()
     offenders: list[str] = []
-    while todo:
-        cls = todo.pop()
-        if cls in seen:
+    for cls, binding in crmtui_bindings():
+        if not isinstance(binding, Binding):
+            offenders.append(f"{cls.__name__}: {binding!r} is not a Binding with an id")
             continue
-        seen.add(cls)
-        todo.extend(cls.__subclasses__())
-        if not cls.__module__.startswith("crmtui."):
-            continue
-        for binding in cls.__dict__.get("BINDINGS", []):
-            if not isinstance(binding, Binding):
-                offenders.append(f"{cls.__name__}: {binding!r} is not a Binding with an id")
-                continue
-            if not binding.id:
-                offenders.append(f"{cls.__name__}: {binding.key} has no id")
-            keys = {k.strip() for k in binding.key.split(",")}
-            if keys & {"ctrl+j", "ctrl+o", "ctrl+s"}:
-                offenders.append(f"{cls.__name__}: {binding.key} clashes with multiplexers")
+        if not binding.id:
+            offenders.append(f"{cls.__name__}: {binding.key} has no id")
+        keys = {k.strip() for k in binding.key.split(",")}
+        if keys & {"ctrl+j", "ctrl+o", "ctrl+s"}:
+            offenders.append(f"{cls.__name__}: {binding.key} clashes with multiplexers")
+    assert len(crmtui_bindings()) > 40  # the walk found the screens' and widgets' bindings
     assert not offenders, offenders
 
 

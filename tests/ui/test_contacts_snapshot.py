@@ -3,10 +3,8 @@ clock, the last contact sync set, UTC): two rows selected, a tag filter off, sor
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
-import pytest
 from textual.pilot import Pilot
 
 from crmtui.app import CrmApp
@@ -15,16 +13,6 @@ from crmtui.screens.contacts import ContactsScreen
 
 from .contacts_fixtures import seed
 from .pilot_helpers import wait_for
-
-
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch):
-    """Local time is UTC (the status and sync lines show local times)."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_contacts_screen_snapshot(repo, utc, snap_compare) -> None:

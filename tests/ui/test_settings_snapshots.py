@@ -3,7 +3,6 @@ data and a fixed clock (no emulator: the accounts' endpoint is a fixed string)."
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,11 @@ from crmtui.model import (
 from crmtui.screens.context import Services
 from crmtui.store import TinyDBRepository
 
+pytestmark = pytest.mark.usefixtures("utc")  # local times on screen are UTC
+
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 SNAP_SIZE = (120, 40)
 FAKE_ENDPOINT = "http://google.emulator.test"
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Local times on screen are UTC whatever the machine's zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def fixed_app(repo: TinyDBRepository) -> CrmApp:

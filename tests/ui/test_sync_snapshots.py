@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,10 @@ from crmtui.screens.context import Services
 from crmtui.screens.sync_log import LogLine
 from crmtui.store import TinyDBRepository
 
+pytestmark = pytest.mark.usefixtures("utc")  # local times on screen are UTC
+
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 SNAP_SIZE = (120, 36)
-
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Local times on screen are UTC whatever the machine's zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def fixed_app(repo: TinyDBRepository) -> CrmApp:
