@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 
+from crmtui.app import CrmApp
 from crmtui.model import Activity, ActivityType, Contact, Participant, ParticipantKind, User
 from crmtui.screens.activities import ActivitiesScreen, ActivityTable
 from crmtui.screens.context import Services
@@ -91,4 +94,17 @@ async def open_activities(app: App[None], pilot: Pilot[None], services: Services
     return screen
 
 
-__all__ = ["NOW", "SIZE", "World", "open_activities", "table", "world"]
+Check = Callable[[CrmApp, Pilot, ActivitiesScreen], Awaitable[None]]
+
+
+def run(w: World, check: Check) -> None:
+    async def main() -> None:
+        services = w.services()
+        app = CrmApp(services)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_activities(app, pilot, services)
+            await check(app, pilot, screen)
+    asyncio.run(main())
+
+
+__all__ = ["NOW", "SIZE", "World", "open_activities", "run", "table", "world"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -26,23 +24,11 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command
 from crmtui.store import StoreError
 
-from .activity_fixtures import PARIS, World, open_activities, table, world
+from .activity_fixtures import PARIS, World, run, table, world
 from .pilot_helpers import SIZE, line, wait_for
 
 __all__ = ["world"]  # fixtures
 
-
-Check = Callable[[CrmApp, Pilot, ActivitiesScreen], Awaitable[None]]
-
-
-def run(w: World, check: Check) -> None:
-    async def main() -> None:
-        services = w.services()
-        app = CrmApp(services)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_activities(app, pilot, services)
-            await check(app, pilot, screen)
-    asyncio.run(main())
 
 
 def status(screen: ActivitiesScreen) -> str:

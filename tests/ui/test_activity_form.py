@@ -3,8 +3,6 @@ fields, all-day activities, cancelling with and without changes, a series' rule.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 from textual.pilot import Pilot
@@ -17,22 +15,10 @@ from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Confirm
 from crmtui.widgets.picker import Picker
 
-from .activity_fixtures import PARIS, World, open_activities, table, world
-from .pilot_helpers import SIZE, wait_for
+from .activity_fixtures import PARIS, World, run, table, world
+from .pilot_helpers import wait_for
 
 __all__ = ["world"]  # fixtures
-
-Check = Callable[[CrmApp, Pilot, ActivitiesScreen], Awaitable[None]]
-
-
-def run(w: World, check: Check) -> None:
-    async def main() -> None:
-        services = w.services()
-        app = CrmApp(services)
-        async with app.run_test(size=SIZE) as pilot:
-            screen = await open_activities(app, pilot, services)
-            await check(app, pilot, screen)
-    asyncio.run(main())
 
 
 async def open_form(app: CrmApp, pilot: Pilot, key: str) -> ActivityForm:
