@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from crmtui import config
 from crmtui.model import (
     DEFAULT_GROUP_NAME,
     Account,
@@ -580,7 +581,8 @@ def seed_demo(repo: Repository, *, seed: int = DEMO_SEED, contacts: int = DEFAUL
 
 
 def open_demo(directory: Path) -> tuple[Repository, str]:
-    """Open the demo store in ``directory`` (seeding it on first use); returns it and the user."""
+    """Open the demo store in ``directory`` (seeding it on first use, and making the demo user the
+    default one when none is set); returns it and the user."""
     repo = open_store(directory)
     try:
         user = repo.find_user(DEMO_EMAIL)
@@ -591,6 +593,9 @@ def open_demo(directory: Path) -> tuple[Repository, str]:
             user_id = seed_demo(repo)
         else:
             user_id = user.id
+        if not config.load(directory).get("default_user"):
+            # The demo has three users: scripting it (`crmtui --demo account list`) acts as Alex.
+            config.set_value(directory, "default_user", DEMO_EMAIL)
     except BaseException:
         repo.close()
         raise

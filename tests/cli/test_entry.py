@@ -96,6 +96,10 @@ def test_demo_uses_its_own_directory_never_the_real_database(
     assert call["user"].id in {u["id"] for u in demo_users}
     assert len(crm.json("--demo", "--user", call["user"].email, "contacts", "list",
                         "--limit", "5")) == 5
+    # The demo user is the demo's default user: no --user needed among its three users.
+    assert len(demo_users) == 3
+    (account,) = crm.json("--demo", "account", "list")
+    assert account["email"] == DEMO_EMAIL
 
 
 def test_demo_runs_the_google_emulator_while_the_tui_runs(
