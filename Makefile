@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_contacts.py
 	$(BIN)/python benchmarks/sync_activities.py
 	$(BIN)/python benchmarks/tui.py
+	$(BIN)/python benchmarks/tui_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
