@@ -249,6 +249,10 @@ class CrmApp(App[None]):
     # -- data written elsewhere -------------------------------------------------------------------
 
     def poll_store(self) -> None:
+        if self.running:
+            # Our own sync is writing: the screens reload when it ends (reloading at each of its
+            # commits would make the UI wait for the store's lock again and again).
+            return
         if self._store_check is None or self._store_check.is_finished:
             self._store_check = self.check_store()
 

@@ -61,23 +61,28 @@ def list_name(contact: Contact) -> str:
 
 
 class TagNames:
-    """Names of the tags a user can see, reloaded when the repository's data changed."""
+    """Names of the tags a user can see, read again after :meth:`invalidate` (the screen calls
+    it when the data changed). Not checked on every paint: that would wait for the store's lock,
+    which a running sync holds while it commits."""
 
     def __init__(self, repo: Repository, viewer_id: str) -> None:
         self.repo = repo
         self.viewer_id = viewer_id
-        self._generation = -1
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] | None = None
+
+    def invalidate(self) -> None:
+        self._names = None
 
     def names(self) -> dict[str, str]:
-        generation = self.repo.generation
-        if generation != self._generation:
+        if self._names is None:
             self._names = {t.id: t.name for t in self.repo.list_tags(self.viewer_id)}
-            self._generation = generation
         return self._names
 
-    def of(self, contact: Contact) -> list[str]:
-        names = self.names()
+    def of(self, contact: Contact, names: dict[str, str] | None = None) -> list[str]:
+        """The names of the contact's tags; ``names`` (from :meth:`names`) saves asking the
+        repository again, once per screenful instead of once per row."""
+        if names is None:
+            names = self.names()
         return sorted((names[t] for t in contact.tags if t in names), key=str.casefold)
 
 
@@ -247,6 +252,7 @@ class ContactsScreen(Screen[None]):
     def refresh_data(self) -> None:
         """Re-run the current query (the data changed), the cursor staying on its contact."""
         self._results.clear()
+        self.tags.invalidate()
         self.table.invalidate()
         self.query_one(SyncBar).show()
         self.run_query(self.contact_query, None)
@@ -254,7 +260,11 @@ class ContactsScreen(Screen[None]):
     # -- rows -------------------------------------------------------------------------------------
 
     def load_rows(self, ids: Sequence[str]) -> list[tuple[str, ...]]:
-        """The table's loader: the cells of the contacts ``ids``."""
+        """The table's loader: the cells of the contacts ``ids``.
+
+        It runs while the table paints, so it asks the repository as little as it can: each
+        call waits for the store's lock, which a running sync holds while it commits a batch."""
+        names = self.tags.names()
         try:
             contacts: list[Contact | None] = list(self.repo.get_contacts(ids, self.user_id))
         except NotFound:  # deleted since the search ran: fetch one by one
@@ -264,11 +274,11 @@ class ContactsScreen(Screen[None]):
                     contacts.append(self.repo.get_contact(cid, self.user_id))
                 except NotFound:
                     contacts.append(None)
-        return [self.row(c) if c is not None else ("(deleted)",) for c in contacts]
+        return [self.row(c, names) if c is not None else ("(deleted)",) for c in contacts]
 
-    def row(self, contact: Contact) -> tuple[str, ...]:
+    def row(self, contact: Contact, names: dict[str, str] | None = None) -> tuple[str, ...]:
         return (list_name(contact), contact.company, contact.job_title, contact.primary_email,
-                contact.primary_phone, ", ".join(self.tags.of(contact)))
+                contact.primary_phone, ", ".join(self.tags.of(contact, names)))
 
     # -- querying ---------------------------------------------------------------------------------
 

@@ -250,3 +250,20 @@ def test_sync_service_is_wired_to_the_account_endpoint(demo_google: Demo) -> Non
     services = tui_services(demo_google.repo, demo_google.directory, demo_google.user_id)
     assert isinstance(services.sync, SyncService)
     assert services.sync_notes is not None
+
+
+def test_the_store_watch_waits_while_our_own_sync_writes(demo_google: Demo) -> None:
+    """During our sync the screens are not reloaded at each of its commits (that would make the
+    UI wait for the store's lock again and again); the sync's end reloads them once."""
+    async def main() -> None:
+        app = demo_google.app(store_poll=0)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.running.add(SyncKind.CONTACTS)
+            app.poll_store()
+            assert app._store_check is None  # no check started
+            app.running.clear()
+            app.poll_store()
+            assert app._store_check is not None
+            await wait_for(pilot, lambda: app._store_check.is_finished, "the check")
+    asyncio.run(main())
