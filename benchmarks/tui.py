@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from store import generate, p95
+from store import ensure_generated, p95
 
-from crmtui.store import DB_FILE, ContactQuery, open_store
+from crmtui.store import ContactQuery, open_store
 
 COLUMNS, LINES = 140, 45
 RUNS = 5
@@ -254,10 +254,7 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
         data_dir = args.keep or Path(tmp) / "data"
-        generation = 0.0
-        if not (data_dir / DB_FILE).exists():
-            print(f"generating {args.contacts:,} contacts ...", flush=True)
-            generation = generate(data_dir, args.contacts)
+        generation = ensure_generated(data_dir, args.contacts)
         name = first_name(data_dir)
         marker = name[:12].encode()
         notes = [f"first row expected: {name!r}"]
