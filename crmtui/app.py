@@ -301,12 +301,8 @@ class CrmApp(App[None]):
             self.start_sync(each)
 
     def kind_set_up(self, kind: SyncKind) -> bool:
-        settings = self.repo.get_sync_settings(self.user_id)
-        if not self.repo.list_accounts(self.user_id):
-            return False
-        if kind is SyncKind.CONTACTS:
-            return bool(settings.contacts_tag_id)
-        return settings.activities_from is not None
+        sync = self.services.sync
+        return sync is not None and sync.kind_set_up(self.user_id, kind)
 
     def start_sync(self, kind: SyncKind, *, confirmed: bool = False, automatic: bool = False
                    ) -> bool:
@@ -438,10 +434,8 @@ class CrmApp(App[None]):
     def run_due_syncs(self) -> None:
         settings = self.repo.get_sync_settings(self.user_id)
         now = self.services.now()
-        for kind, auto, period in ((SyncKind.CONTACTS, settings.contacts_auto,
-                                    settings.contacts_period),
-                                   (SyncKind.ACTIVITIES, settings.activities_auto,
-                                    settings.activities_period)):
+        for kind in SyncKind:
+            auto, period = settings.schedule(kind)
             if kind in self.running or not self.kind_set_up(kind):
                 continue
             failed = self._auto_failed.get(kind)

@@ -1591,20 +1591,11 @@ every_option = click.option("--every", metavar="PERIOD",
 manual_option = click.option("--manual", is_flag=True, help="Synchronize only when asked.")
 
 
-def sync_set_up(settings: SyncSettings, kind: SyncKind) -> bool:
-    """Whether ``kind`` is set up in ``settings``: a sync tag chosen (contacts), a "synchronize
-    from" date (activities)."""
-    if kind is SyncKind.CONTACTS:
-        return bool(settings.contacts_tag_id)
-    return settings.activities_from is not None
-
-
 def sync_due(repo: Repository, settings: SyncSettings, kind: SyncKind) -> bool:
     """Whether ``kind`` is set to synchronize automatically and its period has passed."""
     from crmtui.sync.service import is_due
 
-    return is_due(getattr(settings, f"{kind.value}_auto"),
-                  getattr(settings, f"{kind.value}_period"),
+    return is_due(*settings.schedule(kind),
                   repo.get_sync_state(settings.user_id, kind).get("last_sync"))
 
 
@@ -1629,7 +1620,7 @@ def sync(ctx: click.Context, dry_run: bool, yes: bool, due: bool) -> None:
     statuses = [SYNC_OK]
     for kind in SyncKind:
         name = kind.value.capitalize()
-        if not sync_set_up(settings, kind):
+        if not settings.is_set_up(kind):
             click.echo(f"{name}: not set up (see `crmtui sync setup {kind.value} --help`).")
         elif due and not sync_due(session.repo, settings, kind):
             click.echo(f"{name}: not due yet (or not set to synchronize automatically).")

@@ -740,6 +740,19 @@ class SyncSettings(_Entity):
                                               MAX_NAME, required=True)
         self.activities_from = _opt_date("activities_from", self.activities_from)
 
+    def is_set_up(self, kind: SyncKind) -> bool:
+        """Whether ``kind`` is set up: a sync tag chosen (contacts), a "synchronize from" date
+        (activities). (A sync also needs a linked account.)"""
+        if kind is SyncKind.CONTACTS:
+            return bool(self.contacts_tag_id)
+        return self.activities_from is not None
+
+    def schedule(self, kind: SyncKind) -> tuple[bool, int]:
+        """Whether ``kind`` synchronizes automatically, and its period in minutes."""
+        if kind is SyncKind.CONTACTS:
+            return self.contacts_auto, self.contacts_period
+        return self.activities_auto, self.activities_period
+
 
 @dataclass(slots=True)
 class SyncLink(_Entity):

@@ -30,9 +30,7 @@ def sync_times(services: Services, kind: SyncKind, now: datetime
     stamp = repo.get_sync_state(user_id, kind).get("last_sync")
     last = datetime.fromisoformat(stamp) if stamp else None
     settings = repo.get_sync_settings(user_id)
-    auto, period = ((settings.contacts_auto, settings.contacts_period)
-                    if kind is SyncKind.CONTACTS
-                    else (settings.activities_auto, settings.activities_period))
+    auto, period = settings.schedule(kind)
     if not auto:
         return last, None
     return last, (last + timedelta(minutes=period)) if last else now

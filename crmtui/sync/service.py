@@ -82,9 +82,13 @@ class SyncService:
     def sync_set_up(self, user_id: str) -> bool:
         """Whether the user has activity sync set up: a Google account and a "synchronize from"
         date (an activity organized by someone without goes to a participant's calendar)."""
+        return self.kind_set_up(user_id, SyncKind.ACTIVITIES)
+
+    def kind_set_up(self, user_id: str, kind: SyncKind) -> bool:
+        """Whether the user can sync ``kind``: a Google account linked, and the kind set up."""
         if not any(a.provider == "google" for a in self.repo.list_accounts(user_id)):
             return False
-        return self.repo.get_sync_settings(user_id).activities_from is not None
+        return self.repo.get_sync_settings(user_id).is_set_up(kind)
 
     def last_sync(self, user_id: str, kind: SyncKind) -> datetime | None:
         stamp = self.repo.get_sync_state(user_id, kind).get("last_sync")
