@@ -54,7 +54,7 @@ class TagEditor(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Done", id="tags.close"),
-        Binding("space", "toggle", "Assign / remove", id="tags.toggle"),
+        Binding("space", "toggle_tag", "Assign / remove", id="tags.toggle"),
         Binding("n", "new_tag", "New tag", id="tags.new"),
     ]
 
@@ -155,11 +155,11 @@ class TagEditor(ModalScreen[bool]):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"toggle", "new_tag"}:
+        if action in {"toggle_tag", "new_tag"}:
             return not isinstance(self.focused, Input)
         return True
 
-    def action_toggle(self) -> None:
+    def action_toggle_tag(self) -> None:
         option = self.query_one(OptionList).highlighted_option
         if option is not None and option.id:
             self.toggle(option.id)
