@@ -1,8 +1,8 @@
 """The sync engine's shared parts: three-way merge per field, the report, the guard.
 
-Contacts and (later) activities plan with these: a plan is computed from the local records, the
-remote changes and the stored base (the values both sides agreed on at the last sync), then
-applied. Merging is per field: a field changed on one side only is taken from that side; a field
+Contacts and activities plan with these: a plan is computed from the local records, the remote
+changes and the stored base (the values both sides agreed on at the last sync), then applied by
+:mod:`crmtui.sync.runner`. Merging is per field: a field changed on one side only is taken from that side; a field
 changed on both sides to different values takes the most recent change, and the value that loses
 is recorded as a :class:`~crmtui.model.Conflict` for the journal.
 """
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from crmtui.model import Conflict
 
 GUARD_MIN = 5  # the mass-unlink guard never stops a run that unlinks fewer records than this
 GUARD_SHARE = 0.3  # ... nor one that unlinks at most this share of the linked records
-STALE_RETRIES = 2  # a write refused for a stale etag is re-read, re-merged and re-sent this often
 
 
 def _empty(value: Any) -> bool:
@@ -76,6 +74,10 @@ def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
 
 class SyncSetupError(RuntimeError):
     """The user's sync is not set up well enough to run (the message says what to do)."""
+
+
+class AccountNeeded(SyncSetupError):
+    """No Google account is linked, or the linked one must be reconnected."""
 
 
 class GuardStop(Exception):
@@ -159,24 +161,6 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-class Pushable(Protocol):
-    """A merged record to write: which fields go to Google, which to the CRM."""
-
-    to_remote: list[str]
-    to_local: list[str]
-
-
-class Written(Protocol):
-    """One record's answer to a batch write."""
-
-    stale: bool
-    error: str
-
-
-P = TypeVar("P", bound=Pushable)
-R = TypeVar("R", bound=Written)
-
-
 def describe_merge(report: SyncReport, label: str, to_remote: Sequence[str],
                    to_local: Sequence[str]) -> None:
     """A dry run's plan lines (and counts) for one merged record."""
@@ -186,41 +170,3 @@ def describe_merge(report: SyncReport, label: str, to_remote: Sequence[str],
     if to_local:
         report.plan.append(f"crmtui: update {label} ({', '.join(to_local)})")
         report.crm.updated += 1
-
-
-def apply_merges(pending: Sequence[P], *, size: int,
-                 send: Callable[[Sequence[P]], Mapping[str, R]], key: Callable[[P], str],
-                 ok: Callable[[R], bool], land: Callable[[P, R | None], None],
-                 fail: Callable[[P, str], None], reread: Callable[[list[P]], list[P]],
-                 transaction: Callable[[], AbstractContextManager[Any]],
-                 step: Callable[[int], None]) -> None:
-    """Write merged records a batch at a time, the CRM side of each batch in one transaction.
-
-    ``send`` writes the records with something for Google and answers by ``key``; ``land``
-    settles a record Google took (or that had nothing for Google: its answer is then None);
-    ``fail`` reports one Google refused. A record refused for a stale etag (changed in Google
-    since it was read) goes to ``reread``, which reads it again and merges again, and is sent
-    again, up to :data:`STALE_RETRIES` times; then it fails as "changed again in Google"."""
-    todo = list(pending)
-    for attempt in range(STALE_RETRIES + 1):
-        if not todo:
-            return
-        stale: list[P] = []
-        for batch in chunks(todo, size):
-            pushes = [p for p in batch if p.to_remote]
-            results = send(pushes) if pushes else {}
-            with transaction():
-                for push in batch:
-                    result = results.get(key(push))
-                    if push.to_remote and (result is None or not ok(result)):
-                        if result is not None and result.stale and attempt < STALE_RETRIES:
-                            stale.append(push)
-                        else:
-                            fail(push, "changed again in Google" if result and result.stale
-                                 else (result.error if result else "no answer"))
-                        continue
-                    land(push, result)
-            step(len(batch))
-        if not stale:
-            return
-        todo = reread(stale)

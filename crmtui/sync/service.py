@@ -2,19 +2,21 @@
 
 :meth:`SyncService.run` runs one sync for one user and kind: it checks the set-up, holds a
 cross-process lock (the TUI and a cron ``crmtui sync`` never sync the same user and kind at once),
-builds the Google client through the factory it was given (the CLI wires the real adapter; tests
-wire the emulator or the in-memory fake), runs the engine, reports progress through a callback, and
-records the run in the journal (with every conflict) and the last-sync time.
+builds the Google client through the factory it was given (the entry layer wires the real adapter;
+tests wire the emulator or the in-memory fake), lets the kind read and plan and the
+:class:`~crmtui.sync.runner.Runner` apply the plan, and journals the run (with every conflict)
+together with the new sync state. :meth:`SyncService.status` is the one answer to "when did it
+last run, when does it run next, is it running, why did it fail".
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -22,22 +24,29 @@ from crmtui.model import Account, AccountState, SyncKind, SyncRun, utcnow
 from crmtui.store import Repository
 from crmtui.sync.activities import ActivitySync
 from crmtui.sync.contacts import ContactSync
-from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, SyncSetupError, no_progress
+from crmtui.sync.engine import (
+    AccountNeeded,
+    GuardStop,
+    ProgressFn,
+    SyncReport,
+    SyncSetupError,
+    no_progress,
+)
 from crmtui.sync.remote import AuthError, CalendarRemote, ContactsRemote, RemoteError
+from crmtui.sync.runner import KindSync, Runner
+from crmtui.sync.state import (
+    STATE_TYPES,
+    Failure,
+    FailureKind,
+    KindState,
+    SyncStatus,
+    next_run,
+)
+
+log = logging.getLogger(__name__)
 
 ContactsFactory = Callable[[Account], ContactsRemote]
 CalendarFactory = Callable[[Account], CalendarRemote]
-
-
-def is_due(auto: bool, period_minutes: int, last_sync: str | None,
-           now: datetime | None = None) -> bool:
-    """Whether an automatic sync is due: on, and ``period_minutes`` passed since ``last_sync``."""
-    if not auto:
-        return False
-    if not last_sync:
-        return True
-    elapsed = (now or utcnow()) - datetime.fromisoformat(last_sync)
-    return elapsed >= timedelta(minutes=period_minutes)
 
 
 class SyncBusy(RuntimeError):
@@ -46,11 +55,13 @@ class SyncBusy(RuntimeError):
 
 @dataclass
 class SyncOutcome:
-    """How a run ended: ``status`` is ok, failed or stopped (the guard asked to confirm)."""
+    """How a run ended: ``status`` is ok, failed or stopped (the guard asked to confirm);
+    ``failure`` says why it did not end well, for the caller to choose what to say."""
 
     status: str
     report: SyncReport
     message: str = ""
+    failure: FailureKind | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,18 +76,19 @@ class SyncService:
         self.data_dir = Path(data_dir)
         self.contacts_remote = contacts_remote
         self.calendar_remote = calendar_remote
+        self._running: set[tuple[str, SyncKind]] = set()
 
     def account(self, user_id: str) -> Account:
-        """The user's linked Google account, ready to sync (else SyncSetupError)."""
+        """The user's linked Google account, ready to sync (else AccountNeeded)."""
         accounts = [a for a in self.repo.list_accounts(user_id) if a.provider == "google"]
         if not accounts:
-            raise SyncSetupError("no Google account is linked: run `crmtui account link google` "
-                                 "(or link one in the app under Profile → Accounts)")
+            raise AccountNeeded("no Google account is linked: run `crmtui account link google` "
+                                "(or link one in the app under Profile → Accounts)")
         account = accounts[0]
         if account.state is AccountState.NEEDS_RECONNECT:
-            raise SyncSetupError(account.state_message or
-                                 f"the Google account {account.email} needs to be reconnected: "
-                                 "run `crmtui account link google` again")
+            raise AccountNeeded(account.state_message or
+                                f"the Google account {account.email} needs to be reconnected: "
+                                "run `crmtui account link google` again")
         return account
 
     def sync_set_up(self, user_id: str) -> bool:
@@ -90,9 +102,30 @@ class SyncService:
             return False
         return self.repo.get_sync_settings(user_id).is_set_up(kind)
 
-    def last_sync(self, user_id: str, kind: SyncKind) -> datetime | None:
-        stamp = self.repo.get_sync_state(user_id, kind).get("last_sync")
-        return datetime.fromisoformat(stamp) if stamp else None
+    def state(self, user_id: str, kind: SyncKind) -> KindState:
+        """What the user's sync of ``kind`` remembers."""
+        state: KindState = STATE_TYPES[kind].from_dict(self.repo.get_sync_state(user_id, kind))
+        return state
+
+    def status(self, user_id: str, kind: SyncKind, now: datetime | None = None) -> SyncStatus:
+        """The last run, the next automatic run, whether one is running, and the last failure."""
+        moment = now or utcnow()
+        settings = self.repo.get_sync_settings(user_id)
+        automatic, minutes = settings.schedule(kind)
+        last_run = self.state(user_id, kind).last_sync
+        failure = None
+        latest = self.repo.list_runs(user_id, kind, limit=1)
+        if latest and latest[0].status == "failed":
+            at = latest[0].finished or latest[0].started
+            if last_run is None or at > last_run:
+                failure = Failure(at, latest[0].errors[-1] if latest[0].errors else "")
+        set_up = self.kind_set_up(user_id, kind)
+        period = timedelta(minutes=minutes)
+        return SyncStatus(
+            kind=kind, set_up=set_up, automatic=automatic, period=period, last_run=last_run,
+            next_run=next_run(set_up=set_up, automatic=automatic, period=period,
+                              last_run=last_run, last_failure=failure, now=moment),
+            running=(user_id, kind) in self._running, last_failure=failure)
 
     def run(self, user_id: str, kind: SyncKind, *, dry_run: bool = False,
             confirmed: bool = False, progress: ProgressFn = no_progress) -> SyncOutcome:
@@ -106,51 +139,68 @@ class SyncService:
             lock.acquire()
         except Timeout:
             raise SyncBusy(f"a {kind.value} sync of this user is already running") from None
+        self._running.add((user_id, kind))
         try:
             return self._run_locked(user_id, kind, dry_run, confirmed, progress)
         finally:
+            self._running.discard((user_id, kind))
             lock.release()
+
+    def _kind_sync(self, user_id: str, kind: SyncKind, report: SyncReport,
+                   dry_run: bool) -> KindSync:
+        account = self.account(user_id)
+        settings = self.repo.get_sync_settings(user_id)
+        if kind is SyncKind.CONTACTS:
+            return ContactSync(self.repo, user_id, settings, self.contacts_remote(account),
+                               report, dry_run=dry_run)
+        assert self.calendar_remote is not None  # checked in run()
+        return ActivitySync(self.repo, user_id, settings, self.calendar_remote(account), report,
+                            sync_set_up=self.sync_set_up, dry_run=dry_run)
 
     def _run_locked(self, user_id: str, kind: SyncKind, dry_run: bool, confirmed: bool,
                     progress: ProgressFn) -> SyncOutcome:
         run = SyncRun(user_id=user_id, kind=kind, started=utcnow())
         report = SyncReport(kind=kind.value, dry_run=dry_run)
-        final: list[dict[str, Any]] = []
-        # The run is journaled when it ends, with the new sync state, in one commit (a run killed
-        # half way leaves no entry; the lock already tells whether one is running).
+        runner = Runner(progress=progress, dry_run=dry_run, confirmed=confirmed)
+        state: KindState | None = None
+        log.info("%s sync of user %s%s", kind.value, user_id, " (dry run)" if dry_run else "")
         try:
-            account = self.account(user_id)
-            settings = self.repo.get_sync_settings(user_id)
-            if kind is SyncKind.CONTACTS:
-                ContactSync(self.repo, user_id, settings, self.contacts_remote(account),
-                            progress=progress, dry_run=dry_run, confirmed=confirmed,
-                            report=report, finish=final.append).run()
-            else:
-                assert self.calendar_remote is not None  # checked in run()
-                ActivitySync(self.repo, user_id, settings, self.calendar_remote(account),
-                             account_email=account.email, progress=progress, dry_run=dry_run,
-                             confirmed=confirmed, report=report, finish=final.append,
-                             sync_set_up=self.sync_set_up).run()
+            state = runner.run(self._kind_sync(user_id, kind, report, dry_run))
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
-            outcome = SyncOutcome("stopped", report, str(stop))
+            outcome = SyncOutcome("stopped", report, str(stop), FailureKind.GUARD_STOPPED)
         except AuthError as exc:
-            outcome = SyncOutcome("failed", report, f"Google refused the account: {exc}")
-        except (RemoteError, SyncSetupError) as exc:
-            outcome = SyncOutcome("failed", report, str(exc))
+            outcome = SyncOutcome("failed", report, f"Google refused the account: {exc}",
+                                  FailureKind.ACCOUNT)
+        except AccountNeeded as exc:
+            outcome = SyncOutcome("failed", report, str(exc), FailureKind.ACCOUNT)
+        except SyncSetupError as exc:
+            outcome = SyncOutcome("failed", report, str(exc), FailureKind.SETUP_MISSING)
+        except RemoteError as exc:
+            log.warning("%s sync: Google gave up: %s", kind.value, exc)
+            outcome = SyncOutcome("failed", report, str(exc), FailureKind.GOOGLE_UNAVAILABLE)
         except Exception as exc:  # a bug: journal it as failed, then let it surface
+            log.exception("%s sync of user %s: internal error", kind.value, user_id)
             if not dry_run:
-                self.repo.add_run(run.evolve(finished=utcnow(), status="failed",
-                                             counts=report.counts(),
-                                             errors=[f"internal error: {exc!r}"],
-                                             conflicts=report.conflicts))
+                Runner.commit(self.repo, run.evolve(
+                    finished=utcnow(), status="failed", counts=report.counts(),
+                    errors=[f"internal error: {exc!r}"], conflicts=report.conflicts), None)
             raise
         if not dry_run:
             errors = list(report.skipped) + ([outcome.message] if outcome.message else [])
-            with self.repo.transaction():  # the new sync state and the journal: one commit
-                if outcome.ok and final:
-                    self.repo.set_sync_state(user_id, kind, final[0])
-                self.repo.add_run(run.evolve(finished=utcnow(), status=outcome.status,
-                                             counts=report.counts(), errors=errors,
-                                             conflicts=report.conflicts))
+            Runner.commit(self.repo, run.evolve(finished=utcnow(), status=outcome.status,
+                                                counts=report.counts(), errors=errors,
+                                                conflicts=report.conflicts),
+                          state if outcome.ok else None)
         return outcome
+
+
+def is_due(auto: bool, period_minutes: int, last_sync: str | None,
+           now: datetime | None = None) -> bool:
+    """Whether an automatic sync is due: on, and ``period_minutes`` passed since ``last_sync``."""
+    if not auto:
+        return False
+    if not last_sync:
+        return True
+    elapsed = (now or utcnow()) - datetime.fromisoformat(last_sync)
+    return elapsed >= timedelta(minutes=period_minutes)

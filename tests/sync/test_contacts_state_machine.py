@@ -401,7 +401,7 @@ def test_the_value_check_catches_a_silent_overwrite(monkeypatch: pytest.MonkeyPa
         merge.conflicts.clear()
         return merge
 
-    monkeypatch.setattr("crmtui.sync.contacts.merge_fields", forgetful)
+    monkeypatch.setattr("crmtui.sync.contacts.actions.merge_fields", forgetful)
     machine = ContactSyncMachine()
     try:
         machine.crm_create(tagged=True, share_email=False)

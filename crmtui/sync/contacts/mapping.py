@@ -1,0 +1,51 @@
+"""A crmtui contact as the canonical fields the sync merges (see :mod:`crmtui.sync.remote`), and
+back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from crmtui.model import Address, Contact, Email, Phone
+
+
+def one_primary(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items with exactly one marked primary, as Google keeps them: the first one marked, else
+    the first one (so a contact reads back from Google as it was sent)."""
+    chosen = next((i for i, item in enumerate(items) if item.get("primary")), 0)
+    return [{**item, "primary": i == chosen} for i, item in enumerate(items)]
+
+
+def contact_fields(contact: Contact) -> dict[str, Any]:
+    """The canonical fields (see :mod:`crmtui.sync.remote`) of a crmtui contact."""
+    return {
+        "given_name": contact.given_name, "middle_name": contact.middle_name,
+        "family_name": contact.family_name, "company": contact.company,
+        "job_title": contact.job_title,
+        "emails": one_primary([e.to_dict() for e in contact.emails]),
+        "phones": one_primary([p.to_dict() for p in contact.phones]),
+        "addresses": one_primary([a.to_dict() for a in contact.addresses]),
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "notes": contact.notes,
+    }
+
+
+def apply_fields(contact: Contact, fields: Mapping[str, Any]) -> Contact:
+    """``contact`` with the canonical ``fields`` (validated by the model)."""
+    return contact.evolve(
+        given_name=fields.get("given_name", ""), middle_name=fields.get("middle_name", ""),
+        family_name=fields.get("family_name", ""), company=fields.get("company", ""),
+        job_title=fields.get("job_title", ""),
+        emails=[Email.from_dict(e) for e in fields.get("emails") or []],
+        phones=[Phone.from_dict(p) for p in fields.get("phones") or []],
+        addresses=[Address.from_dict(a) for a in fields.get("addresses") or []],
+        birthday=date.fromisoformat(fields["birthday"]) if fields.get("birthday") else None,
+        notes=fields.get("notes", ""))
+
+
+def label(fields: Mapping[str, Any], fallback: str) -> str:
+    """How a plan line or a skipped note names a contact."""
+    name = " ".join(p for p in (fields.get("given_name"), fields.get("family_name")) if p)
+    emails = fields.get("emails") or []
+    return name or fields.get("company") or (emails[0]["value"] if emails else "") or fallback

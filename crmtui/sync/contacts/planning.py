@@ -1,0 +1,250 @@
+"""Reading both sides and the stored status of a contact sync, and planning it.
+
+:class:`ContactSync` reads: the sync group (found, created or recreated), Google's changes since
+the last sync token, the stored links, and the CRM contacts that may need something. Then
+:func:`plan_contacts` (pure: no I/O) decides every action, and the runner
+(:mod:`crmtui.sync.runner`) applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from crmtui.model import SyncLink, SyncSettings, utcnow
+from crmtui.store import ContactQuery, NotFound, Repository
+from crmtui.sync.contacts.actions import (
+    KIND,
+    ContactRun,
+    CreateContact,
+    ImportContact,
+    LinkPair,
+    LocalContact,
+    Regroup,
+    Ungroup,
+    Untag,
+    merge_pair,
+)
+from crmtui.sync.contacts.mapping import contact_fields
+from crmtui.sync.engine import ProgressFn, SyncReport, SyncSetupError
+from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact
+from crmtui.sync.runner import Action, Plan
+from crmtui.sync.state import ContactsState
+
+
+def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLink],
+                  index: Mapping[str, str],
+                  changes: Sequence[RemoteContact], *, full: bool, existing: set[str],
+                  emails: Mapping[str, str], report: SyncReport,
+                  parked: Mapping[str, RemoteContact | None] | None = None,
+                  parked_ids: Mapping[str, str] | None = None,
+                  now: datetime | None = None) -> Plan:
+    """Decide every action of a contact sync (pure: no I/O).
+
+    ``local``: the CRM contacts that may need something: those changed since the last sync, the
+    tagged ones not linked yet, the linked ones Google changed, and the ones a remote contact
+    matches. ``index``: contact id -> remote id of every link; ``links``: the links of the
+    contacts in ``local`` (contact id -> link). ``changes``: remote contacts changed since the last
+    sync (every contact when ``full``). ``existing``: every CRM contact id (a linked id missing
+    from it was deleted in crmtui; a remote contact carrying one in clientData was created by an
+    interrupted run). ``emails``: folded email -> id of a CRM contact carrying it.
+    ``parked_ids``: contact id -> the Gmail contact it left the group with (tagged again, it goes
+    back in); ``parked``: those Gmail contacts as read now (None: gone from Gmail)."""
+    actions: list[Action] = []
+    parked = parked or {}
+    parked_ids = parked_ids or {}
+    by_remote = {remote_id: cid for cid, remote_id in index.items()}
+    seen: dict[str, RemoteContact] = {}
+    handled: set[str] = set()
+    claimed: set[str] = set(index)
+    merges: list[Action] = []
+
+    for rc in changes:
+        cid = by_remote.get(rc.remote_id)
+        if rc.deleted or not rc.in_group:
+            if cid is not None and cid not in handled:
+                why = "deleted in Gmail" if rc.deleted else "taken out of the group in Gmail"
+                actions.append(Untag(cid, why, park="" if rc.deleted else rc.remote_id))
+                handled.add(cid)
+            continue
+        if cid is not None:
+            seen[cid] = rc
+            continue
+        match = ""
+        if rc.crm_id and rc.crm_id in existing and rc.crm_id not in claimed:
+            match = rc.crm_id
+        else:
+            for email in rc.emails():
+                candidate = emails.get(email)
+                if candidate and candidate not in claimed and candidate in local:
+                    match = candidate
+                    break
+        if match:
+            claimed.add(match)
+            handled.add(match)
+            actions.append(LinkPair(match, rc))
+            merges += merge_pair(match, None, local[match], rc, report, listed=True, now=now)
+        else:
+            actions.append(ImportContact(rc))
+
+    if full:
+        listed = {rc.remote_id for rc in changes if not rc.deleted}
+        for cid, remote_id in index.items():
+            if cid not in handled and remote_id not in listed:
+                actions.append(Untag(cid, "no longer in Google"))
+                handled.add(cid)
+
+    for cid, remote_id in index.items():
+        if cid in handled:
+            continue
+        if cid not in existing:
+            actions.append(Ungroup(cid, remote_id, "deleted in crmtui"))
+            continue
+        mine = local.get(cid)
+        if mine is None:
+            if cid in seen:  # a caller's bug: a contact Google changed must be loaded
+                raise ValueError(f"contact {cid} changed in Google but was not read")
+            continue  # unchanged on both sides
+        if not mine.tagged:
+            actions.append(Ungroup(cid, remote_id, "sync tag removed in crmtui", park=True))
+            continue
+        link = links[cid]
+        rc = seen.get(cid) or RemoteContact(remote_id=link.remote_id, etag=link.etag,
+                                            fields=dict(link.base), in_group=True,
+                                            raw=dict(link.remote))
+        merges += merge_pair(cid, link.base, mine, rc, report, listed=cid in seen, now=now)
+
+    for cid, mine in local.items():
+        if mine.tagged and cid not in claimed:
+            if cid in parked_ids:
+                back = parked.get(cid)
+                actions.append(Regroup(cid, parked_ids[cid], found=back is not None))
+                if back is not None:
+                    merges += merge_pair(cid, None, mine, back, report, listed=True, now=now)
+            else:
+                actions.append(CreateContact(NewContact(crm_id=cid, fields=mine.fields)))
+    return Plan(actions=actions + merges, linked=len(index),
+                guard_reason="many linked contacts are gone from the Google group")
+
+
+@dataclass
+class ContactSync:
+    """One contact sync of one user: reads both sides and the status, and plans."""
+
+    repo: Repository
+    user_id: str
+    settings: SyncSettings
+    remote: ContactsRemote
+    report: SyncReport
+    dry_run: bool = False
+
+    def prepare(self, progress: ProgressFn) -> tuple[Plan, ContactRun]:
+        """Read both sides and the stored status; the plan, and the context to run it in."""
+        self.started = utcnow()  # local changes from now on are the next run's
+        report = self.report
+        tag_id = self.settings.contacts_tag_id
+        if not tag_id:
+            raise SyncSetupError("no sync tag is chosen for contacts: run `crmtui sync setup "
+                                 "contacts --tag NAME` (a private tag of yours)")
+        try:
+            self.repo.get_tag(tag_id, self.user_id)
+        except NotFound:
+            raise SyncSetupError("the contacts' sync tag no longer exists: choose another with "
+                                 "`crmtui sync setup contacts --tag NAME`") from None
+        state = ContactsState.from_dict(self.repo.get_sync_state(self.user_id, KIND))
+        self.state = state
+        progress("Finding the Google contact group", 0, 0)
+        group = self.remote.ensure_group(state.group, self.settings.contacts_group_name,
+                                         create=not self.dry_run)
+        group_name = group.resource_name if group else ""
+        if group is None:
+            report.plan.append(f"create the Google group {self.settings.contacts_group_name!r}")
+        elif group.recreated:
+            report.notes.append(f"The Google group {group.name!r} was deleted in Gmail; it was "
+                                "created again.")
+        elif group.created:
+            report.notes.append(f"Created the Google group {group.name!r}.")
+        elif group.name != self.settings.contacts_group_name:
+            report.notes.append(f"The Google group is now named {group.name!r} in Gmail; "
+                                "crmtui follows it by its identity, not its name.")
+        # The group is remembered with the rest of the state at the end of a run: a run the
+        # guard stops must leave the deleted group's name, so the next run asks again.
+        progress("Reading changes from Google", 0, 0)
+        listing = self.remote.list_changes(state.sync_token, group_name)
+        self.listing_token = listing.sync_token
+        changes = list(listing.contacts)
+        retry = [r for r in state.retry if r not in {c.remote_id for c in changes}]
+        if retry:  # Gmail contacts that could not be imported last time
+            changes += self.remote.get(retry, group_name)
+        if state.sync_token and listing.full:
+            report.notes.append("Google's sync token had expired: every contact was listed and "
+                                "reconciled through the stored links.")
+
+        linked = self.repo.link_index(self.user_id, KIND)
+        index = {cid: remote_id for cid, (remote_id, _) in linked.items()}
+        if not listing.full:
+            # A listed contact whose etag is the one crmtui last wrote or read is unchanged: the
+            # listing returns crmtui's own writes of the last run too. (A full listing keeps
+            # them all: it tells which linked contacts are gone.)
+            known_etags = {remote_id: etag for remote_id, etag in linked.values() if etag}
+            changes = [rc for rc in changes
+                       if rc.deleted or known_etags.get(rc.remote_id) != rc.etag]
+        local, existing, emails = self._local(
+            tag_id, index, changes, None if listing.full else state.local_stamp,
+            state.retry_local)
+        self.existing = existing
+        links = self.repo.get_links(self.user_id, KIND, local)
+        back = [cid for cid, mine in local.items()
+                if mine.tagged and cid not in index and cid in state.parked]
+        found = {rc.remote_id: rc for rc in self.remote.get(
+            [state.parked[cid] for cid in back], group_name)} if back else {}
+        plan = plan_contacts(local, links, index, changes, full=listing.full, existing=existing,
+                             emails=emails, report=report,
+                             parked={cid: found.get(state.parked[cid]) for cid in back},
+                             parked_ids=state.parked)
+        if group is not None and group.recreated:
+            plan.guard_reason = "the Google group was deleted in Gmail"
+            plan.guard_always = True
+        ctx = ContactRun(self.repo, self.user_id, self.remote, group_name, tag_id, report,
+                         parked=dict(state.parked))
+        self.ctx = ctx
+        return plan, ctx
+
+    def final_state(self) -> ContactsState:
+        """The state a successful run ends with."""
+        ctx = self.ctx
+        return ContactsState(
+            group=ctx.group, sync_token=self.listing_token, retry=ctx.failed_imports,
+            retry_local=sorted(ctx.retry_local),
+            parked={cid: rid for cid, rid in ctx.parked.items() if cid in self.existing},
+            local_stamp=self.started, last_sync=utcnow())
+
+    # -- reading the CRM side ----------------------------------------------------------------
+
+    def _local(self, tag_id: str, links: Mapping[str, str],
+               changes: Sequence[RemoteContact], stamp: datetime | None, retry: Sequence[str]
+               ) -> tuple[dict[str, LocalContact], set[str], dict[str, str]]:
+        """The CRM contacts this run must look at (see :func:`plan_contacts`), every contact id,
+        and the emails of CRM contacts that unlinked Gmail contacts carry."""
+        existing = set(self.repo.contact_ids(ContactQuery(), None))
+        tagged = set(self.repo.contact_ids(ContactQuery(tag_ids=(tag_id,)), self.user_id))
+        if stamp:
+            recent = set(self.repo.contact_ids(ContactQuery(modified_since=stamp), None))
+        else:
+            recent = existing
+        by_remote = {remote_id: cid for cid, remote_id in links.items()}
+        remote_linked = {by_remote[rc.remote_id] for rc in changes if rc.remote_id in by_remote}
+        unlinked = [rc for rc in changes
+                    if rc.remote_id not in by_remote and rc.in_group and not rc.deleted]
+        wanted_emails = {email for rc in unlinked for email in rc.emails()}
+        emails = {e: cid for e, cid in self.repo.contact_ids_by_email(wanted_emails).items()
+                  if cid not in links}
+        recovered = {rc.crm_id for rc in unlinked if rc.crm_id in existing}
+        wanted = (((tagged | set(links)) & recent) | (tagged - set(links)) | remote_linked
+                  | set(emails.values()) | recovered | set(retry)) & existing
+        local: dict[str, LocalContact] = {}
+        for contact in self.repo.get_contacts(sorted(wanted), self.user_id):
+            local[contact.id] = LocalContact(contact.id, contact_fields(contact),
+                                             contact.modified, contact.id in tagged)
+        return local, existing, emails
