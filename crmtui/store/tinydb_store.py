@@ -51,10 +51,10 @@ from crmtui.store.repository import (
     ACTIVITY_SORTS,
     CONTACT_SORTS,
     ActivityQuery,
-    Conflict,
     ContactQuery,
     NotFound,
     Repository,
+    StoreConflict,
     StoreError,
 )
 from crmtui.store.storage import AtomicJSONStorage, StorageError
@@ -454,7 +454,7 @@ class TinyDBRepository(Repository):
     def add_user(self, user: User, contact: Contact | None = None) -> User:
         with self.transaction():
             if self.find_user(user.email) is not None:
-                raise Conflict(f"a user with the email {user.email} already exists")
+                raise StoreConflict(f"a user with the email {user.email} already exists")
             if contact is not None:
                 user = user.evolve(contact_id=contact.id)
             elif user.contact_id and user.contact_id not in self._table(CONTACTS):
@@ -517,7 +517,7 @@ class TinyDBRepository(Repository):
                               if tag.kind is not TagKind.PRIVATE
                               else doc.get("owner_id") == tag.owner_id)
                 if same_scope and fold(doc["name"]) == fold(tag.name):
-                    raise Conflict(f"a tag named {doc['name']!r} already exists")
+                    raise StoreConflict(f"a tag named {doc['name']!r} already exists")
             self._insert(TAGS, tag)
         return tag
 
@@ -575,7 +575,7 @@ class TinyDBRepository(Repository):
     def add_contact(self, contact: Contact) -> Contact:
         with self.transaction():
             if contact.id in self._table(CONTACTS):
-                raise Conflict(f"a contact with id {contact.id} already exists")
+                raise StoreConflict(f"a contact with id {contact.id} already exists")
             self._check_contact_refs(contact, None)
             self._insert(CONTACTS, contact)
             if self._index is not None:
@@ -588,7 +588,7 @@ class TinyDBRepository(Repository):
             seen: set[str] = set()
             for contact in contacts:
                 if contact.id in table or contact.id in seen:
-                    raise Conflict(f"a contact with id {contact.id} already exists")
+                    raise StoreConflict(f"a contact with id {contact.id} already exists")
                 seen.add(contact.id)
                 self._check_contact_refs(contact, None)
             self._put_docs(CONTACTS, ((c.id, _stored(c)) for c in contacts))
@@ -652,7 +652,7 @@ class TinyDBRepository(Repository):
                 raise NotFound(f"no contact {contact_id}")
             for user in self._table(USERS).values():
                 if user.get("contact_id") == contact_id:
-                    raise Conflict(f"the contact belongs to the user {user['email']}; "
+                    raise StoreConflict(f"the contact belongs to the user {user['email']}; "
                                    "it cannot be deleted")
             for aid, doc in list(self._table(ACTIVITIES).items()):
                 parts = doc.get("participants", [])
@@ -836,7 +836,7 @@ class TinyDBRepository(Repository):
             table = self._table(ACTIVITIES)
             for activity in activities:
                 if activity.id in table:
-                    raise Conflict(f"an activity with id {activity.id} already exists")
+                    raise StoreConflict(f"an activity with id {activity.id} already exists")
                 self._insert(ACTIVITIES, activity)
             for activity in activities:  # series may come after their occurrences
                 self._check_activity_refs(activity)
@@ -938,7 +938,7 @@ class TinyDBRepository(Repository):
                 raise NotFound(f"no user {account.user_id}")
             for doc in self._table(ACCOUNTS).values():
                 if doc["user_id"] == account.user_id and doc["provider"] == account.provider:
-                    raise Conflict(f"the user already has a linked {account.provider} account "
+                    raise StoreConflict(f"the user already has a linked {account.provider} account "
                                    f"({doc['email']}); unlink it first")
             self._insert(ACCOUNTS, account)
         return account
@@ -1019,7 +1019,7 @@ class TinyDBRepository(Repository):
                 index.pop((old["user_id"], old["kind"], old["remote_id"]), None)
             other = index.get((link.user_id, link.kind.value, link.remote_id))
             if other is not None and other != doc_id:
-                raise Conflict(f"the remote record {link.remote_id} is already linked")
+                raise StoreConflict(f"the remote record {link.remote_id} is already linked")
             self._upsert(LINKS, doc_id, link.to_dict())
             index[(link.user_id, link.kind.value, link.remote_id)] = doc_id
 
@@ -1144,14 +1144,14 @@ class TinyDBRepository(Repository):
                     raise ValidationError(f"{where}.{exc.field}", exc.problem, exc.value) from None
             ids = [doc_id for doc_id, _ in out]
             if len(set(ids)) != len(ids):
-                raise Conflict(f"{name}: the same id appears twice in the file")
+                raise StoreConflict(f"{name}: the same id appears twice in the file")
             parsed[name] = out
         with self.transaction():
             for name, parsed_rows in parsed.items():
                 table = self._table(name)
                 for doc_id, _ in parsed_rows:
                     if doc_id in table:
-                        raise Conflict(f"{name}: a record with id {doc_id} already exists")
+                        raise StoreConflict(f"{name}: a record with id {doc_id} already exists")
             self._check_unique(parsed[USERS], parsed[TAGS])
             for name, parsed_rows in parsed.items():
                 if parsed_rows:
@@ -1163,12 +1163,12 @@ class TinyDBRepository(Repository):
 
     def _check_unique(self, users: list[tuple[str, dict[str, Any]]],
                       tags: list[tuple[str, dict[str, Any]]]) -> None:
-        """New users' emails and new tags' names (per scope) are not taken (raises Conflict)."""
+        """New users' emails and new tags' names (per scope) are not taken (raises StoreConflict)."""
         emails = {u["email"].casefold() for u in self._table(USERS).values()}
         for _, doc in users:
             key = doc["email"].casefold()
             if key in emails:
-                raise Conflict(f"users: a user with the email {doc['email']} already exists")
+                raise StoreConflict(f"users: a user with the email {doc['email']} already exists")
             emails.add(key)
 
         def scoped(doc: Mapping[str, Any]) -> tuple[str, str]:
@@ -1179,7 +1179,7 @@ class TinyDBRepository(Repository):
         for _, doc in tags:
             key = scoped(doc)
             if key in names:
-                raise Conflict(f"tags: a tag named {doc['name']!r} already exists")
+                raise StoreConflict(f"tags: a tag named {doc['name']!r} already exists")
             names.add(key)
 
     def _check_references(self) -> None:

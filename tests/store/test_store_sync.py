@@ -21,8 +21,7 @@ from crmtui.model import (
     User,
     ValidationError,
 )
-from crmtui.store import Conflict as StoreConflict
-from crmtui.store import NotFound, TinyDBRepository, open_store
+from crmtui.store import NotFound, StoreConflict, TinyDBRepository, open_store
 from crmtui.store.tinydb_store import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
