@@ -56,7 +56,7 @@ def import_json(repo: Repository, name: str, text: str, *, on_existing: str) -> 
     except ValidationError as exc:
         location, reason = _split_field(exc)
         raise FormatError(name, location, reason) from None
-    except StoreError as exc:  # Conflict and NotFound: a duplicate or a broken reference
+    except StoreError as exc:  # StoreConflict and NotFound: a duplicate or a broken reference
         raise FormatError(name, _locate(data, str(exc)), str(exc)) from None
     return ImportReport(counts=counts, skipped=skipped)
 

@@ -34,7 +34,7 @@ from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.sync_bar import SyncBar, local_time
 from crmtui.screens.tags import KIND_ORDER, TagEditor, tag_label
-from crmtui.store.repository import Conflict, ContactQuery, NotFound, Repository, StoreError
+from crmtui.store.repository import ContactQuery, NotFound, Repository, StoreConflict, StoreError
 from crmtui.widgets import Column, LazyTable
 
 COLUMNS = (
@@ -561,7 +561,7 @@ class ContactsScreen(Screen[None]):
                         deleted += 1
                     except NotFound:
                         continue
-                    except Conflict as exc:
+                    except StoreConflict as exc:
                         refused.append(str(exc))
         except StoreError as exc:
             deleted, refused = 0, [str(exc)]

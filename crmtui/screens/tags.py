@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 
 from crmtui.model import Tag, TagKind, ValidationError
 from crmtui.screens.context import Services
-from crmtui.store.repository import Conflict, NotFound, StoreError
+from crmtui.store.repository import NotFound, StoreConflict, StoreError
 
 KIND_ORDER = (TagKind.PRIVATE, TagKind.PUBLIC, TagKind.CORPORATE)
 
@@ -187,7 +187,7 @@ class TagEditor(ModalScreen[bool]):
             error.update(f"The name {problem}" if exc.field == "tag name" else str(exc))
             error.display = True
             return
-        except Conflict as exc:
+        except StoreConflict as exc:
             error.update(f"{str(exc)[:1].upper()}{str(exc)[1:]}")
             error.display = True
             return

@@ -5,17 +5,17 @@ from crmtui.store.repository import (
     ACTIVITY_SORTS,
     CONTACT_SORTS,
     ActivityQuery,
-    Conflict,
     ContactQuery,
     NotFound,
     Repository,
+    StoreConflict,
     StoreError,
 )
 from crmtui.store.storage import StorageError
 from crmtui.store.tinydb_store import DB_FILE, TinyDBRepository, open_store
 
 __all__ = [
-    "ACTIVITY_SORTS", "CONTACT_SORTS", "DB_FILE", "SCHEMA_VERSION", "ActivityQuery", "Conflict",
-    "ContactQuery", "NotFound", "Repository", "SchemaError", "StorageError", "StoreError",
+    "ACTIVITY_SORTS", "CONTACT_SORTS", "DB_FILE", "SCHEMA_VERSION", "ActivityQuery", "ContactQuery",
+    "NotFound", "Repository", "SchemaError", "StorageError", "StoreConflict", "StoreError",
     "TinyDBRepository", "open_store",
 ]

@@ -36,7 +36,7 @@ class NotFound(StoreError):
     pass
 
 
-class Conflict(StoreError):
+class StoreConflict(StoreError):
     """The request clashes with what is stored (a duplicate, a record still in use)."""
 
 
@@ -325,7 +325,7 @@ class Repository(ABC):
         """Add every record of a :meth:`dump` in one transaction; returns counts per kind.
 
         Every record is validated and every reference checked before anything is written; a
-        record whose id is already stored is a Conflict. Either all of it goes in or nothing."""
+        record whose id is already stored is a StoreConflict. Either all of it goes in or nothing."""
 
     @abstractmethod
     def iter_contacts(self) -> Iterator[Contact]: ...

@@ -18,7 +18,7 @@ from crmtui.model import (
     ValidationError,
     fold,
 )
-from crmtui.store import ACTIVITY_SORTS, ActivityQuery, Conflict, NotFound, TinyDBRepository
+from crmtui.store import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict, TinyDBRepository
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -163,7 +163,7 @@ def test_activity_references_and_crud(repo: TinyDBRepository, acts: dict[str, Ac
         repo.add_activity(Activity(title="x", organizer_id="ghost"))
     with pytest.raises(NotFound, match="no contact c0"):
         repo.add_activity(Activity(title="x", participants=[Participant("contact", "c0")]))
-    with pytest.raises(Conflict):
+    with pytest.raises(StoreConflict):
         repo.add_activity(acts["utc"])
     with pytest.raises(NotFound):
         repo.update_activity(Activity(title="never stored"))

@@ -19,9 +19,9 @@ from crmtui.model import (
 )
 from crmtui.store import (
     CONTACT_SORTS,
-    Conflict,
     ContactQuery,
     NotFound,
+    StoreConflict,
     TinyDBRepository,
     open_store,
 )
@@ -188,9 +188,9 @@ def test_count_and_lookups(repo: TinyDBRepository, people: dict[str, Contact]) -
     assert {c.id for c in repo.iter_contacts()} == {c.id for c in people.values()}
     with pytest.raises(NotFound, match="no contact nope"):
         repo.get_contacts([people["jose"].id, "nope"])
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(StoreConflict, match="already exists"):
         repo.add_contact(people["jose"])
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(StoreConflict, match="already exists"):
         repo.add_contacts([Contact(given_name="X"), people["zoe"]])
     assert repo.count_contacts() == 5
 
@@ -299,9 +299,9 @@ def test_private_tag_is_preserved_when_another_user_updates(
 
 def test_tag_names_are_unique_per_scope(repo: TinyDBRepository, tagged: dict[str, Tag],
                                         ann: User, bob: User) -> None:
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(StoreConflict, match="already exists"):
         repo.add_tag(Tag(name="vip"))
-    with pytest.raises(Conflict):
+    with pytest.raises(StoreConflict):
         repo.add_tag(Tag(name="ann's", kind=TagKind.PRIVATE, owner_id=ann.id))
     # Another user may have a private tag of the same name; find_tag prefers one's own.
     mine = repo.add_tag(Tag(name="VIP", kind=TagKind.PRIVATE, owner_id=bob.id))
@@ -362,7 +362,7 @@ def test_delete_contact_leaves_the_activities(repo: TinyDBRepository, people: di
 
 
 def test_users_own_contact_cannot_be_deleted(repo: TinyDBRepository, ann: User) -> None:
-    with pytest.raises(Conflict, match="belongs to the user ann@example.com"):
+    with pytest.raises(StoreConflict, match="belongs to the user ann@example.com"):
         repo.delete_contact(ann.contact_id)
     assert repo.get_contact(ann.contact_id).given_name == "Ann"
 
@@ -392,7 +392,7 @@ def test_users(repo: TinyDBRepository, ann: User, bob: User) -> None:
     assert repo.find_user("nobody@example.com") is None
     assert repo.user_emails(ann.id) == ["ann@example.com", "ann.lee@example.org"]
     assert repo.get_contact(ann.contact_id).owner_id == ann.id
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(StoreConflict, match="already exists"):
         repo.add_user(User(name="Ann 2", email="Ann@Example.com"))
     with pytest.raises(NotFound):
         repo.get_user("nope")

@@ -21,9 +21,8 @@ from crmtui.model import (
     User,
     ValidationError,
 )
-from crmtui.store import Conflict as StoreConflict
-from crmtui.store import NotFound, TinyDBRepository, open_store
-from crmtui.store.tinydb_store import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
+from crmtui.store import NotFound, StoreConflict, TinyDBRepository, open_store
+from crmtui.store.tinydb_sync import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 CONTACTS, ACTIVITIES = SyncKind.CONTACTS, SyncKind.ACTIVITIES
@@ -168,7 +167,7 @@ def test_journal_keeps_the_latest_runs_per_user(repo: TinyDBRepository, ann: Use
 
 def test_journal_trims_by_instant_not_by_text(repo: TinyDBRepository, ann: User,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("crmtui.store.tinydb_store.JOURNAL_MAX_RUNS", 2)
+    monkeypatch.setattr("crmtui.store.tinydb_sync.JOURNAL_MAX_RUNS", 2)
     tokyo = ZoneInfo("Asia/Tokyo")
     # As text "2024-01-01T10:00+09:00" sorts after "2024-01-01T05:00+00:00", yet it is older.
     repo.add_run(SyncRun(user_id=ann.id, kind=CONTACTS, id="oldest",

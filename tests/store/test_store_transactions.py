@@ -13,11 +13,11 @@ from crmtui.model import Activity, Contact, Participant, User
 from crmtui.store import (
     DB_FILE,
     SCHEMA_VERSION,
-    Conflict,
     ContactQuery,
     NotFound,
     SchemaError,
     StorageError,
+    StoreConflict,
     StoreError,
     TinyDBRepository,
     open_store,
@@ -180,7 +180,7 @@ def test_failed_store_call_that_wrote_dooms_the_outer_transaction(
 def test_failed_check_before_any_write_does_not_doom(repo: TinyDBRepository, ann: User) -> None:
     with repo.transaction():
         repo.add_contact(Contact(given_name="Kept"))
-        with pytest.raises(Conflict):
+        with pytest.raises(StoreConflict):
             repo.add_user(User(name="Ann again", email="ann@example.com"))
         with pytest.raises(NotFound):
             repo.update_contact(Contact(given_name="Never stored"))

@@ -1,0 +1,295 @@
+"""The TinyDB repository's foundation: the file, the locks, transactions and low-level writes.
+
+One JSON file per data directory (``crmtui.json``), written through :class:`AtomicJSONStorage`.
+Documents are keyed by crmtui's own ids (TinyDB document ids are those strings), so the file reads
+naturally and the ids survive export and import.
+
+Concurrency: a file lock (``crmtui.json.lock``) is held for every commit. A write first takes the
+lock, reloads the file if another process committed since it was read, applies the change and
+commits, so no process loses another's update. Reads reload when the file changed on disk.
+Within a process an RLock makes the repository safe for the UI thread and sync workers together.
+
+:class:`TinyDBBase` holds this state; the parts of the repository (contact search, activities,
+sync tables, the whole-database dump) build on it, and :class:`~crmtui.store.tinydb_store.
+TinyDBRepository` brings them together.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.table import Document, Table
+
+from crmtui.model import Activity, Contact, ParticipantKind, TagKind, User, trusted_data
+from crmtui.store.migrations import migrate
+from crmtui.store.repository import NotFound, Repository, StoreError
+from crmtui.store.storage import AtomicJSONStorage, StorageError
+
+if TYPE_CHECKING:
+    from crmtui.store.tinydb_search import _ContactIndex
+
+DB_FILE = "crmtui.json"
+LOCK_TIMEOUT = 60.0
+
+USERS, TAGS, CONTACTS, ACTIVITIES = "users", "tags", "contacts", "activities"
+ACCOUNTS, SETTINGS, STATE, LINKS, JOURNAL = ("accounts", "sync_settings", "sync_state",
+                                             "sync_links", "journal")
+TABLES = (USERS, TAGS, CONTACTS, ACTIVITIES, ACCOUNTS, SETTINGS, STATE, LINKS, JOURNAL)
+
+
+class _Table(Table):
+    """A TinyDB table keyed by string ids.
+
+    Our document ids are crmtui's string ids, so the int conversion TinyDB does around every
+    update (rebuilding the whole table twice, ~10 ms at 100,000 contacts) has nothing to do:
+    updates work on the stored dict in place.
+    """
+
+    document_id_class = str  # type: ignore[assignment]
+
+    def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
+        tables = self._storage.read() or {}
+        updater(tables.setdefault(self.name, {}))
+        self._storage.write(tables)
+        self.clear_cache()
+
+
+class _DB(TinyDB):
+    table_class = _Table
+
+
+def _instant(text: str | None) -> datetime:
+    if not text:
+        return datetime.min.replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _doc(doc_id: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {**doc, "id": doc_id}
+
+
+def _stored_contact(cid: str, doc: Mapping[str, Any]) -> Contact:
+    """A stored contact (validated when it was written, so emails are not parsed again)."""
+    with trusted_data():
+        return Contact.from_dict(_doc(cid, doc))
+
+
+def _stored_user(uid: str, doc: Mapping[str, Any]) -> User:
+    with trusted_data():
+        return User.from_dict(_doc(uid, doc))
+
+
+def _stored(record: Any) -> dict[str, Any]:
+    data: dict[str, Any] = record.to_dict()
+    data.pop("id", None)
+    return data
+
+
+class TinyDBBase(Repository):
+    """The state every part of the TinyDB repository shares, and its transactions."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT
+                 ) -> None:
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data directory {self.data_dir}: "
+                             f"{exc.strerror}") from exc
+        self.path = self.data_dir / DB_FILE
+        self._flock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._rlock = threading.RLock()
+        self._preparing = threading.Lock()  # held while prepare_search builds the index
+        self._depth = 0
+        self._doomed = False
+        self._generation = 0
+        self._index: _ContactIndex | None = None
+        self._remote_links: dict[tuple[str, str, str], str] | None = None
+        self._db = _DB(storage=AtomicJSONStorage, path=self.path)
+        self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
+        with self._lock_file():
+            self._remove_stale_temporaries()
+            self._load()
+
+    # -- lifecycle and transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def _lock_file(self) -> Iterator[None]:
+        try:
+            self._flock.acquire()
+        except Timeout:
+            raise StoreError(f"the database {self.path} is locked by another crmtui process; "
+                             "try again when it has finished") from None
+        try:
+            yield
+        finally:
+            self._flock.release()
+
+    def _remove_stale_temporaries(self) -> None:
+        # Left by a process killed while committing; we hold the lock, so nobody is writing one.
+        for tmp in glob.glob(str(self.data_dir / f".{DB_FILE}.*.tmp")):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _load(self) -> None:
+        data = self._storage.load()
+        for name in TABLES:
+            data.setdefault(name, {})
+        data, changed = migrate(data)
+        self._storage.write(data)
+        if changed:
+            self._storage.flush()
+        self._storage.dirty = False
+        self._db.clear_cache()
+        self._index = None
+        self._remote_links = None
+        self._generation += 1
+
+    @property
+    def _data(self) -> dict[str, dict[str, Any]]:
+        return self._storage.read()
+
+    def _table(self, name: str) -> dict[str, Any]:
+        return self._storage.read()[name]
+
+    def _t(self, name: str) -> Table:
+        return self._db.table(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._rlock:
+            outermost = self._depth == 0
+            if outermost:
+                self._flock_enter()
+            self._depth += 1
+            writes_before = self._storage.writes
+            failed = False
+            try:
+                yield
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                self._depth -= 1
+                if failed and self._storage.writes != writes_before:
+                    # A step that failed after writing: the whole transaction is rolled back.
+                    self._doomed = True
+                if outermost:
+                    self._finish(failed)
+
+    def _flock_enter(self) -> None:
+        try:
+            self._flock.acquire()
+        except Timeout:
+            raise StoreError(f"the database {self.path} is locked by another crmtui process; "
+                             "try again when it has finished") from None
+        try:
+            if self._storage.changed_on_disk():
+                self._load()
+        except BaseException:
+            self._flock.release()
+            raise
+        self._doomed = False
+
+    def _finish(self, failed: bool) -> None:
+        try:
+            if failed or self._doomed:
+                if self._storage.dirty:
+                    self._load()  # roll back to the committed file
+                if not failed:
+                    raise StoreError("a write inside the transaction failed, so the transaction "
+                                     "was rolled back and nothing was written")
+            elif self._storage.dirty:
+                try:
+                    self._storage.flush()
+                except OSError as exc:
+                    self._load()
+                    raise StorageError(f"cannot write {self.path}: {exc.strerror}") from exc
+                self._generation += 1
+        finally:
+            self._doomed = False
+            self._flock.release()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def refresh(self) -> bool:
+        with self._rlock:
+            if self._depth == 0 and self._storage.changed_on_disk():
+                self._load()
+                return True
+            return False
+
+    @property
+    def generation(self) -> int:
+        self.refresh()
+        return self._generation
+
+    def _read(self) -> None:
+        """Before a read outside a transaction: pick up other processes' commits."""
+        if self._depth == 0 and self._storage.changed_on_disk():
+            self._load()
+
+    # -- checks shared by the parts ---------------------------------------------------------------
+
+    def _visible_tags(self, viewer_id: str | None) -> dict[str, dict[str, Any]]:
+        return {tid: doc for tid, doc in self._table(TAGS).items()
+                if doc["kind"] != TagKind.PRIVATE.value or doc.get("owner_id") == viewer_id}
+
+    def _check_contact_refs(self, contact: Contact, viewer_id: str | None) -> None:
+        tags = self._table(TAGS)
+        for tid in contact.tags:
+            doc = tags.get(tid)
+            if doc is None:
+                raise NotFound(f"no tag {tid}")
+        if contact.owner_id and contact.owner_id not in self._table(USERS):
+            raise NotFound(f"no user {contact.owner_id} to own the contact")
+
+    def _check_activity_refs(self, activity: Activity) -> None:
+        users, contacts = self._table(USERS), self._table(CONTACTS)
+        for name, uid in (("owner", activity.owner_id), ("organizer", activity.organizer_id)):
+            if uid and uid not in users:
+                raise NotFound(f"no user {uid} to be the activity's {name}")
+        for p in activity.participants:
+            pool = users if p.kind is ParticipantKind.USER else contacts
+            if p.ref_id not in pool:
+                raise NotFound(f"no {p.kind.value} {p.ref_id} to take part in the activity")
+        if activity.series_id and activity.series_id not in self._table(ACTIVITIES):
+            raise NotFound(f"no activity {activity.series_id} to be the series")
+
+    # -- low-level writes -------------------------------------------------------------------------
+
+    def _insert(self, table: str, record: Any) -> None:
+        self._put_docs(table, [(record.id, _stored(record))])
+
+    def _put_docs(self, table: str, docs: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        self._t(table).insert_multiple(Document(doc, doc_id=cast(Any, doc_id))
+                                       for doc_id, doc in docs)
+
+    def _upsert(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
+        self._t(table).upsert(Document(doc, doc_id=cast(Any, doc_id)))
+
+    def _update_fields(self, table: str, changes: dict[str, Any], ids: Sequence[str]) -> None:
+        self._t(table).update(changes, doc_ids=cast(Any, list(ids)))
+
+    def _remove(self, table: str, ids: Sequence[str]) -> None:
+        self._t(table).remove(doc_ids=cast(Any, list(ids)))
+
+    def _replace(self, table: str, record: Any) -> None:
+        stored = _stored(record)
+
+        def updater(docs: dict[str, Any]) -> None:
+            docs[record.id] = stored
+
+        self._t(table)._update_table(cast(Any, updater))

@@ -1,0 +1,149 @@
+"""The whole database at once: the TinyDB repository's export (dump) and import (load_dump)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crmtui.model import (
+    Account,
+    Activity,
+    Contact,
+    SyncLink,
+    SyncRun,
+    SyncSettings,
+    Tag,
+    TagKind,
+    User,
+    ValidationError,
+    fold,
+)
+from crmtui.store.repository import NotFound, StoreConflict
+from crmtui.store.tinydb_base import (
+    ACCOUNTS,
+    ACTIVITIES,
+    CONTACTS,
+    JOURNAL,
+    LINKS,
+    SETTINGS,
+    STATE,
+    TABLES,
+    TAGS,
+    USERS,
+    TinyDBBase,
+    _doc,
+    _stored,
+)
+
+
+class DumpTables(TinyDBBase):
+    """Every record of every table, out and in."""
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        with self._rlock:
+            self._read()
+            out: dict[str, list[dict[str, Any]]] = {}
+            for name in TABLES:
+                table = self._table(name)
+                if name in (SETTINGS, LINKS):
+                    out[name] = [dict(d) for d in table.values()]
+                elif name == STATE:
+                    out[name] = [{"key": k, **d} for k, d in table.items()]
+                else:
+                    out[name] = [_doc(k, d) for k, d in table.items()]
+            return out
+
+    def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+        unknown = sorted(set(data) - set(TABLES) - {"format", "schema", "exported"})
+        if unknown:
+            raise ValidationError("file", f"unknown section(s): {', '.join(unknown)}")
+        entity: dict[str, Any] = {USERS: User, TAGS: Tag, CONTACTS: Contact, ACTIVITIES: Activity,
+                  ACCOUNTS: Account, JOURNAL: SyncRun}
+        parsed: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for name in TABLES:
+            rows: Any = data.get(name) or []
+            if not isinstance(rows, list):
+                raise ValidationError(name, "must be a list of records")
+            out: list[tuple[str, dict[str, Any]]] = []
+            for i, row in enumerate(rows, 1):
+                where = f"{name}[{i}]"
+                try:
+                    if name in entity:
+                        record = entity[name].from_dict(row)
+                        out.append((record.id, _stored(record)))
+                    elif name == SETTINGS:
+                        s = SyncSettings.from_dict(row)
+                        out.append((s.user_id, s.to_dict()))
+                    elif name == LINKS:
+                        link = SyncLink.from_dict(row)
+                        out.append((f"{link.user_id}:{link.kind.value}:{link.local_id}",
+                                    link.to_dict()))
+                    else:
+                        if not isinstance(row, dict) or not isinstance(row.get("key"), str):
+                            raise ValidationError("key", "a sync state needs a key")
+                        rest = dict(row)
+                        out.append((rest.pop("key"), rest))
+                except ValidationError as exc:
+                    raise ValidationError(f"{where}.{exc.field}", exc.problem, exc.value) from None
+            ids = [doc_id for doc_id, _ in out]
+            if len(set(ids)) != len(ids):
+                raise StoreConflict(f"{name}: the same id appears twice in the file")
+            parsed[name] = out
+        with self.transaction():
+            for name, parsed_rows in parsed.items():
+                table = self._table(name)
+                for doc_id, _ in parsed_rows:
+                    if doc_id in table:
+                        raise StoreConflict(f"{name}: a record with id {doc_id} already exists")
+            self._check_unique(parsed[USERS], parsed[TAGS])
+            for name, parsed_rows in parsed.items():
+                if parsed_rows:
+                    self._put_docs(name, parsed_rows)
+            self._check_references()
+            self._index = None
+            self._remote_links = None
+        return {name: len(parsed_rows) for name, parsed_rows in parsed.items()}
+
+    def _check_unique(self, users: list[tuple[str, dict[str, Any]]],
+                      tags: list[tuple[str, dict[str, Any]]]) -> None:
+        """New users' emails and new tags' names (per scope) are not taken (raises
+        StoreConflict)."""
+        emails = {u["email"].casefold() for u in self._table(USERS).values()}
+        for _, doc in users:
+            key = doc["email"].casefold()
+            if key in emails:
+                raise StoreConflict(f"users: a user with the email {doc['email']} already exists")
+            emails.add(key)
+
+        def scoped(doc: Mapping[str, Any]) -> tuple[str, str]:
+            scope = doc.get("owner_id", "") if doc["kind"] == TagKind.PRIVATE.value else ""
+            return (scope, fold(doc["name"]))
+
+        names = {scoped(t) for t in self._table(TAGS).values()}
+        for _, doc in tags:
+            key = scoped(doc)
+            if key in names:
+                raise StoreConflict(f"tags: a tag named {doc['name']!r} already exists")
+            names.add(key)
+
+    def _check_references(self) -> None:
+        """Every reference between stored records resolves (raises NotFound otherwise)."""
+        users, contacts, tags = self._table(USERS), self._table(CONTACTS), self._table(TAGS)
+        for u in users.values():
+            if u.get("contact_id") and u["contact_id"] not in contacts:
+                raise NotFound(f"users: {u['email']} refers to a missing contact {u['contact_id']}")
+        for t in tags.values():
+            if t.get("owner_id") and t["owner_id"] not in users:
+                raise NotFound(f"tags: {t['name']!r} is owned by a missing user {t['owner_id']}")
+        for cid, c in contacts.items():
+            for tid in c.get("tags", ()):
+                if tid not in tags:
+                    raise NotFound(f"contacts: {cid} carries a missing tag {tid}")
+            if c.get("owner_id") and c["owner_id"] not in users:
+                raise NotFound(f"contacts: {cid} is owned by a missing user {c['owner_id']}")
+        for aid, a in self._table(ACTIVITIES).items():
+            self._check_activity_refs(Activity.from_dict(_doc(aid, a)))
+        for name in (ACCOUNTS, SETTINGS):
+            for doc in self._table(name).values():
+                if doc["user_id"] not in users:
+                    raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
