@@ -69,6 +69,7 @@ from crmtui.model.sync import (
     SyncLink,
     SyncRun,
     SyncSettings,
+    sync_tag_problem,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "SYNC_PERIODS", "Account", "AccountState", "Activity", "ActivityStatus", "ActivityType",
     "Address", "Conflict", "Contact", "Email", "Participant", "ParticipantKind", "Phone", "Priority",
     "ResponseStatus", "SyncKind", "SyncLink", "SyncRun", "SyncSettings", "Tag", "TagKind", "User",
+    "sync_tag_problem",
     "ValidationError", "check_aware", "check_choice", "check_email", "check_enum", "check_id",
     "check_phone", "check_zone", "clean_text", "fold", "new_id", "parse_date", "parse_datetime",
     "trusted_data", "utcnow",

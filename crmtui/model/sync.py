@@ -25,6 +25,7 @@ from crmtui.model.common import (
     new_id,
     utcnow,
 )
+from crmtui.model.people import Tag, TagKind
 
 SYNC_PERIODS = (1, 5, 10, 15, 30, 60)
 DEFAULT_SYNC_PERIOD = 60
@@ -106,6 +107,23 @@ class SyncSettings(_Entity):
         if kind is SyncKind.CONTACTS:
             return self.contacts_auto, self.contacts_period
         return self.activities_auto, self.activities_period
+
+
+TAG_KIND_WHY = {TagKind.PUBLIC: "a public tag, visible to everyone",
+                TagKind.CORPORATE: "a corporate tag, shared by the whole company"}
+
+
+def sync_tag_problem(tag: Tag, user_id: str) -> str:
+    """Why ``tag`` cannot be the contacts' sync tag of ``user_id`` ("" when it can). The one
+    rule: only a private tag of the user's own; the store, the settings service and a sync run
+    all ask this."""
+    if tag.kind is not TagKind.PRIVATE:
+        return (f"the sync tag must be a private tag of yours (only a private tag can be a "
+                f"sync tag: {tag.name!r} is {TAG_KIND_WHY[tag.kind]})")
+    if tag.owner_id != user_id:
+        return f"the sync tag must be a private tag of yours ({tag.name!r} is a private tag " \
+               "of another user)"
+    return ""
 
 
 @dataclass(slots=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crmtui.model import SyncKind, SyncLink, SyncRun, SyncSettings, TagKind, ValidationError
+from crmtui.model import (
+    SyncKind,
+    SyncLink,
+    SyncRun,
+    SyncSettings,
+    Tag,
+    ValidationError,
+    sync_tag_problem,
+)
 from crmtui.store.repository import NotFound, StoreConflict
 from crmtui.store.tinydb_base import (
     JOURNAL,
@@ -43,11 +51,10 @@ class SyncTables(TinyDBBase):
                 tag = self._table(TAGS).get(settings.contacts_tag_id)
                 if tag is None:
                     raise NotFound(f"no tag {settings.contacts_tag_id}")
-                if tag["kind"] != TagKind.PRIVATE.value or tag.get("owner_id") != settings.user_id:
-                    raise ValidationError(
-                        "contacts_tag_id", f"the sync tag must be a private tag of the user; "
-                        f"{tag['name']!r} is a {tag['kind']} tag"
-                        + ("" if tag["kind"] != "private" else " of another user"))
+                problem = sync_tag_problem(Tag.from_dict(_doc(settings.contacts_tag_id, tag)),
+                                           settings.user_id)
+                if problem:
+                    raise ValidationError("contacts_tag_id", problem)
             self._upsert(SETTINGS, settings.user_id, settings.to_dict())
 
     # -- sync state -------------------------------------------------------------------------------

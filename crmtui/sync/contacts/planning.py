@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crmtui.model import SyncLink, SyncSettings, utcnow
-from crmtui.store import ContactQuery, NotFound, Repository
+from crmtui.store import ContactQuery, Repository
 from crmtui.sync.contacts.actions import (
     KIND,
     ContactRun,
@@ -27,9 +27,10 @@ from crmtui.sync.contacts.actions import (
     merge_pair,
 )
 from crmtui.sync.contacts.mapping import contact_fields
-from crmtui.sync.engine import ProgressFn, SyncReport, SyncSetupError
+from crmtui.sync.engine import ProgressFn, SyncReport
 from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact
 from crmtui.sync.runner import Action, Plan
+from crmtui.sync.settings import SyncSettingsService
 from crmtui.sync.state import ContactsState
 
 
@@ -143,15 +144,7 @@ class ContactSync:
         """Read both sides and the stored status; the plan, and the context to run it in."""
         self.started = utcnow()  # local changes from now on are the next run's
         report = self.report
-        tag_id = self.settings.contacts_tag_id
-        if not tag_id:
-            raise SyncSetupError("no sync tag is chosen for contacts: run `crmtui sync setup "
-                                 "contacts --tag NAME` (a private tag of yours)")
-        try:
-            self.repo.get_tag(tag_id, self.user_id)
-        except NotFound:
-            raise SyncSetupError("the contacts' sync tag no longer exists: choose another with "
-                                 "`crmtui sync setup contacts --tag NAME`") from None
+        tag_id = SyncSettingsService(self.repo).sync_tag(self.settings).id
         state = ContactsState.from_dict(self.repo.get_sync_state(self.user_id, KIND))
         self.state = state
         progress("Finding the Google contact group", 0, 0)
