@@ -177,3 +177,9 @@ class EmulatorControl:
 
     def delete_event(self, email: str, event_id: str) -> None:
         self.call("DELETE", self.account_path(email, "events", event_id))
+
+
+def control(target: str | HasBaseUrl, method: str, path: str, body: Any = None) -> Any:
+    """One control call on ``target`` (a base URL, or anything with a ``base_url``): ``path`` is
+    below ``/__emulator``. Short for ``EmulatorControl(target).call(method, path, body)``."""
+    return EmulatorControl(target).call(method, path, body)
