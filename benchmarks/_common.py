@@ -1,5 +1,5 @@
-"""Helpers the sync benchmarks share: the control API, the emulator's request count per API,
-and timing a case over several runs."""
+"""Helpers the sync benchmarks share: the emulator's request count per API, and timing a case
+over several runs. (The control API: :class:`crmtui.emulator.control_client.EmulatorControl`.)"""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from crmtui.emulator import Emulator
 
 class Syncing(Protocol):
     def sync(self) -> tuple[int, float]: ...
-
-
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """A control API call; ``path`` starts with ``/__emulator``."""
-    return emu.control(method, path.removeprefix("/__emulator"), body)
 
 
 def api_requests(emu: Emulator, api: str) -> int:

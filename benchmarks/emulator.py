@@ -29,22 +29,16 @@ from google.oauth2.credentials import Credentials  # noqa: E402
 from googleapiclient.discovery import build  # noqa: E402
 
 from crmtui.emulator import Emulator, running_emulator  # noqa: E402
-from crmtui.emulator.server import call_json
+from crmtui.emulator.control_client import EmulatorControl  # noqa: E402
 
 TARGETS = {"requests per second, 1 thread": 500, "requests per second, 4 threads": 500,
            "requests to create 1,000": 5, "requests to list 10,000": 10}
 EMAIL = "bench@example.com"
 
 
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
-    with a ``base_url`` (an in-process emulator, or one running as a command)."""
-    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
-
-
 def http_requests(emu: Emulator) -> int:
     """Plain HTTP requests served since the log was last cleared (a batch counts once)."""
-    return int(control(emu, "GET", "/requests")["counts"]["http"])
+    return int(EmulatorControl(emu).requests()["counts"]["http"])
 
 
 def get_loop(emu: Emulator, path: str, token: str, count: int, errors: list[int]) -> None:
@@ -123,7 +117,7 @@ def main() -> int:
         people = build("people", "v1", credentials=creds, static_discovery=True,
                        client_options={"api_endpoint": emu.base_url})
 
-        control(emu, "DELETE", "/requests")
+        EmulatorControl(emu).clear_requests()
         start = time.perf_counter()
         names = create(people, 1000)
         timings["requests to create 1,000"] = time.perf_counter() - start
@@ -136,7 +130,7 @@ def main() -> int:
                                     args.requests // threads, args.runs)
 
         create(people, 9000)
-        control(emu, "DELETE", "/requests")
+        EmulatorControl(emu).clear_requests()
         start = time.perf_counter()
         listed = list_all(people)
         timings["requests to list 10,000"] = time.perf_counter() - start

@@ -19,9 +19,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from _common import api_requests, control, measure, measure_incremental
+from _common import api_requests, measure, measure_incremental
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Activity, ActivityType, Contact, SyncKind, SyncSettings, User
 from crmtui.store import ActivityQuery, open_store
@@ -58,12 +59,12 @@ class Bench:
         self.sync_service = SyncService(self.repo, data_dir,
                                         contacts_remote_factory(self.repo, data_dir),
                                         calendar_remote_factory(self.repo, data_dir))
-        self.events = f"/__emulator/accounts/{EMAIL}/events"
+        self.google = EmulatorControl(emu)
 
     def seed_google(self, n: int) -> None:
         for i in range(n):
             start = slot(i)
-            control(self.emu, "POST", self.events, {
+            self.google.insert_event(EMAIL, {
                 "summary": f"Google {i:05d}", "description": "made in Google Calendar",
                 "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
                 "end": {"dateTime": (start + timedelta(hours=1)).isoformat(),
@@ -94,11 +95,11 @@ class Bench:
 
     def google_edit(self, count: int, round_: int) -> None:
         """Edit ``count`` events in Google (the control API: one request each, unlogged)."""
-        listed = control(self.emu, "GET", self.events)["items"]
+        listed = self.google.events(EMAIL)
         made = [e for e in listed if str(e.get("summary", "")).startswith("Google")]
         for event in made[:count]:
-            control(self.emu, "PATCH", f"{self.events}/{event['id']}",
-                    {"description": f"edited in Google, round {round_}"})
+            self.google.patch_event(EMAIL, event["id"],
+                                    {"description": f"edited in Google, round {round_}"})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import api_requests, control, measure, measure_incremental
+from _common import api_requests, measure, measure_incremental
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Contact, SyncKind, SyncSettings, Tag, TagKind, User
 from crmtui.store import ContactQuery, open_store
@@ -98,13 +99,13 @@ class Bench:
 
     def gmail_edit(self, count: int, round_: int) -> None:
         """Edit ``count`` contacts in Gmail (the control API: one request each, unlogged)."""
-        path = f"/__emulator/accounts/{EMAIL}/contacts"
-        listed = control(self.emu, "GET", path)["contacts"]
+        google = EmulatorControl(self.emu)
+        listed = google.contacts(EMAIL)
         gmail = [p for p in listed if p["names"][0]["givenName"].startswith("Gmail")]
         for person in gmail[:count]:
-            pid = person["resourceName"].split("/")[1]
-            control(self.emu, "PATCH", f"{path}/{pid}",
-                    {"organizations": [{"name": "Gmail Co", "title": f"Buyer r{round_}"}]})
+            google.patch_contact(EMAIL, person["resourceName"],
+                                 {"organizations": [{"name": "Gmail Co",
+                                                     "title": f"Buyer r{round_}"}]})
 
 
 def main(argv: list[str] | None = None) -> int:

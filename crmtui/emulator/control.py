@@ -23,32 +23,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crmtui.emulator.errors import ApiError
-from crmtui.emulator.state import Account, EmulatorState, Fault, Quota
-
-if TYPE_CHECKING:
-    from crmtui.emulator.server import Emulator, Request, Response, Route
+from crmtui.emulator.http import Host, Request, Response, Route, account_or_404
+from crmtui.emulator.state import Fault, Quota
 
 PREFIX = "/__emulator"
+__all__ = ["PREFIX", "account_or_404", "bad_request", "routes"]  # account_or_404: from .http
 
 
 def bad_request(message: str) -> ApiError:
     return ApiError(400, {"error": {"code": 400, "message": message}})
 
 
-def account_or_404(state: EmulatorState, email: str) -> Account:
-    """The account a control route names, or the control API's 404."""
-    account = state.account(email)
-    if account is None:
-        raise ApiError(404, {"error": {"code": 404, "message": f"no account {email}"}})
-    return account
-
-
-def routes(emulator: Emulator) -> list[Route]:
-    from crmtui.emulator.server import Response, Route
-
+def routes(emulator: Host) -> list[Route]:
     state = emulator.state
 
     def body_of(req: Request) -> dict[str, Any]:

@@ -27,14 +27,12 @@ import hashlib
 import hmac
 import html
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from crmtui.emulator.errors import ApiError
+from crmtui.emulator.http import Host, Request, Response, Route
 from crmtui.emulator.state import ALL_SCOPES, Account
-
-if TYPE_CHECKING:
-    from crmtui.emulator.server import Emulator, Request, Route
 
 AUTH_CODE_LIFETIME = 600  # seconds an authorization code can be exchanged
 # Scopes a consent may grant: the APIs' and the sign-in ones an app may add.
@@ -83,9 +81,7 @@ def is_loopback_redirect(uri: str) -> bool:
             and not parts.fragment)
 
 
-def routes(emulator: Emulator) -> list[Route]:
-    from crmtui.emulator.server import Response, Route
-
+def routes(emulator: Host) -> list[Route]:
     state = emulator.state
 
     def client(client_id: str) -> Account | None:

@@ -20,10 +20,9 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from crmtui.emulator.server import call_json
+from crmtui.emulator.control_client import EmulatorControl
 
 if TYPE_CHECKING:
     from crmtui.emulator.server import Emulator
@@ -85,28 +84,22 @@ def seed_demo_google(emulator: Emulator, users: Sequence[tuple[str, str]], *,
     """
     if not users:
         raise ValueError("the demo needs at least one user")
-    base = emulator.base_url + "/__emulator"
+    ctl = EmulatorControl(emulator, timeout=30)
     for _, email in users:
-        _call(base, "POST", "/accounts", {"email": email})
+        ctl.create_account(email)
     rng = random.Random(seed)
     owner = users[0][1]
-    account = f"{base}/accounts/{quote(owner, safe='@')}"
-    group = _call(account, "POST", "/groups", {"name": SYNC_GROUP})["resourceName"]
+    group = ctl.create_group(owner, SYNC_GROUP)["resourceName"]
     book = _address_book(rng, users, crm_emails)
     for n, person in enumerate(book):
         groups = [MY_CONTACTS, group] if n < GROUP_MEMBERS else [MY_CONTACTS]
         person["memberships"] = [{"contactGroupMembership": {"contactGroupResourceName": g}}
                                  for g in groups]
-        _call(account, "POST", "/contacts", person)
-    now = datetime.fromisoformat(_call(base, "GET", "/clock")["now"])
+        ctl.create_contact(owner, person)
+    now = datetime.fromisoformat(ctl.clock()["now"])
     guests = [p for p in book if p.get("names") and p.get("emailAddresses")]
     for email, event in _events(rng, now.date(), users, guests):
-        _call(f"{base}/accounts/{quote(email, safe='@')}", "POST", "/events", event)
-
-
-def _call(base: str, method: str, path: str, body: Any = None) -> Any:
-    """A control API call (never through a proxy: the emulator is on loopback)."""
-    return call_json(base + path, method, body, timeout=30)
+        ctl.insert_event(email, event)
 
 
 # --------------------------------------------------------------------------- contacts

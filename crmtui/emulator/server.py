@@ -3,8 +3,9 @@
 One :class:`Emulator` serves People v1 at ``/v1/...`` and ``/batch``, Calendar v3 at
 ``/calendar/v3/...`` (the prefix-less form is accepted too) and ``/batch/calendar/v3``, OAuth at
 ``/o/oauth2/auth`` and ``/token``, and its own control API under ``/__emulator/``. The API modules
-(:mod:`.people`, :mod:`.calendar`, :mod:`.oauth`, :mod:`.control`) contribute :class:`Route` s;
-this module owns the wire: request parsing (including ``X-HTTP-Method-Override``), bearer tokens,
+(:mod:`.people`, :mod:`.calendar`, :mod:`.oauth`, :mod:`.control`) contribute :class:`Route` s
+(the request, response and route types live in :mod:`.http`, which they share; they never import
+this module nor each other); this module owns the wire: request parsing (including ``X-HTTP-Method-Override``), bearer tokens,
 injected faults, per-user quotas, Google's multipart batch format and the log of requests.
 """
 
@@ -18,105 +19,43 @@ import sys
 import threading
 import time
 import traceback
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
+from crmtui.emulator import calendar, control, oauth, people
+from crmtui.emulator.control_client import EmulatorControl, call_json
 from crmtui.emulator.errors import (
     ApiError,
     calendar_error,
     default_error,
     insufficient_scopes,
     not_found,
-    parse_error,
     people_error,
     rate_limited,
     unauthenticated,
 )
-from crmtui.emulator.state import Account, EmulatorState, LoggedRequest
+from crmtui.emulator.http import (
+    JSON_TYPE,
+    Handler,
+    Request,
+    Response,
+    Route,
+    make_request,
+    normalize_path,
+)
+from crmtui.emulator.state import EmulatorState, LoggedRequest
+
+# Defined in .http and .control_client; importable from here as before.
+__all__ = ["JSON_TYPE", "MAX_BATCH_PARTS", "Emulator", "Handler", "Request", "Response", "Route",
+           "call_json", "make_request", "normalize_path", "running_emulator"]
 
 MAX_BATCH_PARTS = 1000
-JSON_TYPE = "application/json; charset=UTF-8"
-
-
-@dataclass
-class Request:
-    """One API request as a handler sees it (a batch part is one too)."""
-
-    method: str
-    path: str  # percent-decoded, Calendar's prefix-less form normalized to /calendar/v3/...
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    api: str = ""
-    params: dict[str, str] = field(default_factory=dict)  # the route's named groups
-    account: Account | None = None
-    scopes: tuple[str, ...] = ()
-    batch: str = ""
-    base_url: str = ""
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else default
-
-    def args(self, name: str) -> list[str]:
-        return list(self.query.get(name, []))
-
-    def json(self) -> Any:
-        """The JSON body; a malformed one is Google's 400 for this API."""
-        if not self.body.strip():
-            return {}
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise parse_error(self.api) from None
-
-    @property
-    def email(self) -> str:
-        return self.account.email if self.account else ""
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: Any = None  # a JSON value, bytes, or None for no body
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def encode(self) -> tuple[bytes, dict[str, str]]:
-        headers = dict(self.headers)
-        if self.body is None or self.status == 204:
-            return b"", headers
-        if isinstance(self.body, bytes):
-            return self.body, headers
-        headers.setdefault("Content-Type", JSON_TYPE)
-        return json.dumps(self.body, ensure_ascii=False).encode(), headers
-
-
-Handler = Callable[[Request], Response | dict[str, Any] | None]
-
-
-@dataclass
-class Route:
-    """``pattern`` is a regex matched against the whole decoded path; named groups go to
-    ``request.params``. ``scopes``: the request's token needs one of them (empty: any token).
-    ``auth=False`` for OAuth and control routes."""
-
-    method: str
-    pattern: str
-    handler: Handler
-    api: str
-    auth: bool = True
-    scopes: tuple[str, ...] = ()
-    regex: re.Pattern[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.regex = re.compile(self.pattern)
 
 
 class Emulator:
@@ -126,8 +65,6 @@ class Emulator:
                  state_file: str | os.PathLike[str] | None = None,
                  token_lifetime: float = 3600, enforce_scopes: bool = True,
                  quiet: bool = True) -> None:
-        from crmtui.emulator import calendar, control, oauth, people
-
         self.host, self.port = host, port
         self.quiet = quiet
         self.state = EmulatorState(token_lifetime=token_lifetime, enforce_scopes=enforce_scopes)
@@ -192,7 +129,7 @@ class Emulator:
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """Call this emulator's control API over HTTP (``path`` is below ``/__emulator``)."""
-        return call_json(f"{self.base_url}/__emulator{path}", method, body)
+        return EmulatorControl(self).call(method, path, body)
 
     def create_account(self, email: str) -> dict[str, Any]:
         """Create (or find) an account and return fresh credentials for it."""
@@ -355,17 +292,6 @@ class Emulator:
                         {"Content-Type": f"multipart/mixed; boundary={boundary}"})
 
 
-def call_json(url: str, method: str, body: Any = None, *, timeout: float = 60) -> Any:
-    """A JSON request to a loopback URL, never through a proxy; the decoded answer or None."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=timeout) as answer:
-        raw = answer.read()
-    return json.loads(raw) if raw else None
-
-
 def _with_headers(err: ApiError, headers: dict[str, str]) -> ApiError:
     err.headers.update(headers)
     return err
@@ -395,29 +321,6 @@ def _api_of(path: str) -> str:
 
 def _query_text(query: dict[str, list[str]]) -> str:
     return "&".join(f"{k}={v}" for k, vs in query.items() for v in vs)
-
-
-def normalize_path(raw_path: str) -> str:
-    """Decode a request path; Calendar's prefix-less form gets its ``/calendar/v3`` prefix."""
-    path = unquote(raw_path)
-    if path.startswith(("/calendars/", "/users/me/", "/colors", "/freeBusy", "/channels/")):
-        path = "/calendar/v3" + path
-    return path
-
-
-def make_request(method: str, target: str, headers: dict[str, str], body: bytes) -> Request:
-    """A :class:`Request` from an HTTP request line's parts (method override honoured)."""
-    split = urlsplit(target)
-    query = parse_qs(split.query, keep_blank_values=True)
-    override = headers.get("x-http-method-override", "").upper()
-    if method == "POST" and override:
-        method = override
-        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            for k, vs in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
-                query.setdefault(k, []).extend(vs)
-            body = b""
-    return Request(method=method, path=normalize_path(split.path), query=query,
-                   headers=headers, body=body)
 
 
 def _split_multipart(body: bytes, boundary: str) -> list[tuple[str, bytes]]:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import crmtui.app
 from crmtui import config
 from crmtui.cli import cli
 from crmtui.demo import DEMO_EMAIL, GOOGLE_STATE_FILE
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.screens.context import Services
 from crmtui.store import DB_FILE, open_store
 
@@ -47,14 +47,8 @@ def google_accounts(endpoint: str) -> dict[str, int]:
     (asked while the TUI runs)."""
     if not endpoint:
         return {}
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def get(path: str) -> Any:
-        with opener.open(endpoint + "/__emulator" + path, timeout=10) as answer:
-            return json.loads(answer.read())
-
-    return {email: len(get(f"/accounts/{email}/contacts")["contacts"])
-            for email in get("/accounts")["accounts"]}
+    google = EmulatorControl(endpoint, timeout=10)
+    return {email: len(google.contacts(email)) for email in google.accounts()}
 
 
 def test_no_command_opens_the_tui_as_the_current_user(crm: Crm, ann: dict[str, Any],

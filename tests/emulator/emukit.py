@@ -10,13 +10,9 @@ from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
 from crmtui.emulator import Emulator
-from crmtui.emulator.server import call_json
+from crmtui.emulator.control_client import EmulatorControl, control
 
-
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
-    with a ``base_url`` (an in-process emulator, or one running as a command)."""
-    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
+__all__ = ["EmulatorControl", "Google", "control", "credentials"]
 
 
 def credentials(info: dict[str, Any]) -> Credentials:
@@ -32,7 +28,7 @@ class Google:
     def __init__(self, emu: Emulator, email: str) -> None:
         self.emu = emu
         self.email = email
-        self.info = control(emu, "POST", "/accounts", {"email": email})
+        self.info = EmulatorControl(emu).create_account(email)
         self.creds = credentials(self.info)
         self.people = build("people", "v1", credentials=self.creds, static_discovery=True,
                             client_options={"api_endpoint": emu.base_url})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from emukit import Google, control, credentials
+from emukit import EmulatorControl, Google, credentials
 from google.auth.transport.requests import Request as GoogleRequest
 
 from crmtui.demo import google_accounts
@@ -100,8 +100,7 @@ def test_seed_demo_creates_the_demo_accounts() -> None:
 
 def test_token_lifetime_sets_how_long_access_tokens_live() -> None:
     with crmtui_emulator("--token-lifetime", "120") as served:
-        info: dict[str, Any] = control(served.emulator, "POST", "/accounts",
-                                       {"email": "ann@example.com"})
+        info: dict[str, Any] = EmulatorControl(served.emulator).create_account("ann@example.com")
         creds = credentials(info)
         creds.refresh(GoogleRequest())
         assert creds.expiry is not None

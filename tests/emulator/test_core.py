@@ -11,7 +11,7 @@ from emukit import Google, control
 from googleapiclient.errors import HttpError
 
 from crmtui.emulator import Emulator, Response, Route
-from crmtui.emulator.server import make_request
+from crmtui.emulator.http import make_request
 
 
 def _echo_route(emu: Emulator) -> None:

@@ -6,15 +6,15 @@ wires it (the real Calendar adapter), its back-off waits recorded instead of sle
 from __future__ import annotations
 
 import json
-import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from synckit import Requests, control
+from synckit import Requests
 
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Activity, Contact, SyncKind, SyncSettings, User
 from crmtui.store import Repository
@@ -33,13 +33,11 @@ class Calendar:
     def __init__(self, emu: Emulator, email: str) -> None:
         self.emu = emu
         self.email = email
-        self._base = "/accounts/" + urllib.parse.quote(email) + "/events"
+        self.control = EmulatorControl(emu)
 
     def events(self, *, deleted: bool = False) -> list[Json]:
         """Every event (cancelled ones too with ``deleted``), as the API renders them."""
-        found: list[Json] = control(self.emu, "GET", self._base
-                                    + ("?deleted=true" if deleted else ""))["items"]
-        return found
+        return self.control.events(self.email, deleted=deleted)
 
     def live(self) -> list[Json]:
         return [e for e in self.events() if e.get("status") != "cancelled"]
@@ -58,16 +56,13 @@ class Calendar:
         if attendees:
             body["attendees"] = [{"email": e} for e in attendees]
         body.update(more)
-        made: Json = control(self.emu, "POST", self._base, body)
-        return made
+        return self.control.insert_event(self.email, body)
 
     def edit(self, event_id: str, **changes: Any) -> Json:
-        made: Json = control(self.emu, "PATCH", f"{self._base}/{urllib.parse.quote(event_id)}",
-                             changes)
-        return made
+        return self.control.patch_event(self.email, event_id, changes)
 
     def cancel(self, event_id: str) -> None:
-        control(self.emu, "DELETE", f"{self._base}/{urllib.parse.quote(event_id)}")
+        self.control.delete_event(self.email, event_id)
 
 
 @dataclass
@@ -103,7 +98,7 @@ class Team:
         user = self.repo.add_user(User(name=name, email=email),
                                   Contact(given_name=name, emails=[email]))
         if linked:
-            info = control(self.emu, "POST", "/accounts", {"email": email})
+            info = EmulatorControl(self.emu).create_account(email)
             path = self.tmp_path / f"authorized-{key}.json"
             path.write_text(json.dumps(authorized_user(info)))
             auth.link_from_credentials_file(self.repo, self.data_dir, user.id, path,

@@ -4,29 +4,25 @@ control API, changes made "in Gmail", the request log, and the sync runner the f
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
 from crmtui.emulator import Emulator
-from crmtui.emulator.server import call_json
+from crmtui.emulator.control_client import EmulatorControl, control
 from crmtui.model import SyncKind
 from crmtui.sync.service import SyncOutcome, SyncService
 
 Json = dict[str, Any]
 
 
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
-    with a ``base_url`` (an in-process emulator, or one running as a command)."""
-    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
+__all__ = ["EmulatorControl", "Gmail", "Requests", "Syncer", "client_data", "control", "fault",
+           "groups_of", "person"]
 
 
 def fault(emu: Emulator, path: str, *, method: str = "*", count: int = 1, **how: Any) -> None:
     """The next ``count`` requests (batch parts included) matching ``method`` and the regex
     ``path`` answer ``status`` (``body``, ``headers``), wait ``delay`` seconds, or ``drop``."""
-    control(emu, "POST", "/faults", {"method": method, "path": path, "count": count, **how})
+    EmulatorControl(emu).fault(path, method=method, count=count, **how)
 
 
 def person(given: str, family: str = "", *, email: str = "", **more: Any) -> Json:
@@ -49,17 +45,13 @@ class Gmail:
         self.email = email
         self.group_name = group_name
         self._group = ""
-        self._base = "/accounts/" + urllib.parse.quote(email)
-
-    def _ctl(self, method: str, path: str, body: Any = None) -> Any:
-        return control(self.emu, method, self._base + path, body)
+        self.control = EmulatorControl(emu)
 
     # -- contacts -----------------------------------------------------------------------------
 
     def contacts(self) -> list[Json]:
         """Every contact (not deleted), oldest first, as the People API renders them."""
-        found: list[Json] = self._ctl("GET", "/contacts")["contacts"]
-        return found
+        return self.control.contacts(self.email)
 
     def get(self, resource_name: str) -> Json:
         """One contact by resource name (KeyError when it is gone)."""
@@ -71,24 +63,20 @@ class Gmail:
     def create(self, body: Json, *, in_group: bool = True, groups: Iterable[str] = ()) -> Json:
         """Create a contact (in the sync group unless ``in_group`` is false)."""
         names = [*groups, *([self.group] if in_group else [])]
-        created: Json = self._ctl("POST", "/contacts",
-                                  {**body, "memberships": ["contactGroups/myContacts", *names]})
-        return created
+        return self.control.create_contact(
+            self.email, {**body, "memberships": ["contactGroups/myContacts", *names]})
 
     def edit(self, resource_name: str, **fields: Any) -> Json:
         """Replace the given Person fields (``names=[...]``...) of a contact."""
-        edited: Json = self._ctl("PATCH", "/contacts/" + resource_name.removeprefix("people/"),
-                                 fields)
-        return edited
+        return self.control.patch_contact(self.email, resource_name, fields)
 
     def delete(self, resource_name: str) -> None:
-        self._ctl("DELETE", "/contacts/" + resource_name.removeprefix("people/"))
+        self.control.delete_contact(self.email, resource_name)
 
     # -- the sync group -----------------------------------------------------------------------
 
     def groups(self) -> list[Json]:
-        found: list[Json] = self._ctl("GET", "/groups")["contactGroups"]
-        return found
+        return self.control.groups(self.email)
 
     def group_named(self, name: str) -> str:
         """The resource name of the user group called ``name`` ("" when there is none)."""
@@ -107,22 +95,22 @@ class Gmail:
         return [c["resourceName"] for c in self.contacts() if self.group in groups_of(c)]
 
     def move_in(self, *resource_names: str) -> None:
-        self._ctl("POST", f"/groups/{self.group}/members", {"add": list(resource_names)})
+        self.control.modify_members(self.email, self.group, add=list(resource_names))
 
     def move_out(self, *resource_names: str) -> None:
-        self._ctl("POST", f"/groups/{self.group}/members", {"remove": list(resource_names)})
+        self.control.modify_members(self.email, self.group, remove=list(resource_names))
 
     def create_group(self, name: str) -> str:
         """Create a user group in Gmail; returns its resource name."""
-        made: str = self._ctl("POST", "/groups", {"name": name})["resourceName"]
+        made: str = self.control.create_group(self.email, name)["resourceName"]
         return made
 
     def rename_group(self, name: str) -> None:
-        self._ctl("PATCH", "/groups/" + self.group, {"name": name})
+        self.control.patch_group(self.email, self.group, {"name": name})
 
     def delete_group(self) -> None:
         """Delete the group (its contacts stay); ``group`` then looks it up by name again."""
-        self._ctl("DELETE", "/groups/" + self.group)
+        self.control.delete_group(self.email, self.group)
         self._group = ""
 
 
@@ -143,18 +131,19 @@ class Requests:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
+        self.control = EmulatorControl(emu)
 
     def __call__(self) -> Json:
         """``{"total", "http", "batch_parts", "by_path": {"METHOD /path": n}}``."""
-        counts: Json = control(self.emu, "GET", "/requests")["counts"]
+        counts: Json = self.control.requests()["counts"]
         return counts
 
     def log(self) -> list[Json]:
-        logged: list[Json] = control(self.emu, "GET", "/requests")["requests"]
+        logged: list[Json] = self.control.requests()["requests"]
         return logged
 
     def reset(self) -> None:
-        control(self.emu, "DELETE", "/requests")
+        self.control.clear_requests()
 
     def calls(self, path_end: str) -> int:
         """How many requests (batch parts included) went to a path ending with ``path_end``."""

@@ -17,18 +17,12 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 from crmtui.emulator import Emulator
-from crmtui.emulator.server import call_json
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import AccountState, User
 from crmtui.store import NotFound, TinyDBRepository
 from crmtui.sync.google import auth
 from crmtui.sync.remote import AuthError
-
-
-def control(emu: Emulator, method: str, path: str, body: Any = None) -> Any:
-    """Call the emulator's control API (``path`` below ``/__emulator``); ``emu`` is anything
-    with a ``base_url`` (an in-process emulator, or one running as a command)."""
-    return call_json(f"{emu.base_url}/__emulator{path}", method, body)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +40,7 @@ def data_dir(tmp_path: Path) -> Path:
 def credentials_file(tmp_path: Path, emu: Emulator, email: str = "ann@example.com",
                      **changes: Any) -> tuple[Path, dict[str, Any]]:
     """An authorized-user file for ``email``'s emulator account, and the control API's answer."""
-    info = control(emu, "POST", "/accounts", {"email": email})
+    info = EmulatorControl(emu).create_account(email)
     record = {**authorized_user(info), **changes}
     record.pop("scopes")
     path = tmp_path / f"{email}.json"
@@ -105,10 +99,10 @@ def test_email_is_the_fallback_when_google_cannot_be_asked(
         repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
         tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    control(emulator, "POST", "/faults", {"path": "^/v1/people/me$", "status": 503})
+    EmulatorControl(emulator).fault("^/v1/people/me$", status=503)
     with pytest.raises(auth.LinkError, match="give it with --email"):
         auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
-    control(emulator, "POST", "/faults", {"path": "^/v1/people/me$", "status": 503})
+    EmulatorControl(emulator).fault("^/v1/people/me$", status=503)
     account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url,
                                               email="ann@example.com")
     assert account.email == "ann@example.com"
@@ -171,7 +165,7 @@ def test_token_refreshed_during_api_calls_is_saved(repo: TinyDBRepository, ann: 
     path, info = credentials_file(tmp_path, emulator)
     account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
     creds = auth.credentials_for_sync(repo, data_dir, account)
-    control(emulator, "POST", "/clock", {"advance": 4000})  # the access token expires
+    EmulatorControl(emulator).advance_clock(4000)  # the access token expires
     assert me(creds, emulator) == "ann@example.com"
     record = saved(data_dir, account.id)
     assert record["token"] == creds.token != info["access_token"]
@@ -187,9 +181,9 @@ def test_expired_token_is_refreshed_before_the_sync_and_saved(
     stale = auth.load_credentials(data_dir, account)
     stale.expiry = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     auth.save_credentials(data_dir, account.id, stale)
-    before = control(emulator, "GET", "/requests")["requests"]
+    before = EmulatorControl(emulator).requests()["requests"]
     creds = auth.credentials_for_sync(repo, data_dir, account)
-    after = control(emulator, "GET", "/requests")["requests"][len(before):]
+    after = EmulatorControl(emulator).requests()["requests"][len(before):]
     assert [(r["path"], r["status"]) for r in after] == [("/token", 200)]
     assert creds.valid and creds.token != stale.token
     assert saved(data_dir, account.id)["token"] == creds.token
@@ -201,8 +195,8 @@ def test_revoked_authorization_marks_the_account_and_raises_auth_error(
     path, info = credentials_file(tmp_path, emulator)
     account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
     creds = auth.credentials_for_sync(repo, data_dir, account)
-    control(emulator, "POST", "/tokens/revoke", {"email": "ann@example.com"})
-    control(emulator, "POST", "/tokens/expire", {"email": "ann@example.com"})
+    EmulatorControl(emulator).revoke_tokens("ann@example.com")
+    EmulatorControl(emulator).expire_tokens("ann@example.com")
     with pytest.raises(AuthError) as err:
         me(creds, emulator)
     message = str(err.value)
@@ -231,7 +225,7 @@ def test_missing_token_file_marks_the_account(repo: TinyDBRepository, ann: User,
 
 def client_secrets(emu: Emulator, email: str = "ann@example.com") -> dict[str, Any]:
     """The OAuth client of ``email``'s emulator account, its URIs still Google's."""
-    info = control(emu, "POST", "/accounts", {"email": email})
+    info = EmulatorControl(emu).create_account(email)
     return {"installed": {"client_id": info["client_id"], "client_secret": info["client_secret"],
                           "auth_uri": auth.GOOGLE_AUTH_URI, "token_uri": auth.GOOGLE_TOKEN_URI,
                           "redirect_uris": ["http://localhost"]}}

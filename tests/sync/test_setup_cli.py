@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from crmtui.cli import cli
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.store import Repository, open_store
 from crmtui.sync.google import auth
@@ -71,12 +72,7 @@ def stored(crm: Crm) -> Iterator[Repository]:
 
 def emulator_account(emu: Emulator, email: str) -> dict[str, Any]:
     """Credentials of ``email``'s emulator account (control API)."""
-    data = json.dumps({"email": email}).encode()
-    req = urllib.request.Request(f"{emu.base_url}/__emulator/accounts", data=data,
-                                 method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        info: dict[str, Any] = json.loads(resp.read())
-    return info
+    return EmulatorControl(emu, timeout=10).create_account(email)
 
 
 def credentials_file(tmp_path: Path, info: dict[str, Any]) -> Path:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from textual.widgets import DataTable, Input, RichLog
@@ -16,6 +14,7 @@ from crmtui.app import CrmApp
 from crmtui.cli import tui_services
 from crmtui.demo import DEMO_EMAIL
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.model import Contact, Email, SyncKind
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.sync_bar import SyncBar
@@ -29,11 +28,7 @@ from .pilot_helpers import SIZE, wait_for
 
 def delete_group(emulator: Emulator, group: str) -> None:
     """Delete the demo account's contact group "in Gmail" (the emulator's control API)."""
-    url = (f"{emulator.base_url}/__emulator/accounts/{urllib.parse.quote(DEMO_EMAIL)}"
-           f"/groups/{group}")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(urllib.request.Request(url, method="DELETE"), timeout=10) as answer:
-        assert answer.status in (200, 204)
+    EmulatorControl(emulator, timeout=10).delete_group(DEMO_EMAIL, group)  # raises unless 2xx
 
 
 def log_text(app: CrmApp) -> str:
