@@ -672,15 +672,17 @@ def link_demo_google(repo: Repository, directory: Path, user_id: str,
     import tempfile
 
     from crmtui.emulator.state import authorized_user
-    from crmtui.sync.google.auth import link_from_credentials_file
+    from crmtui.sync.accounts import AccountService
+    from crmtui.sync.google.factory import google_linker
 
     record = authorized_user(emulator.create_account(DEMO_EMAIL))
     fd, name = tempfile.mkstemp(prefix=".demo-google-", suffix=".json", dir=directory)
     try:
         with os.fdopen(fd, "w") as fh:  # mkstemp makes it 0600
             json.dump(record, fh)
-        account = link_from_credentials_file(repo, directory, user_id, Path(name),
-                                             emulator.base_url, email=DEMO_EMAIL)
+        accounts = AccountService(repo, directory,
+                                  google_linker(directory, endpoint=emulator.base_url))
+        account = accounts.link_from_credentials_file(user_id, Path(name), email=DEMO_EMAIL)
     finally:
         Path(name).unlink(missing_ok=True)
     if repo.get_sync_settings(user_id) == SyncSettings(user_id=user_id):  # never saved

@@ -18,12 +18,19 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from crmtui.model import Account, AccountState, SyncKind, SyncRun, utcnow
+from crmtui.model import Account, SyncKind, SyncRun, utcnow
 from crmtui.store import Repository
+from crmtui.sync.accounts import AccountService
 from crmtui.sync.activities import ActivitySync
 from crmtui.sync.contacts import ContactSync
 from crmtui.sync.engine import GuardStop, ProgressFn, SyncReport, SyncSetupError, no_progress
-from crmtui.sync.remote import AuthError, CalendarRemote, ContactsRemote, RemoteError
+from crmtui.sync.remote import (
+    AuthError,
+    CalendarRemote,
+    ContactsRemote,
+    ReconnectNeeded,
+    RemoteError,
+)
 
 ContactsFactory = Callable[[Account], ContactsRemote]
 CalendarFactory = Callable[[Account], CalendarRemote]
@@ -68,16 +75,7 @@ class SyncService:
 
     def account(self, user_id: str) -> Account:
         """The user's linked Google account, ready to sync (else SyncSetupError)."""
-        accounts = [a for a in self.repo.list_accounts(user_id) if a.provider == "google"]
-        if not accounts:
-            raise SyncSetupError("no Google account is linked: run `crmtui account link google` "
-                                 "(or link one in the app under Profile → Accounts)")
-        account = accounts[0]
-        if account.state is AccountState.NEEDS_RECONNECT:
-            raise SyncSetupError(account.state_message or
-                                 f"the Google account {account.email} needs to be reconnected: "
-                                 "run `crmtui account link google` again")
-        return account
+        return AccountService(self.repo, self.data_dir).ready_account(user_id)
 
     def sync_set_up(self, user_id: str) -> bool:
         """Whether the user has activity sync set up: a Google account and a "synchronize from"
@@ -135,6 +133,9 @@ class SyncService:
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop))
         except AuthError as exc:
+            if isinstance(exc, ReconnectNeeded):  # linking again is the only way on
+                AccountService(self.repo, self.data_dir).mark_needs_reconnect(account.id,
+                                                                               str(exc))
             outcome = SyncOutcome("failed", report, f"Google refused the account: {exc}")
         except (RemoteError, SyncSetupError) as exc:
             outcome = SyncOutcome("failed", report, str(exc))
