@@ -26,8 +26,12 @@ from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Activity, ActivityType, Contact, SyncKind, SyncSettings, User
 from crmtui.store import ActivityQuery, open_store
-from crmtui.sync.google import auth
-from crmtui.sync.google.factory import calendar_remote_factory, contacts_remote_factory
+from crmtui.sync.accounts import AccountService
+from crmtui.sync.google.factory import (
+    calendar_remote_factory,
+    contacts_remote_factory,
+    google_linker,
+)
 from crmtui.sync.service import SyncService
 
 EMAIL = "ann@example.com"
@@ -53,12 +57,12 @@ class Bench:
         self.repo.save_sync_settings(SyncSettings(user_id=self.user.id, activities_from=SINCE))
         authorized = data_dir.parent / "authorized-user.json"
         authorized.write_text(json.dumps(authorized_user(info)))
-        auth.link_from_credentials_file(self.repo, data_dir, self.user.id, authorized,
-                                        emu.base_url)
+        AccountService(self.repo, data_dir, google_linker(data_dir, endpoint=emu.base_url)
+                       ).link_from_credentials_file(self.user.id, authorized)
         # wired as `crmtui sync activities` wires it
         self.sync_service = SyncService(self.repo, data_dir,
-                                        contacts_remote_factory(self.repo, data_dir),
-                                        calendar_remote_factory(self.repo, data_dir))
+                                        contacts_remote_factory(data_dir),
+                                        calendar_remote_factory(data_dir))
         self.google = EmulatorControl(emu)
 
     def seed_google(self, n: int) -> None:

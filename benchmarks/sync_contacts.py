@@ -25,8 +25,9 @@ from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Contact, SyncKind, SyncSettings, Tag, TagKind, User
 from crmtui.store import ContactQuery, open_store
+from crmtui.sync.accounts import AccountService
 from crmtui.sync.google import auth
-from crmtui.sync.google.factory import contacts_remote_factory
+from crmtui.sync.google.factory import contacts_remote_factory, google_linker
 from crmtui.sync.service import SyncService
 
 EMAIL = "ann@example.com"
@@ -49,11 +50,11 @@ class Bench:
                                                   contacts_tag_id=self.tag.id))
         authorized = data_dir.parent / "authorized-user.json"
         authorized.write_text(json.dumps(authorized_user(info)))
-        auth.link_from_credentials_file(self.repo, data_dir, self.user.id, authorized,
-                                        emu.base_url)
+        AccountService(self.repo, data_dir, google_linker(data_dir, endpoint=emu.base_url)
+                       ).link_from_credentials_file(self.user.id, authorized)
         # wired as `crmtui sync contacts` wires it
         self.sync_service = SyncService(self.repo, data_dir,
-                                        contacts_remote_factory(self.repo, data_dir))
+                                        contacts_remote_factory(data_dir))
 
     def people_requests(self) -> int:
         """People API HTTP calls served since the last call (the log is then cleared)."""

@@ -441,12 +441,12 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
     def contacts_remote(account: Account) -> ContactsRemote:
         from crmtui.sync.google.factory import contacts_remote_factory
 
-        return contacts_remote_factory(repo, base, progress=notes)(account)
+        return contacts_remote_factory(base, progress=notes)(account)
 
     def calendar_remote(account: Account) -> CalendarRemote:
         from crmtui.sync.google.factory import calendar_remote_factory
 
-        return calendar_remote_factory(repo, base, progress=notes)(account)
+        return calendar_remote_factory(base, progress=notes)(account)
 
     service = SyncService(repo, base, contacts_remote, calendar_remote)
     if client_secrets is None:
@@ -456,8 +456,9 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
 
     def link(user_id: str, show_url: Callable[[str], None],
              cancelled: threading.Event) -> Account:
-        from crmtui.sync.google.auth import LinkError
+        from crmtui.sync.accounts import AccountService
         from crmtui.sync.google.factory import google_linker
+        from crmtui.sync.remote import LinkError
 
         if secrets is None:
             raise LinkError(
@@ -465,9 +466,9 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
                 f"of a Desktop app OAuth client from the Google Cloud console) in "
                 f"{paths.config_file(base)}, or run `crmtui account link google "
                 f"--client-secrets FILE`")
-        return google_linker(repo, base, client_secrets=secrets,
-                             endpoint=google_endpoint or None, open_browser=False,
-                             timeout=LINK_TIMEOUT)(user_id, show_url, cancelled)
+        google = google_linker(base, client_secrets=secrets, endpoint=google_endpoint or None,
+                               open_browser=False, timeout=LINK_TIMEOUT)
+        return AccountService(repo, base, google).link_with_browser(user_id, show_url, cancelled)
 
     return Services(repo, user_id, base, sync=service, link_google=link, demo=demo,
                     google_endpoint=google_endpoint, sync_notes=notes)
@@ -1469,7 +1470,9 @@ def account_link_google(session: Session, client_secrets: Path | None, endpoint:
     links from saved credentials, for machines without a browser. Linking an account again
     reconnects it.
     """
-    from crmtui.sync.google import auth
+    from crmtui.sync.accounts import AccountService
+    from crmtui.sync.google.factory import google_linker
+    from crmtui.sync.remote import LinkError
 
     if credentials_file and (client_secrets or no_browser):
         raise click.UsageError("--credentials links without a browser: it takes neither "
@@ -1487,18 +1490,16 @@ def account_link_google(session: Session, client_secrets: Path | None, endpoint:
                 "Opening Google's consent page in your browser; if it does not open, go to:")
         click.echo(f"{lead}\n  {url}", err=True)
 
+    accounts = AccountService(repo, session.base, google_linker(
+        session.base, client_secrets=client_secrets, endpoint=endpoint,
+        open_browser=not no_browser, timeout=LINK_TIMEOUT))
     try:
         if credentials_file:
-            linked = auth.link_from_credentials_file(repo, session.base, user.id,
-                                                     credentials_file, endpoint,
-                                                     email=email or "")
+            linked = accounts.link_from_credentials_file(user.id, credentials_file,
+                                                         email=email or "")
         else:
-            assert client_secrets is not None
-            linked = auth.link_with_browser(repo, session.base, user.id,
-                                            client_secrets=client_secrets, endpoint=endpoint,
-                                            open_browser=not no_browser, print_url=show_url,
-                                            timeout=LINK_TIMEOUT)
-    except auth.LinkError as exc:
+            linked = accounts.link_with_browser(user.id, show_url)
+    except LinkError as exc:
         fail(str(exc))
     if as_json:
         emit_json(linked.to_dict())
@@ -1537,7 +1538,7 @@ def account_unlink(session: Session, which: str, yes: bool, as_json: bool) -> No
 
     The data already synchronized stays, in crmtui and in Google.
     """
-    from crmtui.sync.google import auth
+    from crmtui.sync.accounts import AccountService
 
     mine = session.repo.list_accounts(session.user().id)
     chosen = [a for a in mine if a.email.casefold() == which.strip().casefold()]
@@ -1549,7 +1550,7 @@ def account_unlink(session: Session, which: str, yes: bool, as_json: bool) -> No
              "`crmtui account list`)")
     target = chosen[0]
     confirm_delete(f"the link to {target.email}", [f"{target.email} ({short(target.id)})"], yes)
-    auth.unlink(session.repo, session.base, target.id)
+    AccountService(session.repo, session.base).unlink(target.id)
     if as_json:
         emit_json({"unlinked": target.to_dict()})
     else:
@@ -1673,8 +1674,8 @@ def run_sync(session: Session, user: User, kind: SyncKind, *, dry_run: bool, yes
     repo = session.repo
     progress = _StderrProgress()
     service = SyncService(repo, session.base,
-                          contacts_remote_factory(repo, session.base, progress=progress.note),
-                          calendar_remote_factory(repo, session.base, progress=progress.note))
+                          contacts_remote_factory(session.base, progress=progress.note),
+                          calendar_remote_factory(session.base, progress=progress.note))
     try:
         outcome = service.run(user.id, kind, dry_run=dry_run, confirmed=yes, progress=progress)
     except SyncBusy as exc:

@@ -26,7 +26,7 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.store.repository import NotFound
-from crmtui.sync.tokens import unlink_account
+from crmtui.sync.accounts import AccountService
 
 NOT_AVAILABLE = ("New → Google is not available here: crmtui was started without a Google OAuth "
                  "client. Link from the command line: crmtui account link google.")
@@ -333,7 +333,7 @@ class AccountsScreen(Screen[None]):
             if not yes:
                 return
             try:
-                unlink_account(self.services.repo, self.services.data_dir, account.id)
+                AccountService(self.services.repo, self.services.data_dir).unlink(account.id)
             except NotFound:
                 self.say(f"{account.email} was already unlinked.")
             except OSError as exc:

@@ -19,9 +19,11 @@ equal (the round trip is tested), and leaves every Person field crmtui does not 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 CONTACT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "emails",
@@ -256,3 +258,58 @@ class CalendarRemote(Protocol):
 
     def delete(self, remote_ids: Sequence[str]) -> list[EventResult]:
         """Delete (cancel) events; one already deleted or unknown counts as done."""
+
+
+# --------------------------------------------------------------------------- linking accounts
+
+
+class ReconnectNeeded(AuthError):
+    """Google refused the account's saved authorization (revoked or expired; a refresh answered
+    ``invalid_grant``), or there is no usable saved authorization: linking the account again is
+    the only way on. The sync core marks the account needs-reconnect when it sees this."""
+
+
+class LinkError(Exception):
+    """An account could not be linked; the message says why (it never holds a secret)."""
+
+
+LINK_CANCELLED_MESSAGE = "linking was cancelled"
+
+
+class LinkCancelled(LinkError):
+    """The user cancelled the browser flow while it waited for the redirect."""
+
+    def __init__(self) -> None:
+        super().__init__(LINK_CANCELLED_MESSAGE)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What Google granted: credentials saved (in the user's data directory, never in the
+    store) under ``credentials_id``, for the account ``email`` at ``endpoint`` ("" for Google)."""
+
+    credentials_id: str
+    email: str
+    endpoint: str
+
+
+SaveAs = Callable[[str], str]
+"""Given the authorized account's email, the id to save its credentials under (the account's id:
+an existing account of that email keeps its own)."""
+
+
+class GoogleAuthorizer(Protocol):
+    """Google's side of linking an account, as :class:`crmtui.sync.accounts.AccountService`
+    uses it. Both methods ask Google for the account's email, then save the credentials under
+    ``save_as(email)``; they raise :class:`LinkError` saying why not (:class:`LinkCancelled` when
+    the user cancelled), having saved nothing."""
+
+    def authorize_with_browser(self, show_url: Callable[[str], None],
+                               cancel: threading.Event | None, save_as: SaveAs) -> Authorization:
+        """The installed-app flow: ``show_url`` receives the consent URL; setting ``cancel``
+        from another thread ends the wait."""
+
+    def authorize_from_file(self, path: Path, save_as: SaveAs, *, email: str = ""
+                            ) -> Authorization:
+        """Saved credentials: the authorized-user JSON file ``path``. ``email`` is the account's
+        email when Google cannot be asked (and must match when it can)."""

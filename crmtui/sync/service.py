@@ -20,8 +20,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from crmtui.model import Account, AccountState, SyncKind, SyncRun, utcnow
+from crmtui.model import Account, SyncKind, SyncRun, utcnow
 from crmtui.store import Repository
+from crmtui.sync.accounts import AccountService
 from crmtui.sync.activities import ActivitySync
 from crmtui.sync.contacts import ContactSync
 from crmtui.sync.engine import (
@@ -32,7 +33,13 @@ from crmtui.sync.engine import (
     SyncSetupError,
     no_progress,
 )
-from crmtui.sync.remote import AuthError, CalendarRemote, ContactsRemote, RemoteError
+from crmtui.sync.remote import (
+    AuthError,
+    CalendarRemote,
+    ContactsRemote,
+    ReconnectNeeded,
+    RemoteError,
+)
 from crmtui.sync.runner import KindSync, Runner
 from crmtui.sync.state import (
     STATE_TYPES,
@@ -80,16 +87,7 @@ class SyncService:
 
     def account(self, user_id: str) -> Account:
         """The user's linked Google account, ready to sync (else AccountNeeded)."""
-        accounts = [a for a in self.repo.list_accounts(user_id) if a.provider == "google"]
-        if not accounts:
-            raise AccountNeeded("no Google account is linked: run `crmtui account link google` "
-                                "(or link one in the app under Profile → Accounts)")
-        account = accounts[0]
-        if account.state is AccountState.NEEDS_RECONNECT:
-            raise AccountNeeded(account.state_message or
-                                f"the Google account {account.email} needs to be reconnected: "
-                                "run `crmtui account link google` again")
-        return account
+        return AccountService(self.repo, self.data_dir).ready_account(user_id)
 
     def sync_set_up(self, user_id: str) -> bool:
         """Whether the user has activity sync set up: a Google account and a "synchronize from"
@@ -146,9 +144,9 @@ class SyncService:
             self._running.discard((user_id, kind))
             lock.release()
 
-    def _kind_sync(self, user_id: str, kind: SyncKind, report: SyncReport,
+    def _kind_sync(self, account: Account, kind: SyncKind, report: SyncReport,
                    dry_run: bool) -> KindSync:
-        account = self.account(user_id)
+        user_id = account.user_id
         settings = self.repo.get_sync_settings(user_id)
         if kind is SyncKind.CONTACTS:
             return ContactSync(self.repo, user_id, settings, self.contacts_remote(account),
@@ -163,13 +161,19 @@ class SyncService:
         report = SyncReport(kind=kind.value, dry_run=dry_run)
         runner = Runner(progress=progress, dry_run=dry_run, confirmed=confirmed)
         state: KindState | None = None
+        account: Account | None = None
         log.info("%s sync of user %s%s", kind.value, user_id, " (dry run)" if dry_run else "")
         try:
-            state = runner.run(self._kind_sync(user_id, kind, report, dry_run))
+            account = self.account(user_id)
+            state = runner.run(self._kind_sync(account, kind, report, dry_run))
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop), FailureKind.GUARD_STOPPED)
         except AuthError as exc:
+            if isinstance(exc, ReconnectNeeded) and account is not None:
+                # Google refused the saved authorization: linking again is the only way on
+                AccountService(self.repo, self.data_dir).mark_needs_reconnect(account.id,
+                                                                              str(exc))
             outcome = SyncOutcome("failed", report, f"Google refused the account: {exc}",
                                   FailureKind.ACCOUNT)
         except AccountNeeded as exc:

@@ -68,8 +68,8 @@ def test_the_demo_links_one_account_repoints_it_and_its_syncs_work(demo_dir: tup
 
         no_sleep = lambda seconds: None  # noqa: E731
         service = SyncService(repo, directory,
-                              contacts_remote_factory(repo, directory, sleep=no_sleep),
-                              calendar_remote_factory(repo, directory, sleep=no_sleep))
+                              contacts_remote_factory(directory, sleep=no_sleep),
+                              calendar_remote_factory(directory, sleep=no_sleep))
         contacts = service.run(user_id, SyncKind.CONTACTS)
         assert contacts.status == "ok", contacts.message
         counts = contacts.report.counts()

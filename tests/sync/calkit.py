@@ -18,8 +18,12 @@ from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Activity, Contact, SyncKind, SyncSettings, User
 from crmtui.store import Repository
-from crmtui.sync.google import auth
-from crmtui.sync.google.factory import calendar_remote_factory, contacts_remote_factory
+from crmtui.sync.accounts import AccountService
+from crmtui.sync.google.factory import (
+    calendar_remote_factory,
+    contacts_remote_factory,
+    google_linker,
+)
 from crmtui.sync.service import SyncOutcome, SyncService
 
 Json = dict[str, Any]
@@ -86,8 +90,8 @@ class Team:
         self.sleeps: list[float] = []
         self.requests = Requests(emu)
         self.service = SyncService(
-            repo, data_dir, contacts_remote_factory(repo, data_dir, sleep=self.sleeps.append),
-            calendar_remote_factory(repo, data_dir, sleep=self.sleeps.append))
+            repo, data_dir, contacts_remote_factory(data_dir, sleep=self.sleeps.append),
+            calendar_remote_factory(data_dir, sleep=self.sleeps.append))
         self.members: dict[str, Member] = {}
 
     def add(self, key: str, name: str, *, since: date | None = SINCE, linked: bool = True
@@ -101,8 +105,9 @@ class Team:
             info = EmulatorControl(self.emu).create_account(email)
             path = self.tmp_path / f"authorized-{key}.json"
             path.write_text(json.dumps(authorized_user(info)))
-            auth.link_from_credentials_file(self.repo, self.data_dir, user.id, path,
-                                            self.emu.base_url)
+            AccountService(self.repo, self.data_dir, google_linker(
+                self.data_dir, endpoint=self.emu.base_url)).link_from_credentials_file(user.id,
+                                                                                       path)
         if since is not None:
             self.repo.save_sync_settings(SyncSettings(user_id=user.id, activities_from=since))
         member = Member(user, Calendar(self.emu, email))

@@ -19,8 +19,8 @@ from crmtui.emulator import Emulator
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Account, SyncSettings, Tag, User
 from crmtui.store import TinyDBRepository
-from crmtui.sync.google import auth
-from crmtui.sync.google.factory import contacts_remote_factory
+from crmtui.sync.accounts import AccountService
+from crmtui.sync.google.factory import contacts_remote_factory, google_linker
 from crmtui.sync.service import SyncService
 
 GOOGLE_EMAIL = "ann@example.com"  # Ann's Google account (her own contact carries it)
@@ -54,7 +54,8 @@ def account(repo: TinyDBRepository, data_dir: Path, user: User, emulator: Emulat
     info = control(emulator, "POST", "/accounts", {"email": GOOGLE_EMAIL})
     path = tmp_path / "authorized-user.json"
     path.write_text(json.dumps(authorized_user(info)))
-    return auth.link_from_credentials_file(repo, data_dir, user.id, path, emulator.base_url)
+    accounts = AccountService(repo, data_dir, google_linker(data_dir, endpoint=emulator.base_url))
+    return accounts.link_from_credentials_file(user.id, path)
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def service(repo: TinyDBRepository, data_dir: Path, sync_tag: Tag, account: Acco
     """The sync service wired as the command line wires it (the People adapter, here on the
     emulator), its back-off waits recorded in ``sleeps``."""
     return SyncService(repo, data_dir,
-                       contacts_remote_factory(repo, data_dir, sleep=sleeps.append))
+                       contacts_remote_factory(data_dir, sleep=sleeps.append))
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ def wait_for_request(emu: Emulator, proc: subprocess.Popen[str], path_end: str) 
 
 def main(data_dir: str, user_id: str, kind: str = "contacts") -> int:
     repo = open_store(data_dir)
-    service = SyncService(repo, data_dir, contacts_remote_factory(repo, data_dir),
-                          calendar_remote_factory(repo, data_dir))
+    service = SyncService(repo, data_dir, contacts_remote_factory(data_dir),
+                          calendar_remote_factory(data_dir))
     print("ready", flush=True)
     outcome = service.run(user_id, SyncKind(kind), confirmed=True)
     repo.close()

@@ -1,5 +1,6 @@
-"""Google accounts against the emulator: linking (credentials file and browser flow), token
-storage, refresh that is saved at once, and a refused refresh."""
+"""Google accounts against the emulator: linking (credentials file and browser flow) through the
+account service and the Google adapter, token storage, refresh that is saved at once, and a
+refused refresh (the adapter raises, the sync marks the account)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from google.oauth2.credentials import Credentials
 from crmtui.emulator import Emulator
 from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
-from crmtui.model import AccountState, User
+from crmtui.model import Account, AccountState, SyncKind, User
 from crmtui.store import NotFound, TinyDBRepository
+from crmtui.sync.accounts import AccountService
 from crmtui.sync.google import auth
+from crmtui.sync.google.factory import contacts_remote_factory
 from crmtui.sync.remote import AuthError
+from crmtui.sync.service import SyncService
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +52,32 @@ def credentials_file(tmp_path: Path, emu: Emulator, email: str = "ann@example.co
     return path, info
 
 
+def link_file(repo: TinyDBRepository, data_dir: Path, user_id: str, path: Path,
+              endpoint: str | None = None, *, email: str = "") -> Account:
+    """Link from an authorized-user file, as ``crmtui account link google --credentials``."""
+    google = auth.GoogleAuth(data_dir, endpoint=endpoint)
+    return AccountService(repo, data_dir, google).link_from_credentials_file(user_id, path,
+                                                                             email=email)
+
+
+def link_browser(repo: TinyDBRepository, data_dir: Path, user_id: str, *,
+                 client_secrets: dict[str, Any], endpoint: str, open_browser: bool,
+                 print_url: Any, timeout: float, browser: str | None = None,
+                 cancel: threading.Event | None = None) -> Account:
+    """Link through the browser flow, as ``crmtui account link google`` and the app do."""
+    google = auth.GoogleAuth(data_dir, endpoint=endpoint, client_secrets=client_secrets,
+                             open_browser=open_browser, timeout=timeout, browser=browser)
+    return AccountService(repo, data_dir, google).link_with_browser(user_id, print_url, cancel)
+
+
+def sync_contacts(repo: TinyDBRepository, data_dir: Path, user: User) -> None:
+    """A contact sync wired as the command line wires it (it fails here: the account's
+    authorization is refused before anything else)."""
+    outcome = SyncService(repo, data_dir, contacts_remote_factory(data_dir)).run(
+        user.id, SyncKind.CONTACTS)
+    assert outcome.status == "failed"
+
+
 def saved(data_dir: Path, account_id: str) -> dict[str, Any]:
     record: dict[str, Any] = json.loads(auth.token_file(data_dir, account_id).read_text())
     return record
@@ -64,7 +94,7 @@ def test_link_from_credentials_file_finds_the_email_through_people_me(
         repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
         tmp_path: Path) -> None:
     path, info = credentials_file(tmp_path, emulator, "ann.work@example.com")
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     assert account.email == "ann.work@example.com"
     assert account.endpoint == emulator.base_url
     assert repo.list_accounts(ann.id) == [account]
@@ -79,7 +109,7 @@ def test_token_file_is_0600_in_a_0700_directory(repo: TinyDBRepository, ann: Use
                                                 emulator: Emulator, data_dir: Path,
                                                 tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     token = auth.token_file(data_dir, account.id)
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
     assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
@@ -91,7 +121,7 @@ def test_endpoint_comes_from_the_environment(repo: TinyDBRepository, ann: User,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(auth.ENV_ENDPOINT, emulator.base_url + "/")
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path)
+    account = link_file(repo, data_dir, ann.id, path)
     assert account.endpoint == emulator.base_url
 
 
@@ -101,10 +131,10 @@ def test_email_is_the_fallback_when_google_cannot_be_asked(
     path, _ = credentials_file(tmp_path, emulator)
     EmulatorControl(emulator).fault("^/v1/people/me$", status=503)
     with pytest.raises(auth.LinkError, match="give it with --email"):
-        auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+        link_file(repo, data_dir, ann.id, path, emulator.base_url)
     EmulatorControl(emulator).fault("^/v1/people/me$", status=503)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url,
-                                              email="ann@example.com")
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url,
+                        email="ann@example.com")
     assert account.email == "ann@example.com"
 
 
@@ -113,7 +143,7 @@ def test_credentials_file_missing_a_key_names_it_and_no_secret(
         tmp_path: Path) -> None:
     path, info = credentials_file(tmp_path, emulator, client_secret=None)
     with pytest.raises(auth.LinkError) as err:
-        auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+        link_file(repo, data_dir, ann.id, path, emulator.base_url)
     assert "'client_secret'" in str(err.value)
     for secret in (info["access_token"], info["refresh_token"]):
         assert secret not in str(err.value)
@@ -126,9 +156,9 @@ def test_linking_again_reconnects_the_same_account(repo: TinyDBRepository, ann: 
                                                    emulator: Emulator, data_dir: Path,
                                                    tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    first = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    first = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     repo.update_account(first.evolve(state=AccountState.NEEDS_RECONNECT, state_message="x"))
-    again = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    again = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     assert again.id == first.id and again.state == AccountState.CONNECTED
     assert again.state_message == "" and len(repo.list_accounts(ann.id)) == 1
 
@@ -138,7 +168,7 @@ def test_load_credentials_keeps_token_uri_and_expiry(repo: TinyDBRepository, ann
                                                      tmp_path: Path) -> None:
     expiry = datetime(2030, 1, 2, 3, 4, 5)
     path, _ = credentials_file(tmp_path, emulator, expiry=expiry.isoformat() + "Z")
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     creds = auth.load_credentials(data_dir, account)
     assert creds.token_uri == emulator.token_uri
     assert creds.expiry == expiry
@@ -149,8 +179,8 @@ def test_unlink_deletes_the_account_and_its_tokens(repo: TinyDBRepository, ann: 
                                                    emulator: Emulator, data_dir: Path,
                                                    tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
-    auth.unlink(repo, data_dir, account.id)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
+    AccountService(repo, data_dir).unlink(account.id)
     assert not auth.token_file(data_dir, account.id).exists()
     with pytest.raises(NotFound):
         repo.get_account(account.id)
@@ -163,8 +193,8 @@ def test_token_refreshed_during_api_calls_is_saved(repo: TinyDBRepository, ann: 
                                                    emulator: Emulator, data_dir: Path,
                                                    tmp_path: Path) -> None:
     path, info = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
-    creds = auth.credentials_for_sync(repo, data_dir, account)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
+    creds = auth.credentials_for_sync(data_dir, account)
     EmulatorControl(emulator).advance_clock(4000)  # the access token expires
     assert me(creds, emulator) == "ann@example.com"
     record = saved(data_dir, account.id)
@@ -177,12 +207,12 @@ def test_expired_token_is_refreshed_before_the_sync_and_saved(
         repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
         tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     stale = auth.load_credentials(data_dir, account)
     stale.expiry = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     auth.save_credentials(data_dir, account.id, stale)
     before = EmulatorControl(emulator).requests()["requests"]
-    creds = auth.credentials_for_sync(repo, data_dir, account)
+    creds = auth.credentials_for_sync(data_dir, account)
     after = EmulatorControl(emulator).requests()["requests"][len(before):]
     assert [(r["path"], r["status"]) for r in after] == [("/token", 200)]
     assert creds.valid and creds.token != stale.token
@@ -193,8 +223,8 @@ def test_revoked_authorization_marks_the_account_and_raises_auth_error(
         repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
         tmp_path: Path) -> None:
     path, info = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
-    creds = auth.credentials_for_sync(repo, data_dir, account)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
+    creds = auth.credentials_for_sync(data_dir, account)
     EmulatorControl(emulator).revoke_tokens("ann@example.com")
     EmulatorControl(emulator).expire_tokens("ann@example.com")
     with pytest.raises(AuthError) as err:
@@ -202,6 +232,11 @@ def test_revoked_authorization_marks_the_account_and_raises_auth_error(
     message = str(err.value)
     assert message == auth.REFUSED_MESSAGE
     assert "crmtui account link google" in message
+    assert repo.get_account(account.id).state == AccountState.CONNECTED  # the adapter wrote none
+    stale = auth.load_credentials(data_dir, account)  # the sync refreshes at once, and is refused
+    stale.expiry = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+    auth.save_credentials(data_dir, account.id, stale)
+    sync_contacts(repo, data_dir, ann)
     stored = repo.get_account(account.id)
     assert stored.state == AccountState.NEEDS_RECONNECT
     assert stored.state_message == message
@@ -213,10 +248,11 @@ def test_missing_token_file_marks_the_account(repo: TinyDBRepository, ann: User,
                                               emulator: Emulator, data_dir: Path,
                                               tmp_path: Path) -> None:
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     auth.delete_credentials(data_dir, account.id)
     with pytest.raises(AuthError, match="no saved authorization"):
-        auth.credentials_for_sync(repo, data_dir, account)
+        auth.credentials_for_sync(data_dir, account)
+    sync_contacts(repo, data_dir, ann)
     assert repo.get_account(account.id).state == AccountState.NEEDS_RECONNECT
 
 
@@ -263,10 +299,10 @@ def test_browser_flow_links_the_account(repo: TinyDBRepository, ann: User, emula
     browser = ConsentBrowser(f"crmtui-test-{id(object())}")
     webbrowser.register(browser.name, None, browser)
     shown: list[str] = []
-    account = auth.link_with_browser(repo, data_dir, ann.id,
-                                     client_secrets=client_secrets(emulator),
-                                     endpoint=emulator.base_url, open_browser=True,
-                                     print_url=shown.append, timeout=10, browser=browser.name)
+    account = link_browser(repo, data_dir, ann.id,
+                           client_secrets=client_secrets(emulator),
+                           endpoint=emulator.base_url, open_browser=True,
+                           print_url=shown.append, timeout=10, browser=browser.name)
     assert not browser.errors
     assert browser.opened == shown and shown[0].startswith(emulator.base_url + "/o/oauth2/auth?")
     for part in ("code_challenge_method=S256", "access_type=offline"):
@@ -275,7 +311,7 @@ def test_browser_flow_links_the_account(repo: TinyDBRepository, ann: User, emula
     record = saved(data_dir, account.id)
     assert record["token_uri"] == emulator.token_uri
     assert tuple(record["scopes"]) == auth.SCOPES
-    assert me(auth.credentials_for_sync(repo, data_dir, account), emulator) == "ann@example.com"
+    assert me(auth.credentials_for_sync(data_dir, account), emulator) == "ann@example.com"
     assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ  # only for the flow's duration
 
 
@@ -287,10 +323,10 @@ def test_browser_flow_without_a_browser_prints_the_url(repo: TinyDBRepository, a
 
     monkeypatch.setattr(webbrowser, "get", no_browser)
     errors: list[BaseException] = []
-    account = auth.link_with_browser(repo, data_dir, ann.id,
-                                     client_secrets=client_secrets(emulator, "bob@example.com"),
-                                     endpoint=emulator.base_url, open_browser=False,
-                                     print_url=lambda url: consent(url, errors), timeout=10)
+    account = link_browser(repo, data_dir, ann.id,
+                           client_secrets=client_secrets(emulator, "bob@example.com"),
+                           endpoint=emulator.base_url, open_browser=False,
+                           print_url=lambda url: consent(url, errors), timeout=10)
     assert not errors
     assert account.email == "bob@example.com"
     assert auth.token_file(data_dir, account.id).exists()
@@ -299,9 +335,9 @@ def test_browser_flow_without_a_browser_prints_the_url(repo: TinyDBRepository, a
 def test_browser_flow_times_out_without_consent(repo: TinyDBRepository, ann: User,
                                                 emulator: Emulator, data_dir: Path) -> None:
     with pytest.raises(auth.LinkError, match="no answer from the browser"):
-        auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
-                               endpoint=emulator.base_url, open_browser=False,
-                               print_url=lambda url: None, timeout=0.2)
+        link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                     endpoint=emulator.base_url, open_browser=False,
+                     print_url=lambda url: None, timeout=0.2)
     assert repo.list_accounts(ann.id) == []
 
 
@@ -324,9 +360,9 @@ def test_browser_flow_cancelled_while_waiting_links_nothing(
 
     def run() -> None:
         try:
-            auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
-                                   endpoint=emulator.base_url, open_browser=False,
-                                   print_url=shown.append, timeout=60, cancel=cancel)
+            link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                         endpoint=emulator.base_url, open_browser=False,
+                         print_url=shown.append, timeout=60, cancel=cancel)
         except BaseException as exc:  # the test looks at it
             failure.append(exc)
 
@@ -352,9 +388,9 @@ def test_browser_flow_cancelled_before_it_starts(repo: TinyDBRepository, ann: Us
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(auth.LinkCancelled):
-        auth.link_with_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
-                               endpoint=emulator.base_url, open_browser=False,
-                               print_url=lambda url: None, timeout=60, cancel=cancel)
+        link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                     endpoint=emulator.base_url, open_browser=False,
+                     print_url=lambda url: None, timeout=60, cancel=cancel)
     assert repo.list_accounts(ann.id) == []
 
 
@@ -362,10 +398,11 @@ def test_unlink_account_needs_no_google_library(repo: TinyDBRepository, ann: Use
                                                 emulator: Emulator, data_dir: Path,
                                                 tmp_path: Path) -> None:
     from crmtui.sync import tokens
+    from crmtui.sync.accounts import AccountService as Accounts  # no Google library needed
 
     path, _ = credentials_file(tmp_path, emulator)
-    account = auth.link_from_credentials_file(repo, data_dir, ann.id, path, emulator.base_url)
+    account = link_file(repo, data_dir, ann.id, path, emulator.base_url)
     assert tokens.token_file(data_dir, account.id) == auth.token_file(data_dir, account.id)
-    tokens.unlink_account(repo, data_dir, account.id)
+    Accounts(repo, data_dir).unlink(account.id)
     assert not tokens.token_file(data_dir, account.id).exists()
     assert repo.list_accounts(ann.id) == []

@@ -110,7 +110,7 @@ def cal(repo: TinyDBRepository, data_dir: Any, account: Account, emulator: Emula
         ) -> Calendar:
     sleeps: list[float] = []
     messages: list[str] = []
-    remote = calendar_remote_factory(repo, data_dir, progress=messages.append,
+    remote = calendar_remote_factory(data_dir, progress=messages.append,
                                      sleep=sleeps.append)(account)
     assert isinstance(remote, GoogleCalendar)
     return Calendar(emulator, remote, account.email, sleeps, messages)

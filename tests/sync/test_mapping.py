@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmtui.model import Address, Contact, Email, Phone, ValidationError
 from crmtui.sync.contacts import contact_fields
-from crmtui.sync.google.people import person_body, to_fields, update_mask
+from crmtui.sync.google.people_mapping import person_body, to_fields, update_mask
 from crmtui.sync.remote import CONTACT_FIELDS
 
 # --------------------------------------------------------------------------- strategies

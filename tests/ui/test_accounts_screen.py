@@ -21,6 +21,7 @@ from crmtui.screens.accounts import NOT_AVAILABLE, AccountsScreen, LinkGoogleMod
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import LinkGoogle, Services
 from crmtui.store import TinyDBRepository
+from crmtui.sync.accounts import AccountService
 from crmtui.sync.google import auth
 from crmtui.sync.google.factory import google_linker
 from crmtui.sync.tokens import token_file
@@ -47,8 +48,9 @@ def client_secrets(emu: Emulator, email: str) -> dict[str, Any]:
 
 
 def linker(repo: TinyDBRepository, emu: Emulator, email: str = "ann@example.com") -> LinkGoogle:
-    return google_linker(repo, data_dir(repo), client_secrets=client_secrets(emu, email),
-                         endpoint=emu.base_url, open_browser=False, timeout=60)
+    google = google_linker(data_dir(repo), client_secrets=client_secrets(emu, email),
+                           endpoint=emu.base_url, open_browser=False, timeout=60)
+    return AccountService(repo, data_dir(repo), google).link_with_browser
 
 
 def run(repo: TinyDBRepository, user: User, check: Check, *,
@@ -117,7 +119,9 @@ def linked(repo: TinyDBRepository, user: User, emu: Emulator, email: str = "ann@
     record = authorized_user(emu.create_account(email))
     path = (tmp or data_dir(repo)) / "creds.json"
     path.write_text(json.dumps(record))
-    account = auth.link_from_credentials_file(repo, data_dir(repo), user.id, path, emu.base_url)
+    google = google_linker(data_dir(repo), endpoint=emu.base_url)
+    account = AccountService(repo, data_dir(repo), google).link_from_credentials_file(user.id,
+                                                                                      path)
     path.unlink()
     return account
 
@@ -285,8 +289,9 @@ def test_the_demo_links_its_google_account_at_once(demo_google: Any) -> None:
     user = repo.get_user(demo_google.user_id)
     secrets = demo_client_secrets(emu)
     assert secrets["installed"]["auth_uri"] == f"{emu.base_url}/o/oauth2/auth"
-    link = google_linker(repo, demo_google.directory, client_secrets=secrets,
-                         endpoint=emu.base_url, open_browser=False, timeout=60)
+    link = AccountService(repo, demo_google.directory, google_linker(
+        demo_google.directory, client_secrets=secrets, endpoint=emu.base_url,
+        open_browser=False, timeout=60)).link_with_browser
 
     async def main() -> None:
         services = Services(repo, user.id, demo_google.directory, link_google=link, demo=True)

@@ -1,4 +1,9 @@
-"""Google accounts: OAuth linking, token storage, and authorized API clients.
+"""Google's side of linking accounts: OAuth flows, token storage, and authorized API clients.
+
+:class:`GoogleAuth` implements the sync core's :class:`~crmtui.sync.remote.GoogleAuthorizer`: it
+gets credentials (the browser flow, or an authorized-user file), asks Google for the account's
+email, and saves the credentials; the account records are the sync core's
+(:class:`crmtui.sync.accounts.AccountService`), never written here.
 
 Tokens live in ``<data dir>/tokens/<account id>.json`` (the authorized-user record), written
 atomically with 0600 permissions in a 0700 directory. They are never printed or logged.
@@ -13,7 +18,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +31,19 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from crmtui.model import Account, AccountState
-from crmtui.store import Repository
-from crmtui.sync.remote import AuthError, RemoteError
+from crmtui.model import Account
+from crmtui.sync.remote import LINK_CANCELLED_MESSAGE as CANCELLED_MESSAGE
+from crmtui.sync.remote import (
+    Authorization,
+    LinkCancelled,
+    LinkError,
+    ReconnectNeeded,
+    RemoteError,
+    SaveAs,
+)
 from crmtui.sync.tokens import TOKENS_DIR as TOKENS_DIR  # re-exported: token paths live there
-from crmtui.sync.tokens import delete_credentials, token_file, unlink_account
+from crmtui.sync.tokens import delete_credentials as delete_credentials
+from crmtui.sync.tokens import token_file
 
 SCOPES = ("https://www.googleapis.com/auth/contacts",
           "https://www.googleapis.com/auth/calendar.events")
@@ -44,10 +56,6 @@ AUTHORIZED_USER_KEYS = ("refresh_token", "client_id", "client_secret", "token_ur
 RELINK_HINT = "run `crmtui account link google` again"
 REFUSED_MESSAGE = ("Google refused the saved authorization (it was revoked or expired); "
                    + RELINK_HINT)
-
-
-class LinkError(Exception):
-    """An account could not be linked; the message says why (it never holds a secret)."""
 
 
 # Google's batch paths (discovery ``batchPath``), below the endpoint's root.
@@ -148,19 +156,20 @@ def save_credentials(data_dir: Path, account_id: str, creds: Credentials) -> Non
 
 
 def load_credentials(data_dir: Path, account: Account) -> Credentials:
-    """The saved credentials of ``account``; :class:`AuthError` when there are none usable."""
+    """The saved credentials of ``account``; :class:`ReconnectNeeded` when there are none
+    usable."""
     path = token_file(data_dir, account.id)
     try:
         record = json.loads(path.read_bytes())
     except FileNotFoundError:
-        raise AuthError(f"no saved authorization for {account.email}; "
-                        f"{RELINK_HINT}") from None
+        raise ReconnectNeeded(f"no saved authorization for {account.email}; "
+                              f"{RELINK_HINT}") from None
     except (OSError, ValueError) as exc:
-        raise AuthError(f"cannot read the saved authorization of {account.email} ({path}: "
-                        f"{exc.__class__.__name__}); {RELINK_HINT}") from None
+        raise ReconnectNeeded(f"cannot read the saved authorization of {account.email} ({path}: "
+                              f"{exc.__class__.__name__}); {RELINK_HINT}") from None
     if not isinstance(record, dict) or not record.get("refresh_token"):
-        raise AuthError(f"the saved authorization of {account.email} is incomplete; "
-                        f"{RELINK_HINT}")
+        raise ReconnectNeeded(f"the saved authorization of {account.email} is incomplete; "
+                              f"{RELINK_HINT}")
     return credentials_from_record(record)
 
 
@@ -178,22 +187,12 @@ def _account_email(creds: Credentials, endpoint: str) -> str:
     return str(primary[0]["value"])
 
 
-def _store_account(repo: Repository, data_dir: Path, user_id: str, email: str, endpoint: str,
-                   creds: Credentials) -> Account:
-    """Save the account (a relink of the same email reconnects it) and its tokens."""
-    existing = next((a for a in repo.list_accounts(user_id)
-                     if a.provider == "google" and a.email.casefold() == email.casefold()), None)
-    if existing is None:
-        account = Account(user_id=user_id, email=email, endpoint=endpoint)
-        save_credentials(data_dir, account.id, creds)
-        try:
-            return repo.add_account(account)
-        except BaseException:
-            delete_credentials(data_dir, account.id)
-            raise
-    save_credentials(data_dir, existing.id, creds)
-    return repo.update_account(replace(existing, endpoint=endpoint,
-                                       state=AccountState.CONNECTED, state_message=""))
+def _save(data_dir: Path, save_as: SaveAs, email: str, endpoint: str,
+          creds: Credentials) -> Authorization:
+    """Save ``creds`` under the id ``save_as`` gives for ``email``."""
+    credentials_id = save_as(email)
+    save_credentials(data_dir, credentials_id, creds)
+    return Authorization(credentials_id=credentials_id, email=email, endpoint=endpoint)
 
 
 def _read_json(path: Path) -> Any:
@@ -221,9 +220,10 @@ def read_authorized_user_file(path: Path) -> dict[str, Any]:
     return record
 
 
-def link_from_credentials_file(repo: Repository, data_dir: Path, user_id: str, path: Path,
-                               endpoint: str | None = None, *, email: str = "") -> Account:
-    """Link the Google account whose authorized-user JSON file is ``path``.
+def authorize_from_credentials_file(data_dir: Path, path: Path, endpoint: str | None,
+                                    save_as: SaveAs, *, email: str = "") -> Authorization:
+    """Authorize with the authorized-user JSON file ``path``: its credentials are saved under
+    ``save_as(email)``.
 
     The account's email comes from ``people/me``; when Google cannot be asked, from ``email``.
     """
@@ -242,7 +242,7 @@ def link_from_credentials_file(repo: Repository, data_dir: Path, user_id: str, p
         found = email
     if email and found.casefold() != email.casefold():
         raise LinkError(f"the credentials in {path} belong to {found}, not {email}")
-    return _store_account(repo, data_dir, user_id, found, endpoint, creds)
+    return _save(data_dir, save_as, found, endpoint, creds)
 
 
 def _describe(exc: BaseException) -> str:
@@ -273,16 +273,6 @@ def _client_config(client_secrets: Path | dict[str, Any], endpoint: str) -> dict
     client.setdefault("auth_uri", GOOGLE_AUTH_URI)
     client.setdefault("token_uri", GOOGLE_TOKEN_URI)
     return {"installed": client}
-
-
-CANCELLED_MESSAGE = "linking was cancelled"
-
-
-class LinkCancelled(LinkError):
-    """The user cancelled the browser flow while it waited for the redirect."""
-
-    def __init__(self) -> None:
-        super().__init__(CANCELLED_MESSAGE)
 
 
 class _AnnouncingFlow(InstalledAppFlow):
@@ -341,12 +331,13 @@ def _oauthlib_env(endpoint: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
-                      client_secrets: Path | dict[str, Any], endpoint: str | None = None,
-                      open_browser: bool = True, print_url: Callable[[str], None],
-                      timeout: float = 300.0, browser: str | None = None,
-                      cancel: threading.Event | None = None) -> Account:
-    """Link a Google account with the installed-app flow (loopback redirect, PKCE, offline).
+def authorize_with_browser(data_dir: Path, save_as: SaveAs, *,
+                           client_secrets: Path | dict[str, Any], endpoint: str | None = None,
+                           open_browser: bool = True, print_url: Callable[[str], None],
+                           timeout: float = 300.0, browser: str | None = None,
+                           cancel: threading.Event | None = None) -> Authorization:
+    """Authorize with the installed-app flow (loopback redirect, PKCE, offline); the credentials
+    are saved under ``save_as(email)``.
 
     ``print_url`` receives the authorization URL (to show when no browser opens it);
     ``browser`` names a :mod:`webbrowser` browser (default: the system's). Setting ``cancel``
@@ -390,12 +381,39 @@ def link_with_browser(repo: Repository, data_dir: Path, user_id: str, *,
     except (HttpError, RefreshError, OSError, httplib2.HttpLib2Error) as exc:
         raise LinkError(f"cannot ask Google for the account's email ({_describe(exc)})"
                         ) from None
-    return _store_account(repo, data_dir, user_id, email, endpoint, creds)
+    return _save(data_dir, save_as, email, endpoint, creds)
 
 
-def unlink(repo: Repository, data_dir: Path, account_id: str) -> None:
-    """Forget an account: its token file, then its record (NotFound when there is none)."""
-    unlink_account(repo, data_dir, account_id)
+class GoogleAuth:
+    """The sync core's :class:`~crmtui.sync.remote.GoogleAuthorizer` on Google (or the emulator
+    at ``endpoint``; None means ``$CRMTUI_GOOGLE_ENDPOINT``, else Google), its tokens in
+    ``data_dir``. The browser flow needs ``client_secrets`` (the installed-app OAuth client);
+    ``browser`` names a :mod:`webbrowser` browser (default: the system's)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, endpoint: str | None = None,
+                 client_secrets: Path | dict[str, Any] | None = None, open_browser: bool = True,
+                 timeout: float = 300.0, browser: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.endpoint = endpoint
+        self.client_secrets = client_secrets
+        self.open_browser = open_browser
+        self.timeout = timeout
+        self.browser = browser
+
+    def authorize_with_browser(self, show_url: Callable[[str], None],
+                               cancel: threading.Event | None, save_as: SaveAs) -> Authorization:
+        if self.client_secrets is None:
+            raise LinkError("no OAuth client is set up for the browser flow: give the client "
+                            "secrets file")
+        return authorize_with_browser(self.data_dir, save_as, client_secrets=self.client_secrets,
+                                      endpoint=self.endpoint, open_browser=self.open_browser,
+                                      print_url=show_url, timeout=self.timeout,
+                                      browser=self.browser, cancel=cancel)
+
+    def authorize_from_file(self, path: Path, save_as: SaveAs, *, email: str = ""
+                            ) -> Authorization:
+        return authorize_from_credentials_file(self.data_dir, path, self.endpoint, save_as,
+                                               email=email)
 
 
 # --------------------------------------------------------------------------- credentials for a sync
@@ -409,45 +427,34 @@ def _is_invalid_grant(exc: RefreshError) -> bool:
 
 
 class _SyncCredentials(Credentials):
-    """Credentials that save every refresh at once, and turn a refused refresh into a
-    reconnect state for the account and :class:`AuthError`."""
+    """Credentials that save every refresh at once, and turn a refused refresh into
+    :class:`ReconnectNeeded` (an :class:`AuthError`: the sync core marks the account)."""
 
-    def bind(self, repo: Repository, data_dir: Path, account: Account) -> None:
-        self._crmtui_target = (repo, data_dir, account)
+    def bind(self, data_dir: Path, account: Account) -> None:
+        self._crmtui_target = (data_dir, account)
 
     def refresh(self, request: Any) -> None:
-        repo, data_dir, account = self._crmtui_target
+        data_dir, account = self._crmtui_target
         try:
             super().refresh(request)
         except RefreshError as exc:
             if not _is_invalid_grant(exc):
                 raise RemoteError(f"cannot refresh the authorization of {account.email}: "
                                   "Google's token endpoint failed; try again later") from None
-            _mark_needs_reconnect(repo, account.id, REFUSED_MESSAGE)
-            raise AuthError(REFUSED_MESSAGE) from None
+            raise ReconnectNeeded(REFUSED_MESSAGE) from None
         save_credentials(data_dir, account.id, self)
 
 
-def _mark_needs_reconnect(repo: Repository, account_id: str, message: str) -> None:
-    current = repo.get_account(account_id)
-    repo.update_account(replace(current, state=AccountState.NEEDS_RECONNECT,
-                                state_message=message))
-
-
-def credentials_for_sync(repo: Repository, data_dir: Path, account: Account) -> Credentials:
+def credentials_for_sync(data_dir: Path, account: Account) -> Credentials:
     """The account's credentials, refreshed when expired; every refresh (now or during API calls)
-    is saved at once. A refused refresh marks the account needs-reconnect and raises
-    :class:`AuthError`."""
-    try:
-        saved = load_credentials(data_dir, account)
-    except AuthError as exc:
-        _mark_needs_reconnect(repo, account.id, str(exc))
-        raise
+    is saved at once. No usable saved authorization, or a refresh Google refuses, raises
+    :class:`ReconnectNeeded` (the sync core marks the account needs-reconnect)."""
+    saved = load_credentials(data_dir, account)
     creds = _SyncCredentials(
         token=saved.token, refresh_token=saved.refresh_token, client_id=saved.client_id,
         client_secret=saved.client_secret, token_uri=saved.token_uri, scopes=saved.scopes,
         expiry=saved.expiry)
-    creds.bind(repo, data_dir, account)
+    creds.bind(data_dir, account)
     if not creds.valid:
         creds.refresh(GoogleRequest())
     return creds
