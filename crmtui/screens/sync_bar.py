@@ -3,7 +3,7 @@ sync), or that it is running now."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rich.text import Text
 from textual.widgets import Static
@@ -22,29 +22,16 @@ def local_time(moment: datetime, now: datetime) -> str:
     return here.strftime("%Y-%m-%d %H:%M")
 
 
-def sync_times(services: Services, kind: SyncKind, now: datetime
-               ) -> tuple[datetime | None, datetime | None]:
-    """The last sync of ``kind`` and the next automatic one (None: never / not automatic; ``now``
-    when it is due and never ran)."""
-    repo, user_id = services.repo, services.user_id
-    stamp = repo.get_sync_state(user_id, kind).get("last_sync")
-    last = datetime.fromisoformat(stamp) if stamp else None
-    settings = repo.get_sync_settings(user_id)
-    auto, period = settings.schedule(kind)
-    if not auto:
-        return last, None
-    return last, (last + timedelta(minutes=period)) if last else now
-
-
 def describe(services: Services, kind: SyncKind, running: bool) -> Text:
     """``Contacts: last 15:02, next 16:02`` (or ``synchronizing…``, ``never``, ``manual``)."""
     text = Text()
     text.append(f"{KIND_LABEL[kind]}: ", style="bold")
-    if running:
+    now = services.now()
+    status = services.status(kind)
+    if running or status.running:
         text.append("synchronizing…", style="italic")
         return text
-    now = services.now()
-    last, following = sync_times(services, kind, now)
+    last, following = status.last_run, status.next_run
     text.append(f"last {local_time(last, now)}" if last else "never synchronized")
     if following is None:
         text.append(", manual")

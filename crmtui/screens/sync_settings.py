@@ -172,7 +172,7 @@ class SyncSettingsScreen(Screen[None]):
             text = Text()
             text.append(f"{KIND_LABEL[kind]}: ", style="bold")
             runs = repo.list_runs(user_id, kind, limit=1)
-            stamp = repo.get_sync_state(user_id, kind).get("last_sync")
+            last = self.services.status(kind).last_run
             if runs:
                 run = runs[0]
                 style = {"ok": "green", "failed": "red", "stopped": "yellow"}.get(run.status, "")
@@ -182,8 +182,8 @@ class SyncSettingsScreen(Screen[None]):
                     text.append(f" ({run.errors[0]})", style="red")
             else:
                 text.append("no sync session yet", style="italic")
-            if stamp:
-                text.append(f" · last successful sync {_stamp(datetime.fromisoformat(stamp))}")
+            if last:
+                text.append(f" · last successful sync {_stamp(last)}")
             self.query_one(f"#latest-{kind.value}", Static).update(text)
         accounts = repo.list_accounts(user_id)
         account = self.query_one("#google-account", Static)

@@ -77,7 +77,7 @@ class SyncOutcome:
 
 class SyncService:
     def __init__(self, repo: Repository, data_dir: str | os.PathLike[str],
-                 contacts_remote: ContactsFactory,
+                 contacts_remote: ContactsFactory | None = None,
                  calendar_remote: CalendarFactory | None = None) -> None:
         self.repo = repo
         self.data_dir = Path(data_dir)
@@ -102,8 +102,7 @@ class SyncService:
 
     def state(self, user_id: str, kind: SyncKind) -> KindState:
         """What the user's sync of ``kind`` remembers."""
-        state: KindState = STATE_TYPES[kind].from_dict(self.repo.get_sync_state(user_id, kind))
-        return state
+        return STATE_TYPES[kind].read(self.repo, user_id)
 
     def status(self, user_id: str, kind: SyncKind, now: datetime | None = None) -> SyncStatus:
         """The last run, the next automatic run, whether one is running, and the last failure."""
@@ -121,15 +120,15 @@ class SyncService:
         period = timedelta(minutes=minutes)
         return SyncStatus(
             kind=kind, set_up=set_up, automatic=automatic, period=period, last_run=last_run,
-            next_run=next_run(set_up=set_up, automatic=automatic, period=period,
+            next_run=next_run(automatic=automatic, period=period,
                               last_run=last_run, last_failure=failure, now=moment),
             running=(user_id, kind) in self._running, last_failure=failure)
 
     def run(self, user_id: str, kind: SyncKind, *, dry_run: bool = False,
             confirmed: bool = False, progress: ProgressFn = no_progress) -> SyncOutcome:
         """Run one sync; never raises for a failed run (the outcome says why), only SyncBusy."""
-        if kind is SyncKind.ACTIVITIES and self.calendar_remote is None:
-            raise SyncSetupError("activity sync is not wired in this service")
+        if (self.calendar_remote if kind is SyncKind.ACTIVITIES else self.contacts_remote) is None:
+            raise SyncSetupError(f"{kind.value} sync is not wired in this service")
         lock_dir = self.data_dir / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(lock_dir / f"sync-{user_id}-{kind.value}.lock"), timeout=0)
@@ -149,6 +148,7 @@ class SyncService:
         user_id = account.user_id
         settings = self.repo.get_sync_settings(user_id)
         if kind is SyncKind.CONTACTS:
+            assert self.contacts_remote is not None  # checked in run()
             return ContactSync(self.repo, user_id, settings, self.contacts_remote(account),
                                report, dry_run=dry_run)
         assert self.calendar_remote is not None  # checked in run()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from crmtui.model import SyncKind
+from crmtui.store import Repository
 
 
 def _stamp(value: Any) -> datetime | None:
@@ -35,6 +36,14 @@ class KindState:
     local_stamp: datetime | None = None  # local changes from this moment are the next run's
     last_sync: datetime | None = None  # when the last successful run ended
 
+    kind: ClassVar[SyncKind]
+
+    @classmethod
+    def read(cls, repo: Repository, user_id: str) -> Self:
+        """The state the store keeps for ``user_id`` (the one place that reads it)."""
+        state: Self = cls.from_dict(repo.get_sync_state(user_id, cls.kind))
+        return state
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
         names = {f for f in cls.__dataclass_fields__}
@@ -52,6 +61,7 @@ class KindState:
 
 @dataclass
 class ContactsState(KindState):
+    kind = SyncKind.CONTACTS
     group: str = ""  # the sync group's resource name
     parked: dict[str, str] = field(default_factory=dict)  # contact id -> the Gmail contact it
     # left the group with (tagged again, that contact goes back into the group)
@@ -59,6 +69,7 @@ class ContactsState(KindState):
 
 @dataclass
 class ActivitiesState(KindState):
+    kind = SyncKind.ACTIVITIES
     generations: dict[str, int] = field(default_factory=dict)  # activity id -> how many event
     # ids were taken before (the next event id is derived from it)
 
@@ -94,20 +105,22 @@ class SyncStatus:
     automatic: bool
     period: timedelta
     last_run: datetime | None  # the end of the last successful run
-    next_run: datetime | None  # the next automatic run (None: not automatic or not set up)
+    next_run: datetime | None  # the next automatic run (None: not automatic)
     running: bool  # a run of this process is going on now
     last_failure: Failure | None  # the last run failed (after the last successful one)
 
     def due(self, now: datetime) -> bool:
-        """Whether an automatic run should start now."""
-        return not self.running and self.next_run is not None and self.next_run <= now
+        """Whether an automatic run should start now: set up, not running, its time come."""
+        return (self.set_up and not self.running and self.next_run is not None
+                and self.next_run <= now)
 
 
-def next_run(*, set_up: bool, automatic: bool, period: timedelta, last_run: datetime | None,
+def next_run(*, automatic: bool, period: timedelta, last_run: datetime | None,
              last_failure: Failure | None, now: datetime) -> datetime | None:
     """When the next automatic run is due: a period after the last run, or after the last
-    failure (a failed run waits one period before the next try); ``now`` when it never ran."""
-    if not (set_up and automatic):
+    failure (a failed run waits one period before the next try); ``now`` when it never ran;
+    None when the kind synchronizes only when asked."""
+    if not automatic:
         return None
     since = max((t for t in (last_run, last_failure.at if last_failure else None) if t),
                 default=None)

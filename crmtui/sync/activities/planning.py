@@ -243,7 +243,7 @@ class ActivitySync:
         users = build_directory(self.repo, self.sync_set_up or (lambda uid: uid == self.user_id))
         users.set_up[self.user_id] = True
         self.users = users
-        state = ActivitiesState.from_dict(self.repo.get_sync_state(self.user_id, KIND))
+        state = ActivitiesState.read(self.repo, self.user_id)
         self.state = state
         progress("Reading changes from Google Calendar", 0, 0)
         time_min = datetime.combine(since, time(), UTC) - timedelta(days=1)

@@ -145,7 +145,7 @@ class ContactSync:
         self.started = utcnow()  # local changes from now on are the next run's
         report = self.report
         tag_id = SyncSettingsService(self.repo).sync_tag(self.settings).id
-        state = ContactsState.from_dict(self.repo.get_sync_state(self.user_id, KIND))
+        state = ContactsState.read(self.repo, self.user_id)
         self.state = state
         progress("Finding the Google contact group", 0, 0)
         group = self.remote.ensure_group(state.group, self.settings.contacts_group_name,
