@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,18 +15,47 @@ from crmtui.cli.output import USER_ERRORS, fail
 from crmtui.cli.session import Session
 from crmtui.cli.wiring import tui_services
 from crmtui.config import ConfigError
+from crmtui.log import log_file, redact, setup_logging
+
+logger = logging.getLogger(__name__)
 
 
 class _Group(click.Group):
-    """The root group: turns the user's errors into ``Error: ...`` and exit status 1."""
+    """The root group: turns the user's errors into ``Error: ...`` and exit status 1, and logs
+    every error; an unexpected exception is logged with its traceback and shown as one
+    ``Error:`` line that says where the log is."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
             raise  # the reader went away (`crmtui contacts list | head`): click exits quietly
+        except click.ClickException as exc:
+            logger.error("%s: %s", _failed_command(ctx, exc), exc.format_message())
+            raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
         except USER_ERRORS as exc:
+            logger.error("%s: %s", _failed_command(ctx, exc), exc)
             raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            logger.error("%s: unexpected error", _failed_command(ctx, exc), exc_info=exc)
+            path = log_file()
+            where = f"the details are in {path}" if path else "run with -v for details"
+            raise click.ClickException(
+                redact(f"unexpected error ({type(exc).__name__}: {exc}); {where}")) from None
+
+
+def _failed_command(root: click.Context, exc: BaseException) -> str:
+    """The command that raised ``exc`` (``crmtui contacts add``), from the contexts on its way."""
+    path = root.command_path
+    trace = exc.__traceback__
+    while trace is not None:
+        ctx = trace.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            path = ctx.command_path
+        trace = trace.tb_next
+    return path
 
 
 @click.group(name="crmtui", cls=_Group, invoke_without_command=True,
@@ -39,17 +69,23 @@ class _Group(click.Group):
 @click.option("--demo", is_flag=True,
               help="Use the demo data directory (DIR/demo, sample data), never the real "
                    "database.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also print the log's records on stderr (the log: DIR/crmtui.log).")
 @click.version_option(package_name="crmtui")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo: bool) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo: bool,
+        verbose: bool) -> None:
     """crmtui: a keyboard-driven CRM for the terminal.
 
     With no command, opens the TUI. The commands below script the same database; each takes
     --json for machine-readable output. Ids may be abbreviated to a unique prefix of at least 6
-    characters.
+    characters. Errors are logged in DIR/crmtui.log.
     """
     base = paths.data_dir(data_dir)
     session = Session(paths.demo_dir(base) if demo else base, user_email)
+    setup_logging(session.base, verbose)
+    logger.debug("%s started", " ".join(filter(None, [ctx.command_path,
+                                                      ctx.invoked_subcommand])))
     ctx.obj = session
     ctx.call_on_close(session.close)
     if ctx.invoked_subcommand is None:

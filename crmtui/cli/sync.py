@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from datetime import date
@@ -23,6 +24,8 @@ from crmtui.cli.session import Session, current_user, pass_session
 from crmtui.cli.wiring import sync_service
 from crmtui.model import DEFAULT_GROUP_NAME, SYNC_PERIODS, SyncKind, SyncSettings, TagKind, User
 from crmtui.store import Repository
+
+logger = logging.getLogger(__name__)
 
 
 def parse_period(text: str) -> int:
@@ -137,14 +140,21 @@ def run_sync(session: Session, user: User, kind: SyncKind, *, dry_run: bool, yes
 
     progress = _StderrProgress()
     service = sync_service(session.repo, session.base, progress.note)
+    logger.info("sync %s of user %s: start%s", kind.value, user.id,
+                " (dry run)" if dry_run else "")
     try:
         outcome = service.run(user.id, kind, dry_run=dry_run, confirmed=yes, progress=progress)
     except SyncBusy as exc:
+        logger.error("sync %s of user %s: busy: %s", kind.value, user.id, exc)
         click.echo(f"Error: {exc}", err=True)
         return SYNC_BUSY
     finally:
         progress.close()
     report = outcome.report
+    logger.log(logging.INFO if outcome.ok else logging.ERROR,
+               "sync %s of user %s: end, status %s, counts %s%s", kind.value, user.id,
+               outcome.status, {k: n for k, n in report.counts().items() if n},
+               f": {outcome.message}" if outcome.message else "")
     if as_json:
         emit_json({"kind": kind.value, "user": user.email, "status": outcome.status,
                    "message": outcome.message, "dry_run": dry_run, "counts": report.counts(),

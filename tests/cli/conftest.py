@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from crmtui.cli import session as cli_session
 from crmtui.cli import cli
+from crmtui.cli import session as cli_session
 from crmtui.store import TinyDBRepository, open_store
 
 
