@@ -1,5 +1,6 @@
-"""What every screen is given: the services (from the one factory in the entry layer), the
-commands a section offers (its menu and the command palette), and the data-refresh hook.
+"""What every screen is given: the services (built by the one factory in the entry layer,
+``crmtui.cli.wiring``), the commands a section offers (its menu and the command palette), and the
+data-refresh hook. These are the UI's types only; what is built, and how, is the entry layer's.
 
 Screens never import the App (the App imports them): they receive :class:`Services`, and reach
 app-wide behaviour through action strings (``"app.sync_now('contacts')"``,
@@ -78,8 +79,8 @@ class Refreshable(Protocol):
 
 
 class NoteRelay:
-    """Passes the Google adapters' notes (retries, waits) to whoever listens now: the factories
-    are built once with the relay, the App points it at the running sync's log."""
+    """Passes the Google adapters' notes (retries, waits) to whoever listens now: the entry layer
+    builds the factories once with the relay, the App points it at the running sync's log."""
 
     def __init__(self) -> None:
         self.target: Callable[[str], None] | None = None
