@@ -11,7 +11,8 @@ them, so a scripting command starts fast and never loads the UI.
 The modules: :mod:`~crmtui.cli.root` (the ``crmtui`` group, its global options, ``main``),
 :mod:`~crmtui.cli.session` (data directory, store, current user, ids given on the command line),
 :mod:`~crmtui.cli.output` (``--json``, tables, ``Error:`` lines), :mod:`~crmtui.cli.wiring` (the
-services), and one module per command group.
+services), and one module per command group (with :mod:`~crmtui.cli.activity_times`, the activities'
+times as the commands take and show them).
 """
 
 from __future__ import annotations
