@@ -1,5 +1,6 @@
-"""What every screen is given: the services (from the one factory in the entry layer), the
-commands a section offers (its menu and the command palette), and the data-refresh hook.
+"""What every screen is given: the services (built by the one factory in the entry layer,
+``crmtui.cli.wiring``), the commands a section offers (its menu and the command palette), and the
+data-refresh hook. These are the UI's types only; what is built, and how, is the entry layer's.
 
 Screens never import the App (the App imports them): they receive :class:`Services`, and reach
 app-wide behaviour through action strings (``"app.sync_now('contacts')"``,
@@ -15,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from crmtui.model import Account, utcnow
+from crmtui.model import Account, SyncKind, utcnow
 from crmtui.store.repository import Repository
 from crmtui.sync.service import SyncService
+from crmtui.sync.state import SyncStatus
 
 LinkGoogle = Callable[[str, Callable[[str], None], threading.Event], Account]
 """Runs the Google OAuth flow for a user (blocking, in a worker thread): ``(user_id, show_url,
@@ -43,6 +45,12 @@ class Services:
     """The clock (aware UTC); tests and snapshots fix it."""
     sync_notes: NoteRelay | None = None
     """The relay the sync service's adapters send their notes to (retries, waits)."""
+
+    def status(self, kind: SyncKind) -> SyncStatus:
+        """The user's sync of ``kind``: last and next run, running, last failure (also when
+        the app runs without Google wiring: the store keeps the state)."""
+        service = self.sync or SyncService(self.repo, self.data_dir)
+        return service.status(self.user_id, kind, self.now())
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +86,8 @@ class Refreshable(Protocol):
 
 
 class NoteRelay:
-    """Passes the Google adapters' notes (retries, waits) to whoever listens now: the factories
-    are built once with the relay, the App points it at the running sync's log."""
+    """Passes the Google adapters' notes (retries, waits) to whoever listens now: the entry layer
+    builds the factories once with the relay, the App points it at the running sync's log."""
 
     def __init__(self) -> None:
         self.target: Callable[[str], None] | None = None

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from crmtui import cli as cli_module
 from crmtui.cli import cli
+from crmtui.cli import session as cli_session
 from crmtui.store import TinyDBRepository, open_store
 
 
@@ -82,4 +82,4 @@ def ann(crm: Crm) -> dict[str, Any]:
 @pytest.fixture
 def tty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the CLI believe a person sits at the terminal."""
-    monkeypatch.setattr(cli_module, "stdin_is_tty", lambda: True)
+    monkeypatch.setattr(cli_session, "stdin_is_tty", lambda: True)

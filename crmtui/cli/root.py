@@ -1,0 +1,124 @@
+"""The root command ``crmtui``: its global options, the TUI it opens with no command, and the
+``main`` entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crmtui import config, paths
+from crmtui.cli.output import USER_ERRORS, fail
+from crmtui.cli.session import Session
+from crmtui.cli.wiring import tui_services
+from crmtui.config import ConfigError
+from crmtui.log import log_file, redact, setup_logging
+
+logger = logging.getLogger(__name__)
+
+
+class _Group(click.Group):
+    """The root group: turns the user's errors into ``Error: ...`` and exit status 1, and logs
+    every error; an unexpected exception is logged with its traceback and shown as one
+    ``Error:`` line that says where the log is."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # the reader went away (`crmtui contacts list | head`): click exits quietly
+        except click.ClickException as exc:
+            logger.error("%s: %s", _failed_command(ctx, exc), exc.format_message())
+            raise
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except USER_ERRORS as exc:
+            logger.error("%s: %s", _failed_command(ctx, exc), exc)
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:
+            logger.error("%s: unexpected error", _failed_command(ctx, exc), exc_info=exc)
+            path = log_file()
+            where = f"the details are in {path}" if path else "run with -v for details"
+            raise click.ClickException(
+                redact(f"unexpected error ({type(exc).__name__}: {exc}); {where}")) from None
+
+
+def _failed_command(root: click.Context, exc: BaseException) -> str:
+    """The command that raised ``exc`` (``crmtui contacts add``), from the contexts on its way."""
+    path = root.command_path
+    trace = exc.__traceback__
+    while trace is not None:
+        ctx = trace.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            path = ctx.command_path
+        trace = trace.tb_next
+    return path
+
+
+@click.group(name="crmtui", cls=_Group, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Data directory (default: $CRMTUI_HOME, else the platform's user data "
+                   "directory).")
+@click.option("--user", "user_email", metavar="EMAIL",
+              help="Act as the user with this email (default: default_user in config.toml, "
+                   "else the only user).")
+@click.option("--demo", is_flag=True,
+              help="Use the demo data directory (DIR/demo, sample data), never the real "
+                   "database.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also print the log's records on stderr (the log: DIR/crmtui.log).")
+@click.version_option(package_name="crmtui")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo: bool,
+        verbose: bool) -> None:
+    """crmtui: a keyboard-driven CRM for the terminal.
+
+    With no command, opens the TUI. The commands below script the same database; each takes
+    --json for machine-readable output. Ids may be abbreviated to a unique prefix of at least 6
+    characters. Errors are logged in DIR/crmtui.log.
+    """
+    base = paths.data_dir(data_dir)
+    session = Session(paths.demo_dir(base) if demo else base, user_email)
+    setup_logging(session.base, verbose)
+    logger.debug("%s started", " ".join(filter(None, [ctx.command_path,
+                                                      ctx.invoked_subcommand])))
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+    if ctx.invoked_subcommand is None:
+        open_tui(session, demo)
+
+
+def open_tui(session: Session, demo: bool) -> None:
+    from crmtui.app import run_app
+
+    try:
+        keys = config.keymap(session.base)
+    except ConfigError as exc:
+        fail(str(exc))
+    if demo:
+        from crmtui.demo import (
+            demo_client_secrets,
+            link_demo_google,
+            open_demo,
+            running_demo_google,
+        )
+
+        repo, demo_user_id = open_demo(session.base)
+        session.adopt(repo)
+        user_id = session.user().id if session.user_email else demo_user_id
+        with running_demo_google(session.base) as emulator:
+            link_demo_google(repo, session.base, demo_user_id, emulator)
+            run_app(tui_services(repo, session.base, user_id, demo=True,
+                                 google_endpoint=emulator.base_url,
+                                 client_secrets=demo_client_secrets(emulator)), keymap=keys)
+    else:
+        run_app(tui_services(session.repo, session.base, session.user().id), keymap=keys)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``crmtui`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="crmtui")
