@@ -12,7 +12,6 @@ import click
 
 from crmtui.cli.output import (
     emit_json,
-    fail,
     json_option,
     option_errors,
     plural,
@@ -22,8 +21,7 @@ from crmtui.cli.output import (
 from crmtui.cli.root import cli
 from crmtui.cli.session import Session, current_user, pass_session
 from crmtui.cli.wiring import sync_service
-from crmtui.model import DEFAULT_GROUP_NAME, SYNC_PERIODS, SyncKind, SyncSettings, TagKind, User
-from crmtui.store import Repository
+from crmtui.model import DEFAULT_GROUP_NAME, SYNC_PERIODS, SyncKind, SyncSettings, User, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +36,6 @@ def parse_period(text: str) -> int:
                                  "(or 1h)", param_hint="--every")
     return minutes
 
-
-TAG_KIND_WHY = {TagKind.PUBLIC: "a public tag, visible to everyone",
-                TagKind.CORPORATE: "a corporate tag, shared by the whole company"}
 
 # Exit statuses of a sync run, and which is worse when `crmtui sync` runs several kinds: a failed
 # run (or one the mass-unlink guard stopped) outranks one refused because another was running.
@@ -58,14 +53,6 @@ yes_option = click.option("--yes", is_flag=True,
 every_option = click.option("--every", metavar="PERIOD",
                             help="Synchronize automatically: 1m, 5m, 10m, 15m, 30m or 60m (1h).")
 manual_option = click.option("--manual", is_flag=True, help="Synchronize only when asked.")
-
-
-def sync_due(repo: Repository, settings: SyncSettings, kind: SyncKind) -> bool:
-    """Whether ``kind`` is set to synchronize automatically and its period has passed."""
-    from crmtui.sync.service import is_due
-
-    return is_due(*settings.schedule(kind),
-                  repo.get_sync_state(settings.user_id, kind).get("last_sync"))
 
 
 @cli.group(invoke_without_command=True)
@@ -86,12 +73,15 @@ def sync(ctx: click.Context, dry_run: bool, yes: bool, due: bool) -> None:
     session: Session = ctx.find_object(Session)  # type: ignore[assignment]
     user = session.user()
     settings = session.repo.get_sync_settings(user.id)
+    from crmtui.sync.service import SyncService
+
+    service = SyncService(session.repo, session.base)  # asked for the status only
     statuses = [SYNC_OK]
     for kind in SyncKind:
         name = kind.value.capitalize()
         if not settings.is_set_up(kind):
             click.echo(f"{name}: not set up (see `crmtui sync setup {kind.value} --help`).")
-        elif due and not sync_due(session.repo, settings, kind):
+        elif due and not service.status(user.id, kind).due(utcnow()):
             click.echo(f"{name}: not due yet (or not set to synchronize automatically).")
         else:
             click.echo(f"{name}:")
@@ -243,19 +233,15 @@ def sync_setup_contacts(session: Session, tag_name: str, group_name: str | None,
     """
     changes = schedule_changes(SyncKind.CONTACTS, every, manual)
     repo, user = session.repo, session.user()
-    tag = repo.find_tag(tag_name, user.id)
-    if tag is None:
-        fail(f"--tag: there is no tag named {tag_name!r}; create your private one with "
-             f"`crmtui tags add {tag_name!r}`")
-    if tag.kind != TagKind.PRIVATE:
-        fail(f"--tag: only a private tag can be a sync tag: {tag.name!r} is "
-             f"{TAG_KIND_WHY[tag.kind]}; create your own with `crmtui tags add NAME`")
-    changes["contacts_tag_id"] = tag.id
-    if group_name is not None:
-        changes["contacts_group_name"] = group_name
-    with option_errors({"contacts_group_name": "--group"}):
-        settings = repo.get_sync_settings(user.id).evolve(**changes)
-    repo.save_sync_settings(settings)
+    from crmtui.sync.settings import SyncSettingsService
+
+    setup = SyncSettingsService(repo)
+    with option_errors({"contacts_tag_id": "--tag", "contacts_group_name": "--group"}):
+        tag = setup.tag_named(user.id, tag_name)
+        changes["contacts_tag_id"] = tag.id
+        if group_name is not None:
+            changes["contacts_group_name"] = group_name
+        settings = setup.save(setup.get(user.id).evolve(**changes))
     if as_json:
         emit_json({**settings.to_dict(), "contacts_tag_name": tag.name})
         return
@@ -296,9 +282,11 @@ def sync_setup_activities(session: Session, from_: str, every: str | None, manua
     """
     changes = schedule_changes(SyncKind.ACTIVITIES, every, manual)
     changes["activities_from"] = parse_from_date(from_)
+    from crmtui.sync.settings import SyncSettingsService
+
     repo, user = session.repo, session.user()
-    settings = repo.get_sync_settings(user.id).evolve(**changes)
-    repo.save_sync_settings(settings)
+    setup = SyncSettingsService(repo)
+    settings = setup.save(setup.get(user.id).evolve(**changes))
     accounts = [a.email for a in repo.list_accounts(user.id) if a.provider == "google"]
     if as_json:
         emit_json({**settings.to_dict(), "google_account": accounts[0] if accounts else None})

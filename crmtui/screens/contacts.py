@@ -13,7 +13,6 @@ import gc
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import ClassVar
 
 from textual import on, work
@@ -267,12 +266,8 @@ class ContactsScreen(Screen[None]):
         return True
 
     def last_sync_text(self) -> str:
-        stamp = self.repo.get_sync_state(self.user_id, SyncKind.CONTACTS).get("last_sync")
-        if not stamp:
-            return "never synchronized"
-        try:
-            moment = datetime.fromisoformat(stamp)
-        except (TypeError, ValueError):
+        moment = self.services.status(SyncKind.CONTACTS).last_run
+        if moment is None:
             return "never synchronized"
         return f"last sync {local_time(moment, self.services.now())}"
 

@@ -23,12 +23,12 @@ from crmtui.model import (
     AccountState,
     SyncKind,
     SyncSettings,
-    TagKind,
     ValidationError,
 )
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.forms import error_label, show_error
 from crmtui.screens.sync_bar import KIND_LABEL, SyncBar
+from crmtui.sync.settings import SyncSettingsService
 
 PERIOD_OPTIONS = [(f"every {n} minute{'s' if n > 1 else ''}", n) for n in SYNC_PERIODS]
 NO_TAG = ""
@@ -141,11 +141,8 @@ class SyncSettingsScreen(Screen[None]):
 
     def private_tags(self) -> list[tuple[str, str]]:
         """The user's own private tags as ``(name, id)``, by name."""
-        user_id = self.services.user_id
-        tags = self.services.repo.list_tags(user_id, TagKind.PRIVATE)
-        return sorted(((t.name, t.id) for t in tags
-                       if t.kind is TagKind.PRIVATE and t.owner_id == user_id),
-                      key=lambda pair: pair[0].casefold())
+        tags = SyncSettingsService(self.services.repo).tag_choices(self.services.user_id)
+        return [(t.name, t.id) for t in tags]
 
     def tag_options(self) -> list[tuple[str, str]]:
         return [("No tag: contacts are not sent", NO_TAG), *self.private_tags()]
@@ -253,7 +250,13 @@ class SyncSettingsScreen(Screen[None]):
         if settings is None:
             status.update(Text("Not saved: correct the fields marked in red.", style="red"))
             return
-        self.services.repo.save_sync_settings(settings)
+        try:
+            SyncSettingsService(self.services.repo).save(settings)
+        except ValidationError as exc:  # the tag is no longer one that may be the sync tag
+            target = exc.field if exc.field in FIELDS else "contacts_tag_id"
+            show_error(self.query_one(f"#error-{target}", Label), _message(exc))
+            status.update(Text("Not saved: correct the fields marked in red.", style="red"))
+            return
         if settings.activities_from is not None:
             self.query_one("#activities-from", Input).value = settings.activities_from.isoformat()
         self.query_one("#group-name", Input).value = settings.contacts_group_name

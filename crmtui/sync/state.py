@@ -110,9 +110,8 @@ class SyncStatus:
     last_failure: Failure | None  # the last run failed (after the last successful one)
 
     def due(self, now: datetime) -> bool:
-        """Whether an automatic run should start now: set up, not running, its time come."""
-        return (self.set_up and not self.running and self.next_run is not None
-                and self.next_run <= now)
+        """Whether an automatic run should start now: not running, and its time has come."""
+        return not self.running and self.next_run is not None and self.next_run <= now
 
 
 def next_run(*, automatic: bool, period: timedelta, last_run: datetime | None,
