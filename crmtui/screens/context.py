@@ -46,11 +46,11 @@ class Services:
     sync_notes: NoteRelay | None = None
     """The relay the sync service's adapters send their notes to (retries, waits)."""
 
-    def status(self, kind: SyncKind) -> SyncStatus:
+    def status(self, kind: SyncKind, now: datetime | None = None) -> SyncStatus:
         """The user's sync of ``kind``: last and next run, running, last failure (also when
         the app runs without Google wiring: the store keeps the state)."""
         service = self.sync or SyncService(self.repo, self.data_dir)
-        return service.status(self.user_id, kind, self.now())
+        return service.status(self.user_id, kind, now or self.now())
 
 
 @dataclass(frozen=True, slots=True)

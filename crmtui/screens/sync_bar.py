@@ -27,7 +27,7 @@ def describe(services: Services, kind: SyncKind, running: bool) -> Text:
     text = Text()
     text.append(f"{KIND_LABEL[kind]}: ", style="bold")
     now = services.now()
-    status = services.status(kind)
+    status = services.status(kind, now)
     if running or status.running:
         text.append("synchronizing…", style="italic")
         return text
