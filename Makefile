@@ -20,7 +20,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check crmtui tests benchmarks
-	$(BIN)/mypy crmtui/model crmtui/store crmtui/emulator crmtui/sync
+	$(BIN)/mypy crmtui
 	$(BIN)/lint-imports
 
 test: lint

@@ -277,8 +277,10 @@ class AccountsScreen(Screen[None]):
         link = self.services.link_google
         assert link is not None
         try:
-            account = link(self.services.user_id,
-                           lambda url: self.post_message(self.LinkUrl(url)), cancelled)
+            def show_url(url: str) -> None:
+                self.post_message(self.LinkUrl(url))
+
+            account = link(self.services.user_id, show_url, cancelled)
         except Exception as exc:  # shown to the user: the reason why not
             self.post_message(self.LinkEnded(cancelled, None,
                                              str(exc) or exc.__class__.__name__))

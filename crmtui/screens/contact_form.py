@@ -149,16 +149,20 @@ class ContactForm(EditForm):
                     yield from self.field("job_title", "Job title", c.job_title if c else "")
                 yield Label("Emails", classes="section")
                 with Vertical(id="emails", classes="entries"):
-                    for e in (c.emails if c else []) or [None]:
-                        yield (EntryRow("email", EMAIL_TYPES, e.value, e.type, e.primary)
-                               if e else EntryRow("email", EMAIL_TYPES))
+                    emails = c.emails if c else []
+                    for e in emails:
+                        yield EntryRow("email", EMAIL_TYPES, e.value, e.type, e.primary)
+                    if not emails:
+                        yield EntryRow("email", EMAIL_TYPES)
                 yield error_label("emails")
                 yield Button("Add another email", id="add-email", classes="add", compact=True)
                 yield Label("Phones", classes="section")
                 with Vertical(id="phones", classes="entries"):
-                    for p in (c.phones if c else []) or [None]:
-                        yield (EntryRow("phone", PHONE_TYPES, p.value, p.type, p.primary)
-                               if p else EntryRow("phone", PHONE_TYPES, type_="mobile"))
+                    phones = c.phones if c else []
+                    for p in phones:
+                        yield EntryRow("phone", PHONE_TYPES, p.value, p.type, p.primary)
+                    if not phones:
+                        yield EntryRow("phone", PHONE_TYPES, type_="mobile")
                 yield error_label("phones")
                 yield Button("Add another phone", id="add-phone", classes="add", compact=True)
                 address = c.addresses[0] if c and c.addresses else None
@@ -214,7 +218,7 @@ class ContactForm(EditForm):
 
     def snapshot(self) -> Any:
         """What the form holds now (to tell whether it was changed)."""
-        inputs = tuple(i.value for i in self.query("Input") if i.id)
+        inputs = tuple(i.value for i in self.query("Input").results(Input) if i.id)
         entries = tuple((r.kind, r.type, r.value) for kind in ("email", "phone")
                         for r in self.rows(kind) if r.value)
         return (inputs, entries, str(self.query_one("#address-type", Select).value),
