@@ -53,6 +53,8 @@ SECTION_TITLES = {
 SECTION_KIND = {"contacts": SyncKind.CONTACTS, "activities": SyncKind.ACTIVITIES}
 AUTO_SYNC_CHECK = 20.0
 """Seconds between checks whether an automatic sync is due."""
+AUTO_SYNC_FIRST = 2.0
+"""Seconds after start-up before the first such check (at most ``auto_sync_check``)."""
 STORE_POLL = 1.0
 """Seconds between checks whether another process changed the database."""
 
@@ -146,10 +148,13 @@ class CrmApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, keymap: Mapping[str, str] | None = None,
-                 auto_sync: bool = True, store_poll: float = STORE_POLL) -> None:
+                 auto_sync: bool = True, store_poll: float = STORE_POLL,
+                 auto_sync_check: float = AUTO_SYNC_CHECK) -> None:
         """``services.google_endpoint``: the base URL of the built-in Google emulator the demo
         runs (shown in the header), or "" when the app talks to Google itself. ``keymap``: binding
-        id → keys (the config file's ``[keys]``). ``auto_sync``: run due syncs automatically."""
+        id → keys (the config file's ``[keys]``). ``auto_sync``: run due syncs automatically,
+        checking every ``auto_sync_check`` seconds against ``services.now`` (0: no timer, the
+        checks run only when :meth:`run_due_syncs` is called)."""
         super().__init__()
         self.services = services
         self.repo = services.repo
@@ -162,6 +167,7 @@ class CrmApp(App[None]):
         self.user_keymap = dict(keymap or {})
         self.auto_sync = auto_sync
         self.store_poll = store_poll
+        self.auto_sync_check = auto_sync_check
         self.sync_log = SyncLogModel()
         self.running: set[SyncKind] = set()
         self._pending = {kind: _Pending() for kind in SyncKind}
@@ -202,9 +208,9 @@ class CrmApp(App[None]):
         self._seen_generation = self.repo.generation
         if self.store_poll > 0:
             self.set_interval(self.store_poll, self.poll_store)
-        if self.auto_sync and self.services.sync is not None:
-            self.set_timer(2.0, self.run_due_syncs)
-            self.set_interval(AUTO_SYNC_CHECK, self.run_due_syncs)
+        if self.auto_sync and self.auto_sync_check > 0 and self.services.sync is not None:
+            self.set_timer(min(AUTO_SYNC_FIRST, self.auto_sync_check), self.run_due_syncs)
+            self.set_interval(self.auto_sync_check, self.run_due_syncs)
 
     def action_section(self, name: str) -> None:
         if name not in SECTIONS:
