@@ -40,7 +40,8 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
-from crmtui.sync.service import SyncBusy, SyncOutcome, is_due
+from crmtui.sync.service import SyncBusy, SyncOutcome
+from crmtui.sync.state import FailureKind
 
 SECTION_TITLES = {
     "contacts": "Contacts",
@@ -53,6 +54,8 @@ SECTION_TITLES = {
 SECTION_KIND = {"contacts": SyncKind.CONTACTS, "activities": SyncKind.ACTIVITIES}
 AUTO_SYNC_CHECK = 20.0
 """Seconds between checks whether an automatic sync is due."""
+AUTO_SYNC_FIRST = 2.0
+"""Seconds after start-up before the first such check (at most ``auto_sync_check``)."""
 STORE_POLL = 1.0
 """Seconds between checks whether another process changed the database."""
 
@@ -146,10 +149,13 @@ class CrmApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, keymap: Mapping[str, str] | None = None,
-                 auto_sync: bool = True, store_poll: float = STORE_POLL) -> None:
+                 auto_sync: bool = True, store_poll: float = STORE_POLL,
+                 auto_sync_check: float = AUTO_SYNC_CHECK) -> None:
         """``services.google_endpoint``: the base URL of the built-in Google emulator the demo
         runs (shown in the header), or "" when the app talks to Google itself. ``keymap``: binding
-        id → keys (the config file's ``[keys]``). ``auto_sync``: run due syncs automatically."""
+        id → keys (the config file's ``[keys]``). ``auto_sync``: run due syncs automatically,
+        checking every ``auto_sync_check`` seconds against ``services.now`` (0: no timer, the
+        checks run only when :meth:`run_due_syncs` is called)."""
         super().__init__()
         self.services = services
         self.repo = services.repo
@@ -162,11 +168,11 @@ class CrmApp(App[None]):
         self.user_keymap = dict(keymap or {})
         self.auto_sync = auto_sync
         self.store_poll = store_poll
+        self.auto_sync_check = auto_sync_check
         self.sync_log = SyncLogModel()
         self.running: set[SyncKind] = set()
         self._pending = {kind: _Pending() for kind in SyncKind}
         self._pending_lock = threading.Lock()
-        self._auto_failed: dict[SyncKind, float] = {}
         self._seen_generation = -1
         self._store_check: Worker[None] | None = None
         for name in SECTIONS:
@@ -202,9 +208,9 @@ class CrmApp(App[None]):
         self._seen_generation = self.repo.generation
         if self.store_poll > 0:
             self.set_interval(self.store_poll, self.poll_store)
-        if self.auto_sync and self.services.sync is not None:
-            self.set_timer(2.0, self.run_due_syncs)
-            self.set_interval(AUTO_SYNC_CHECK, self.run_due_syncs)
+        if self.auto_sync and self.auto_sync_check > 0 and self.services.sync is not None:
+            self.set_timer(min(AUTO_SYNC_FIRST, self.auto_sync_check), self.run_due_syncs)
+            self.set_interval(self.auto_sync_check, self.run_due_syncs)
 
     def action_section(self, name: str) -> None:
         if name not in SECTIONS:
@@ -390,7 +396,6 @@ class CrmApp(App[None]):
             brief = "\n".join(lines[:3]) + ("\n… the rest is in the sync log (key 5)."
                                             if len(lines) > 3 else "")
             self.notify(brief, title=f"{title} finished", timeout=8)
-            self._auto_failed.pop(kind, None)
         elif outcome.status == "stopped":
             state.message = "Stopped: waiting for your confirmation"
             self.log_line(kind, outcome.message, "bold yellow")
@@ -398,9 +403,8 @@ class CrmApp(App[None]):
         else:
             state.message = f"Failed: {outcome.message}"
             self.log_line(kind, state.message, "bold red")
-            self.notify(f"{outcome.message}\n{what_to_do(outcome.message)}", severity="error",
+            self.notify(f"{outcome.message}\n{what_to_do(outcome.failure)}", severity="error",
                         title=f"{title} failed", timeout=12)
-            self._auto_failed[kind] = self.services.now().timestamp()
         self.show_progress(kind)
         self.data_changed()
 
@@ -432,28 +436,28 @@ class CrmApp(App[None]):
     # -- automatic sync ---------------------------------------------------------------------------
 
     def run_due_syncs(self) -> None:
-        settings = self.repo.get_sync_settings(self.user_id)
+        """Start each kind's automatic sync that is due (a failed run waits a period: the
+        status says so)."""
         now = self.services.now()
         for kind in SyncKind:
-            auto, period = settings.schedule(kind)
             if kind in self.running or not self.kind_set_up(kind):
                 continue
-            failed = self._auto_failed.get(kind)
-            if failed is not None and now.timestamp() - failed < period * 60:
-                continue  # a failed automatic run waits a period before the next try
-            last = self.repo.get_sync_state(self.user_id, kind).get("last_sync")
-            if is_due(auto, period, last, now):
+            if self.services.status(kind, now).due(now):
                 self.start_sync(kind, automatic=True)
 
 
-def what_to_do(message: str) -> str:
-    """A hint for a failed sync's message."""
-    text = message.lower()
-    if "account" in text and ("link" in text or "reconnect" in text or "refused" in text):
-        return "Open Profile → Accounts (key 3) to link or reconnect the Google account."
-    if "tag" in text or "synchronize from" in text or "set up" in text or "setup" in text:
-        return "Open the sync settings (key 4) to set it up."
-    return "The sync log (key 5) has the details; the next run picks up where this one stopped."
+HINTS = {
+    FailureKind.ACCOUNT: ("Open Profile → Accounts (key 3) to link or reconnect the Google "
+                          "account."),
+    FailureKind.SETUP_MISSING: "Open the sync settings (key 4) to set it up.",
+}
+
+
+def what_to_do(failure: FailureKind | None) -> str:
+    """What to do about a failed sync, by why it failed."""
+    return HINTS.get(failure or FailureKind.INTERNAL,
+                     "The sync log (key 5) has the details; the next run picks up where this "
+                     "one stopped.")
 
 
 def crmtui_bindings() -> list[tuple[type, BindingType]]:

@@ -76,5 +76,7 @@ def tui_services(repo: Repository, base: Path, user_id: str, *, demo: bool = Fal
                                open_browser=False, timeout=LINK_TIMEOUT)
         return AccountService(repo, base, google).link_with_browser(user_id, show_url, cancelled)
 
-    return Services(repo, user_id, base, sync=service, link_google=link, demo=demo,
-                    google_endpoint=google_endpoint, sync_notes=notes)
+    services = Services(repo, user_id, base, sync=service, link_google=link, demo=demo,
+                        google_endpoint=google_endpoint, sync_notes=notes)
+    service.now = lambda: services.now()  # one clock for the app and its sync journal
+    return services

@@ -78,8 +78,10 @@ class SyncOutcome:
 class SyncService:
     def __init__(self, repo: Repository, data_dir: str | os.PathLike[str],
                  contacts_remote: ContactsFactory | None = None,
-                 calendar_remote: CalendarFactory | None = None) -> None:
+                 calendar_remote: CalendarFactory | None = None, *,
+                 now: Callable[[], datetime] = utcnow) -> None:
         self.repo = repo
+        self.now = now  # the clock of the journal and of "last sync" (tests move it)
         self.data_dir = Path(data_dir)
         self.contacts_remote = contacts_remote
         self.calendar_remote = calendar_remote
@@ -106,13 +108,13 @@ class SyncService:
 
     def status(self, user_id: str, kind: SyncKind, now: datetime | None = None) -> SyncStatus:
         """The last run, the next automatic run, whether one is running, and the last failure."""
-        moment = now or utcnow()
+        moment = now or self.now()
         settings = self.repo.get_sync_settings(user_id)
         automatic, minutes = settings.schedule(kind)
         last_run = self.state(user_id, kind).last_sync
         failure = None
         latest = self.repo.list_runs(user_id, kind, limit=1)
-        if latest and latest[0].status == "failed":
+        if latest and latest[0].status in ("failed", "stopped"):
             at = latest[0].finished or latest[0].started
             if last_run is None or at > last_run:
                 failure = Failure(at, latest[0].errors[-1] if latest[0].errors else "")
@@ -157,7 +159,7 @@ class SyncService:
 
     def _run_locked(self, user_id: str, kind: SyncKind, dry_run: bool, confirmed: bool,
                     progress: ProgressFn) -> SyncOutcome:
-        run = SyncRun(user_id=user_id, kind=kind, started=utcnow())
+        run = SyncRun(user_id=user_id, kind=kind, started=self.now())
         report = SyncReport(kind=kind.value, dry_run=dry_run)
         runner = Runner(progress=progress, dry_run=dry_run, confirmed=confirmed)
         state: KindState | None = None
@@ -166,6 +168,8 @@ class SyncService:
         try:
             account = self.account(user_id)
             state = runner.run(self._kind_sync(account, kind, report, dry_run))
+            if state is not None:
+                state.last_sync = self.now()
             outcome = SyncOutcome("ok", report)
         except GuardStop as stop:
             outcome = SyncOutcome("stopped", report, str(stop), FailureKind.GUARD_STOPPED)
@@ -187,24 +191,14 @@ class SyncService:
             log.exception("%s sync of user %s: internal error", kind.value, user_id)
             if not dry_run:
                 Runner.commit(self.repo, run.evolve(
-                    finished=utcnow(), status="failed", counts=report.counts(),
+                    finished=self.now(), status="failed", counts=report.counts(),
                     errors=[f"internal error: {exc!r}"], conflicts=report.conflicts), None)
             raise
         if not dry_run:
             errors = list(report.skipped) + ([outcome.message] if outcome.message else [])
-            Runner.commit(self.repo, run.evolve(finished=utcnow(), status=outcome.status,
+            Runner.commit(self.repo, run.evolve(finished=self.now(), status=outcome.status,
                                                 counts=report.counts(), errors=errors,
                                                 conflicts=report.conflicts),
                           state if outcome.ok else None)
         return outcome
 
-
-def is_due(auto: bool, period_minutes: int, last_sync: str | None,
-           now: datetime | None = None) -> bool:
-    """Whether an automatic sync is due: on, and ``period_minutes`` passed since ``last_sync``."""
-    if not auto:
-        return False
-    if not last_sync:
-        return True
-    elapsed = (now or utcnow()) - datetime.fromisoformat(last_sync)
-    return elapsed >= timedelta(minutes=period_minutes)

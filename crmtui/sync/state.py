@@ -107,7 +107,8 @@ class SyncStatus:
     last_run: datetime | None  # the end of the last successful run
     next_run: datetime | None  # the next automatic run (None: not automatic)
     running: bool  # a run of this process is going on now
-    last_failure: Failure | None  # the last run failed (after the last successful one)
+    last_failure: Failure | None  # the last run failed or was stopped by the guard (after
+    # the last successful one): the next automatic run waits a period from then
 
     def due(self, now: datetime) -> bool:
         """Whether an automatic run should start now: not running, and its time has come."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RichLog
 
 from crmtui.app import CrmApp
@@ -15,7 +17,7 @@ from crmtui.cli import tui_services
 from crmtui.demo import DEMO_EMAIL
 from crmtui.emulator import Emulator
 from crmtui.emulator.control_client import EmulatorControl
-from crmtui.model import Contact, Email, SyncKind
+from crmtui.model import Contact, Email, SyncKind, utcnow
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, SyncLogScreen
@@ -168,7 +170,7 @@ def test_automatic_sync_runs_when_due_and_the_footer_shows_last_and_next(
                                             activities_auto=False))
 
     async def main() -> None:
-        app = demo_google.app(auto_sync=True)
+        app = demo_google.app(auto_sync=True, auto_sync_check=0)  # no timer: called below
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("5")  # the sync log (every section has the bar)
             bar = app.screen.query_one(SyncBar)
@@ -181,6 +183,54 @@ def test_automatic_sync_runs_when_due_and_the_footer_shows_last_and_next(
             assert "Activities: never synchronized, manual" in content
             app.run_due_syncs()  # not due again for 15 minutes
             assert not app.running
+    asyncio.run(main())
+
+
+def test_the_automatic_sync_timer_follows_the_injected_clock(demo_google: Demo) -> None:
+    """The timer checks often (a short delay), the injected clock decides: a failed automatic
+    run waits one period, a successful one is not due again before the period has passed. (The
+    sync records its end on the real clock: the injected one starts half an hour back.)"""
+    repo, user_id = demo_google.repo, demo_google.user_id
+    settings = repo.get_sync_settings(user_id)
+    repo.save_sync_settings(settings.evolve(contacts_auto=True, contacts_period=15,
+                                            activities_auto=False))
+    start = utcnow() - timedelta(minutes=30)
+    clock = [start]
+    services = tui_services(repo, demo_google.directory, user_id, demo=True)
+    services.now = lambda: clock[0]
+    EmulatorControl(demo_google.emulator).fault(  # the first run fails
+        "connections", method="GET", count=1, status=400)
+
+    async def main() -> None:
+        app = CrmApp(services, auto_sync=True, auto_sync_check=0.02)
+
+        def started() -> int:
+            return log_text(app).count("Automatic sync started")
+
+        async def ticks(pilot: Pilot[None]) -> None:
+            """Let the timer fire a few times (fewer under load: that only weakens "not run")."""
+            for _ in range(10):
+                await pilot.pause(0.03)
+
+        async def ran(pilot: Pilot[None], n: int, result: str) -> None:
+            await wait_for(pilot, lambda: started() == n and not app.running,
+                           f"automatic run {n}", attempts=1500)
+            assert app.sync_log.progress[SyncKind.CONTACTS].message.startswith(result)
+
+        async with app.run_test(size=SIZE) as pilot:
+            await ran(pilot, 1, "Failed")  # due at once (never synchronized), and it failed
+            clock[0] = start + timedelta(minutes=14)
+            await ticks(pilot)
+            assert started() == 1  # a failed automatic run waits a period
+            clock[0] = start + timedelta(minutes=16)
+            await ran(pilot, 2, "Done")
+            done = repo.get_sync_state(user_id, SyncKind.CONTACTS)["last_sync"]
+            last = datetime.fromisoformat(done)
+            clock[0] = last + timedelta(minutes=14)
+            await ticks(pilot)
+            assert started() == 2  # not due again before 15 minutes
+            clock[0] = last + timedelta(minutes=15)
+            await ran(pilot, 3, "Done")
     asyncio.run(main())
 
 

@@ -286,7 +286,7 @@ class ActivitySync:
             sync_token=self.listing_token, retry=ctx.failed_imports,
             retry_local=sorted(ctx.retry_local),
             generations={a: g for a, g in ctx.generations.items() if a in self.existing},
-            local_stamp=self.started, last_sync=utcnow())
+            local_stamp=self.started)
 
     # -- reading the CRM side ----------------------------------------------------------------
 

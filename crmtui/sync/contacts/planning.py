@@ -211,7 +211,7 @@ class ContactSync:
             group=ctx.group, sync_token=self.listing_token, retry=ctx.failed_imports,
             retry_local=sorted(ctx.retry_local),
             parked={cid: rid for cid, rid in ctx.parked.items() if cid in self.existing},
-            local_stamp=self.started, last_sync=utcnow())
+            local_stamp=self.started)
 
     # -- reading the CRM side ----------------------------------------------------------------
 
