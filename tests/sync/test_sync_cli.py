@@ -10,7 +10,27 @@ from click.testing import CliRunner
 from crmtui.cli import cli
 from crmtui.model import Account, SyncKind, Tag, User
 from crmtui.store import TinyDBRepository
-from crmtui.sync.service import is_due
+from crmtui.sync.state import Failure, SyncStatus, next_run
+
+
+def is_due(auto: bool, period: int, last_sync: str | None, now: datetime,
+           failed: datetime | None = None) -> bool:
+    """The sync status's rule for an automatic run, as the app and `sync --due` ask it."""
+    last = datetime.fromisoformat(last_sync) if last_sync else None
+    failure = Failure(failed, "Google unavailable") if failed else None
+    every = timedelta(minutes=period)
+    return SyncStatus(kind=SyncKind.CONTACTS, set_up=True, automatic=auto, period=every,
+                      last_run=last, running=False, last_failure=failure,
+                      next_run=next_run(automatic=auto, period=every, last_run=last,
+                                        last_failure=failure, now=now)).due(now)
+
+
+def test_a_failed_run_waits_a_period_from_the_failure() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    long_ago = (now - timedelta(hours=5)).isoformat()
+    assert not is_due(True, 30, long_ago, now, failed=now - timedelta(minutes=29))
+    assert is_due(True, 30, long_ago, now, failed=now - timedelta(minutes=30))
+    assert not is_due(True, 30, None, now, failed=now - timedelta(minutes=1))
 
 
 def test_is_due_follows_the_period() -> None:
