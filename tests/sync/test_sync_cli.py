@@ -104,3 +104,12 @@ def _hold_lock(path: str, ready, release) -> None:  # type: ignore[no-untyped-de
     with FileLock(path):
         ready.set()
         release.wait(20)
+
+
+def test_a_sync_run_is_in_the_log(repo: TinyDBRepository, data_dir: Path, user: User,
+                                  sync_tag: Tag, account: Account) -> None:
+    result = _run(data_dir, "sync", "contacts")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    log = (data_dir / "crmtui.log").read_text()
+    assert "contacts sync of user" in log and "actions planned" in log
+    assert f"contacts sync of user {user.id}: ok" in log

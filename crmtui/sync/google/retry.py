@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import random
 import socket
 import ssl
@@ -29,6 +30,8 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from crmtui.sync.remote import AuthError, RemoteError
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Calendar's errors[].reason; People's ErrorInfo reason (its 403s carry RESOURCE_EXHAUSTED)
@@ -130,8 +133,10 @@ class Retrier:
 
     def _wait(self, what: str, attempt: int, why: str, retry_after: float | None) -> None:
         seconds = self.delay(attempt, retry_after)
+        note = f"{what}: {why}; trying again in {seconds:.1f} s"
+        log.info("retry %d: %s", attempt, note)
         if self.on_retry is not None:
-            self.on_retry(f"{what}: {why}; trying again in {seconds:.1f} s")
+            self.on_retry(note)
         self.sleep(seconds)
 
     def execute(self, request: Any, what: str) -> Any:
