@@ -83,6 +83,58 @@ class Action:
         return retry
 
 
+class Written(Protocol):
+    """Google's answer to one write of a batch."""
+
+    stale: bool  # refused: the version sent (etag) is no longer the current one
+    error: str
+
+
+class MergeAction(Action):
+    """Merged fields to write to a linked record: Google's side (``to_remote``, with the version
+    read) and the CRM's (``to_local``). A write refused for a stale version is read again and
+    merged again (:meth:`again`) and sent again, up to ``attempts``; then it is reported as
+    changed again in Google and looked at again next run. Subclasses say what Google's answer
+    holds (:meth:`written`), how a refused record is reported (:meth:`refused`) and how a written
+    one is settled in the CRM (:meth:`settle`)."""
+
+    attempts = STALE_RETRIES + 1
+    to_remote: list[str]
+    to_local: list[str]
+
+    @property
+    def remote_id(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def written(cls, result: Any) -> Any:
+        """The record Google answered with (None when it refused the write)."""
+        raise NotImplementedError
+
+    def refused(self, ctx: Any, why: str) -> None:
+        raise NotImplementedError
+
+    def settle(self, ctx: Any, result: Any) -> None:
+        """Settle a record Google took, or that had nothing for Google (``result`` None)."""
+        raise NotImplementedError
+
+    @classmethod
+    def land(cls, ctx: Any, batch: Sequence[Any], answer: dict[str, Written], *,
+             last: bool) -> list[Any]:
+        stale: list[Any] = []
+        for action in batch:
+            result = answer.get(action.remote_id)
+            if action.to_remote and (result is None or cls.written(result) is None):
+                if result is not None and result.stale and not last:
+                    stale.append(action)
+                else:
+                    action.refused(ctx, "changed again in Google" if result and result.stale
+                                   else (result.error if result else "no answer"))
+                continue
+            action.settle(ctx, result)
+        return stale
+
+
 A = TypeVar("A", bound=Action)
 
 

@@ -38,7 +38,7 @@ from crmtui.sync.remote import (
     NewEvent,
     RemoteEvent,
 )
-from crmtui.sync.runner import STALE_RETRIES, Action
+from crmtui.sync.runner import Action, MergeAction
 
 KIND = SyncKind.ACTIVITIES
 
@@ -293,7 +293,7 @@ class LinkEvent(Action):
 
 
 @dataclass
-class MergeEvent(Action):
+class MergeEvent(MergeAction):
     """A linked pair with something to write: the merged fields go to Google (``to_remote``,
     with ``If-Match``) and to the CRM (``to_local``)."""
 
@@ -304,7 +304,6 @@ class MergeEvent(Action):
     to_local: list[str]
     phase = 50
     batch_size = EVENT_BATCH
-    attempts = STALE_RETRIES + 1
     message = "Updating changed activities"
 
     @property
@@ -322,33 +321,30 @@ class MergeEvent(Action):
                    for a in batch if a.to_remote]
         return {r.key: r for r in ctx.remote.patch(updates)} if updates else {}
 
+    @property
+    def remote_id(self) -> str:
+        return self.remote.remote_id
+
     @classmethod
-    def land(cls, ctx: ActivityRun, batch: Sequence[MergeEvent],
-             answer: dict[str, EventResult], *, last: bool) -> list[Action]:
-        stale: list[Action] = []
-        for action in batch:
-            aid = action.activity_id
-            result = answer.get(action.remote.remote_id)
-            if action.to_remote and (result is None or result.event is None):
-                if result is not None and result.stale and not last:
-                    stale.append(action)
-                else:
-                    why = ("changed again in Google" if result and result.stale
-                           else (result.error if result else "no answer"))
-                    ctx.report.skipped.append(f"{label(action.merged, aid)}: not updated in "
-                                              f"Google ({why})")
-                    ctx.retry_local.add(aid)
-                continue
-            remote = result.event if result and result.event else action.remote
-            if action.to_local and not action._pull(ctx, remote):
-                continue
-            if aid in ctx.local and ctx.local[aid].drives:
-                ctx.own(ctx.repo.get_activity(aid))
-            ctx.link(aid, remote, action.merged)
-            ctx.set_uid(aid, remote)
-            if action.to_remote:
-                ctx.report.google.updated += 1
-        return stale
+    def written(cls, result: EventResult) -> RemoteEvent | None:
+        return result.event
+
+    def refused(self, ctx: ActivityRun, why: str) -> None:
+        ctx.report.skipped.append(f"{label(self.merged, self.activity_id)}: not updated in "
+                                  f"Google ({why})")
+        ctx.retry_local.add(self.activity_id)
+
+    def settle(self, ctx: ActivityRun, result: EventResult | None) -> None:
+        aid = self.activity_id
+        remote = result.event if result and result.event else self.remote
+        if self.to_local and not self._pull(ctx, remote):
+            return
+        if aid in ctx.local and ctx.local[aid].drives:
+            ctx.own(ctx.repo.get_activity(aid))
+        ctx.link(aid, remote, self.merged)
+        ctx.set_uid(aid, remote)
+        if self.to_remote:
+            ctx.report.google.updated += 1
 
     def _pull(self, ctx: ActivityRun, remote: RemoteEvent) -> bool:
         """Write the merged fields into the activity; False (reported) if they do not fit."""

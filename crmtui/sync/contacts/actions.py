@@ -25,7 +25,7 @@ from crmtui.sync.remote import (
     RemoteContact,
     WriteResult,
 )
-from crmtui.sync.runner import STALE_RETRIES, Action
+from crmtui.sync.runner import Action, MergeAction
 
 WRITE_BATCH = 200  # People: contacts per batchCreate / batchUpdate
 GROUP_BATCH = 1000  # People: members per contactGroups.members.modify
@@ -229,7 +229,7 @@ class Regroup(Action):
 
 
 @dataclass
-class MergeContact(Action):
+class MergeContact(MergeAction):
     """A linked pair with something to write: the merged fields go to Google (``to_remote``,
     with the etag read) and to the CRM (``to_local``)."""
 
@@ -240,7 +240,6 @@ class MergeContact(Action):
     to_local: list[str]
     phase = 50
     batch_size = WRITE_BATCH
-    attempts = STALE_RETRIES + 1
     message = "Updating changed contacts"
 
     @property
@@ -256,29 +255,26 @@ class MergeContact(Action):
         updates = [ContactUpdate(a.remote, a.merged, a.to_remote) for a in batch if a.to_remote]
         return {r.key: r for r in ctx.remote.update(updates, ctx.group)} if updates else {}
 
+    @property
+    def remote_id(self) -> str:
+        return self.remote.remote_id
+
     @classmethod
-    def land(cls, ctx: ContactRun, batch: Sequence[MergeContact],
-             answer: dict[str, WriteResult], *, last: bool) -> list[Action]:
-        stale: list[Action] = []
-        for action in batch:
-            result = answer.get(action.remote.remote_id)
-            if action.to_remote and (result is None or result.contact is None):
-                if result is not None and result.stale and not last:
-                    stale.append(action)
-                else:
-                    why = ("changed again in Google" if result and result.stale
-                           else (result.error if result else "no answer"))
-                    ctx.report.skipped.append(f"{label(action.merged, action.contact_id)}: not "
-                                              f"updated in Google ({why})")
-                    ctx.retry_local.add(action.contact_id)
-                continue
-            remote = result.contact if result and result.contact else action.remote
-            if action.to_local and not action._pull(ctx):
-                continue
-            ctx.link(action.contact_id, remote, action.merged)
-            if action.to_remote:
-                ctx.report.google.updated += 1
-        return stale
+    def written(cls, result: WriteResult) -> RemoteContact | None:
+        return result.contact
+
+    def refused(self, ctx: ContactRun, why: str) -> None:
+        ctx.report.skipped.append(f"{label(self.merged, self.contact_id)}: not updated in "
+                                  f"Google ({why})")
+        ctx.retry_local.add(self.contact_id)
+
+    def settle(self, ctx: ContactRun, result: WriteResult | None) -> None:
+        remote = result.contact if result and result.contact else self.remote
+        if self.to_local and not self._pull(ctx):
+            return
+        ctx.link(self.contact_id, remote, self.merged)
+        if self.to_remote:
+            ctx.report.google.updated += 1
 
     def _pull(self, ctx: ContactRun) -> bool:
         """Write the merged fields into the CRM contact; False (reported) if they do not fit."""
