@@ -21,9 +21,8 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
@@ -33,9 +32,7 @@ from crmtui.model import Activity, Contact, ParticipantKind, TagKind, User, trus
 from crmtui.store.migrations import migrate
 from crmtui.store.repository import NotFound, Repository, StoreError
 from crmtui.store.storage import AtomicJSONStorage, StorageError
-
-if TYPE_CHECKING:
-    from crmtui.store.tinydb_search import _ContactIndex
+from crmtui.store.tinydb_index import _ContactIndex
 
 DB_FILE = "crmtui.json"
 LOCK_TIMEOUT = 60.0
@@ -65,12 +62,6 @@ class _Table(Table):
 
 class _DB(TinyDB):
     table_class = _Table
-
-
-def _instant(text: str | None) -> datetime:
-    if not text:
-        return datetime.min.replace(tzinfo=UTC)
-    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def _doc(doc_id: str, doc: Mapping[str, Any]) -> dict[str, Any]:

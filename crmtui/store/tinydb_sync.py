@@ -24,9 +24,9 @@ from crmtui.store.tinydb_base import (
     USERS,
     TinyDBBase,
     _doc,
-    _instant,
     _stored,
 )
+from crmtui.store.tinydb_index import _instant
 
 JOURNAL_MAX_RUNS = 500  # per user
 JOURNAL_MAX_CONFLICTS = 1000  # per run
