@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import click
@@ -15,6 +17,37 @@ CLIENT_SECRETS_HELP = (
     "The OAuth client (a 'Desktop app' client's JSON from the Google Cloud console) for the "
     "browser flow. For the emulator: POST URL/__emulator/accounts with {\"email\": ...} answers "
     "the client_id and client_secret to put in {\"installed\": {...}}.")
+
+
+def browser_available() -> bool:
+    """Whether :mod:`webbrowser` finds a browser to open here (none on most SSH servers)."""
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def show_consent_url(url: str, *, opens: bool) -> None:
+    """Tell the user where to consent: the address alone on its line (to copy whole) and, when no
+    browser opens here or over SSH, the ssh command that forwards the sign-in's loopback port."""
+    from crmtui.sync.accounts import port_forward_command
+
+    click.echo("Opening Google's consent page in your browser; if it does not open, open this "
+               "address:" if opens else
+               "No browser opens here: open this address in a browser to link your Google "
+               "account:", err=True)
+    click.echo(url, err=True)
+    forward = port_forward_command(url)
+    if forward and (not opens or os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_TTY")):
+        click.echo("If this machine is reached over SSH, first forward its sign-in port: run this "
+                   "on your own computer (HOST: this machine, as you reach it), then open the "
+                   "address in a browser there:", err=True)
+        click.echo(forward, err=True)
+    click.echo(f"Waiting for Google's answer (up to {LINK_TIMEOUT / 60:g} minutes; Ctrl+C "
+               "stops)…", err=True)
 
 
 @cli.group()
@@ -34,7 +67,8 @@ def account_link() -> None:
               help="Google's address; e.g. the emulator's http://127.0.0.1:8765 (default: "
                    "$CRMTUI_GOOGLE_ENDPOINT, else Google).")
 @click.option("--no-browser", is_flag=True,
-              help="Do not open a browser: print the URL to open (on this machine).")
+              help="Do not open a browser: print the address to open, and how to reach this "
+                   "machine's sign-in port over SSH (the default when no browser is found).")
 @click.option("--credentials", "credentials_file",
               type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Link from an authorized-user JSON file (token, refresh_token, client_id, "
@@ -48,9 +82,9 @@ def account_link_google(session: Session, client_secrets: Path | None, endpoint:
                         as_json: bool) -> None:
     """Link a Google account (contacts and calendar events) to the current user.
 
-    The browser flow (--client-secrets) asks Google for consent in a browser; --credentials
-    links from saved credentials, for machines without a browser. Linking an account again
-    reconnects it.
+    The browser flow (--client-secrets) asks Google for consent in a browser; with no browser
+    here (over SSH) it prints the address to open on your own computer and the port to forward.
+    --credentials links from saved credentials instead. Linking an account again reconnects it.
     """
     from crmtui.sync.accounts import AccountService
     from crmtui.sync.google.factory import google_linker
@@ -65,16 +99,11 @@ def account_link_google(session: Session, client_secrets: Path | None, endpoint:
         raise click.UsageError("give --client-secrets FILE for the browser flow, or "
                                "--credentials FILE")
     repo, user = session.repo, session.user()
-
-    def show_url(url: str) -> None:
-        lead = ("Open this address in a browser on this machine to link your Google account:"
-                if no_browser else
-                "Opening Google's consent page in your browser; if it does not open, go to:")
-        click.echo(f"{lead}\n  {url}", err=True)
-
+    opens = not credentials_file and not no_browser and browser_available()
     accounts = AccountService(repo, session.base, google_linker(
-        session.base, client_secrets=client_secrets, endpoint=endpoint,
-        open_browser=not no_browser, timeout=LINK_TIMEOUT))
+        session.base, client_secrets=client_secrets, endpoint=endpoint, open_browser=opens,
+        timeout=LINK_TIMEOUT))
+    show_url = functools.partial(show_consent_url, opens=opens)
     try:
         if credentials_file:
             linked = accounts.link_from_credentials_file(user.id, credentials_file,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +25,25 @@ LINK_HINT = "run `crmtui account link google`"
 NOT_LINKED_MESSAGE = ("no Google account is linked: run `crmtui account link google` "
                       "(or link one in the app under Profile → Accounts)")
 NO_LINKING_MESSAGE = "linking a Google account is not available here"
+
+
+def loopback_port(consent_url: str) -> int | None:
+    """The port of the loopback address Google's consent page sends the browser back to (the
+    ``redirect_uri`` of ``consent_url``), or None when it names none."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(consent_url).query)
+    redirect = urllib.parse.urlsplit((query.get("redirect_uri") or [""])[0])
+    try:
+        port = redirect.port
+    except ValueError:
+        return None
+    return port if redirect.hostname in ("localhost", "127.0.0.1", "::1") and port else None
+
+
+def port_forward_command(consent_url: str, host: str = "HOST") -> str:
+    """The ssh command that lets a browser on the user's own computer reach the sign-in's loopback
+    port on this machine ("" when ``consent_url`` names no loopback port)."""
+    port = loopback_port(consent_url)
+    return f"ssh -N -L {port}:127.0.0.1:{port} {host}" if port else ""
 
 
 def reconnect_message(account: Account) -> str:

@@ -8,6 +8,8 @@ import json
 import os
 import stat
 import threading
+import urllib.error
+import urllib.parse
 import urllib.request
 import webbrowser
 from datetime import UTC, datetime, timedelta
@@ -406,3 +408,200 @@ def test_unlink_account_needs_no_google_library(repo: TinyDBRepository, ann: Use
     Accounts(repo, data_dir).unlink(account.id)
     assert not tokens.token_file(data_dir, account.id).exists()
     assert repo.list_accounts(ann.id) == []
+
+
+# --------------------------------------------------------------------------- no browser, stray requests
+
+
+def no_browser_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine where :mod:`webbrowser` finds no browser (an SSH server): ``get`` raises."""
+    monkeypatch.setattr(webbrowser, "_tryorder", [])
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    with pytest.raises(webbrowser.Error):
+        webbrowser.get()
+
+
+def loopback(url: str) -> str:
+    """The loopback redirect address a consent URL names."""
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["redirect_uri"]
+
+
+def ask(url: str) -> tuple[int, str]:
+    """GET ``url`` (as a browser would): the status and the body."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def stray_requests_then_consent(url: str, errors: list[BaseException],
+                                answers: list[tuple[int, str]]) -> None:
+    """Play a browser that asks the loopback port for other things first (a favicon, the bare
+    address, an old attempt's redirect), then consents; from a thread."""
+    def visit() -> None:
+        try:
+            base = loopback(url)
+            answers.append(ask(base + "favicon.ico"))
+            answers.append(ask(base))
+            answers.append(ask(base + "?code=4/old&state=another-attempt"))
+            with urllib.request.urlopen(url, timeout=10) as page:
+                page.read()
+        except Exception as exc:  # the test sees it in ``errors``
+            errors.append(exc)
+
+    threading.Thread(target=visit, daemon=True).start()
+
+
+def test_browser_flow_with_no_browser_shows_the_address_and_waits(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    no_browser_at_all(monkeypatch)
+    errors: list[BaseException] = []
+    shown: list[str] = []
+
+    def show(url: str) -> None:
+        shown.append(url)
+        consent(url, errors)  # the user opens it in a browser elsewhere
+
+    account = link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                           endpoint=emulator.base_url, open_browser=True, print_url=show,
+                           timeout=10)
+    assert not errors
+    assert account.email == "ann@example.com"
+    assert loopback(shown[0]).startswith("http://localhost:")
+
+
+def test_stray_requests_to_the_loopback_port_do_not_end_the_sign_in(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path) -> None:
+    errors: list[BaseException] = []
+    answers: list[tuple[int, str]] = []
+    account = link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                           endpoint=emulator.base_url, open_browser=False,
+                           print_url=lambda url: stray_requests_then_consent(url, errors,
+                                                                             answers),
+                           timeout=10)
+    assert not errors
+    assert account.email == "ann@example.com"
+    assert [status for status, _ in answers] == [404, 404, 400]
+    assert "another sign-in attempt" in answers[2][1]
+    assert me(auth.credentials_for_sync(data_dir, account), emulator) == "ann@example.com"
+
+
+def test_a_redirect_of_another_attempt_is_not_blamed_on_google(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path) -> None:
+    answers: list[tuple[int, str]] = []
+
+    def stale_redirect(url: str) -> None:
+        def visit() -> None:
+            answers.append(ask(loopback(url) + "?code=4/old&state=another-attempt"))
+
+        threading.Thread(target=visit, daemon=True).start()
+
+    with pytest.raises(auth.LinkError) as err:
+        link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                     endpoint=emulator.base_url, open_browser=False, print_url=stale_redirect,
+                     timeout=1)
+    assert answers and answers[0][0] == 400
+    message = str(err.value)
+    assert "Google" not in message and "mismatching_state" not in message
+    assert message.startswith("no answer from the browser within 1 seconds")
+    assert "another sign-in attempt" in message
+    assert repo.list_accounts(ann.id) == []
+
+
+def test_a_refusal_at_google_still_says_google_refused(
+        repo: TinyDBRepository, ann: User, emulator: Emulator, data_dir: Path) -> None:
+    def refuse(url: str) -> None:
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["state"]
+        threading.Thread(target=ask, daemon=True, args=(
+            loopback(url) + f"?error=access_denied&state={state}",)).start()
+
+    with pytest.raises(auth.LinkError, match="^Google refused the authorization: access_denied"):
+        link_browser(repo, data_dir, ann.id, client_secrets=client_secrets(emulator),
+                     endpoint=emulator.base_url, open_browser=False, print_url=refuse,
+                     timeout=10)
+    assert repo.list_accounts(ann.id) == []
+
+
+# --------------------------------------------------------------------------- the same, by the CLI
+
+
+def cli_link(data_dir: Path, secrets: Path, endpoint: str, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from crmtui.cli import cli
+
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), "account", "link", "google",
+                                    "--client-secrets", str(secrets), "--endpoint", endpoint,
+                                    *args], catch_exceptions=False)
+
+
+def secrets_file(tmp_path: Path, emu: Emulator) -> Path:
+    path = tmp_path / "client_secret.json"
+    path.write_text(json.dumps(client_secrets(emu)))
+    return path
+
+
+def browse_when_shown(monkeypatch: pytest.MonkeyPatch,
+                      visit: Any) -> list[str]:
+    """The user's browser on another computer: it opens the address the command shows."""
+    original = AccountService.link_with_browser
+    shown: list[str] = []
+
+    def link(self: AccountService, user_id: str, show_url: Any,
+             cancelled: threading.Event | None = None) -> Account:
+        def show(url: str) -> None:
+            show_url(url)
+            shown.append(url)
+            visit(url)
+
+        return original(self, user_id, show, cancelled)
+
+    monkeypatch.setattr(AccountService, "link_with_browser", link)
+    return shown
+
+
+def test_cli_link_without_a_browser_prints_the_address_and_the_ssh_forward(
+        tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    crm = tmp_path / "crm"
+    from click.testing import CliRunner
+
+    from crmtui.cli import cli
+
+    CliRunner().invoke(cli, ["--data-dir", str(crm), "users", "add", "--name", "Ann",
+                             "--email", "ann@example.com"], catch_exceptions=False)
+    no_browser_at_all(monkeypatch)
+    errors: list[BaseException] = []
+    shown = browse_when_shown(monkeypatch, lambda url: consent(url, errors))
+    result = cli_link(crm, secrets_file(tmp_path, emulator), emulator.base_url)
+    assert result.exit_code == 0, result.stderr
+    assert not errors
+    assert "Linked the Google account ann@example.com" in result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert shown[0] in lines  # the address alone on its line: copied whole
+    port = urllib.parse.urlsplit(loopback(shown[0])).port
+    assert f"ssh -N -L {port}:127.0.0.1:{port} HOST" in lines
+    assert "No browser opens here" in result.stderr
+
+
+def test_cli_link_ignores_a_favicon_request_before_the_redirect(
+        tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    crm = tmp_path / "crm"
+    from click.testing import CliRunner
+
+    from crmtui.cli import cli
+
+    CliRunner().invoke(cli, ["--data-dir", str(crm), "users", "add", "--name", "Ann",
+                             "--email", "ann@example.com"], catch_exceptions=False)
+    errors: list[BaseException] = []
+    answers: list[tuple[int, str]] = []
+    browse_when_shown(monkeypatch,
+                      lambda url: stray_requests_then_consent(url, errors, answers))
+    result = cli_link(crm, secrets_file(tmp_path, emulator), emulator.base_url,
+                      "--no-browser")
+    assert result.exit_code == 0, result.stderr
+    assert not errors and [status for status, _ in answers] == [404, 404, 400]
+    assert "Linked the Google account ann@example.com" in result.stdout
+    assert "refused" not in result.stderr

@@ -12,10 +12,14 @@ atomically with 0600 permissions in a 0700 directory. They are never printed or 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socketserver
 import threading
+import time
 import urllib.parse
-import urllib.request
+import webbrowser
+import wsgiref.simple_server
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,13 +30,19 @@ import httplib2
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2.credentials import Credentials
-from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
+from google_auth_oauthlib.flow import (
+    InstalledAppFlow,
+    WSGITimeoutError,
+    _ExclusiveWSGIServer,
+    _RedirectWSGIApp,
+    _WSGIRequestHandler,
+)
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from crmtui.model import Account
-from crmtui.sync.remote import LINK_CANCELLED_MESSAGE as CANCELLED_MESSAGE
+from crmtui.sync.remote import LINK_CANCELLED_MESSAGE as CANCELLED_MESSAGE  # noqa: F401
 from crmtui.sync.remote import (
     Authorization,
     LinkCancelled,
@@ -49,6 +59,8 @@ SCOPES = ("https://www.googleapis.com/auth/contacts",
           "https://www.googleapis.com/auth/calendar.events")
 
 ENV_ENDPOINT = "CRMTUI_GOOGLE_ENDPOINT"
+log = logging.getLogger(__name__)
+
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -56,6 +68,14 @@ AUTHORIZED_USER_KEYS = ("refresh_token", "client_id", "client_secret", "token_ur
 RELINK_HINT = "run `crmtui account link google` again"
 REFUSED_MESSAGE = ("Google refused the saved authorization (it was revoked or expired); "
                    + RELINK_HINT)
+SUCCESS_PAGE = "crmtui: the Google account is signed in. You may close this window."
+NOT_THE_REDIRECT_PAGE = "Not found: this address only takes crmtui's sign-in answer from Google."
+OTHER_ATTEMPT_PAGE = ("crmtui ignored this answer: it belongs to another sign-in attempt (an "
+                      "older consent page). Open the address crmtui shows now.")
+OTHER_ATTEMPT_NOTE = ("; an answer of another sign-in attempt came and was ignored: open the "
+                      "address shown for this one")
+# oauthlib's errors about the redirect itself, found on this machine (not Google's refusals)
+LOCAL_OAUTH_ERRORS = frozenset({"mismatching_state", "missing_code", "insecure_transport"})
 
 
 # Google's batch paths (discovery ``batchPath``), below the endpoint's root.
@@ -275,41 +295,112 @@ def _client_config(client_secrets: Path | dict[str, Any], endpoint: str) -> dict
     return {"installed": client}
 
 
-class _AnnouncingFlow(InstalledAppFlow):
-    """The installed-app flow, handing the authorization URL to a callback when it is made.
+class _RedirectCatcher(_RedirectWSGIApp):
+    """The loopback server's app: it keeps this sign-in's redirect (the redirect path, with a
+    ``code`` or an ``error`` and this attempt's ``state``) and answers anything else without ending
+    the wait: a stray request (a browser's ``/favicon.ico``) gets a small 404, and a redirect of
+    another sign-in attempt (an old consent page: its ``state`` differs) a page saying so."""
 
-    With a ``cancel`` event, a watcher thread waits for it while the local server waits for the
-    browser; when it is set, the watcher sends the loopback server the redirect a refusing user
-    would (``?error=access_denied&state=…``), so the wait ends at once.
-    """
+    def __init__(self, path: str) -> None:
+        super().__init__(SUCCESS_PAGE)
+        self.path = path
+        self.state = ""  # set once the consent URL is made
+        self.answered = threading.Event()
+        self.other_attempts = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        params = urllib.parse.parse_qs(environ.get("QUERY_STRING") or "", keep_blank_values=True)
+        if ((environ.get("PATH_INFO") or "/") != self.path or "state" not in params
+                or not ("code" in params or "error" in params)):
+            log.debug("sign-in loopback: ignored a request that is not the redirect")
+            return _page(start_response, "404 Not Found", NOT_THE_REDIRECT_PAGE)
+        with self._lock:
+            if not self.state or params["state"] != [self.state]:
+                self.other_attempts += 1
+                log.info("sign-in loopback: ignored a redirect of another sign-in attempt")
+                return _page(start_response, "400 Bad Request", OTHER_ATTEMPT_PAGE)
+            if self.answered.is_set():
+                return _page(start_response, "200 OK", SUCCESS_PAGE)
+            page: list[bytes] = super().__call__(environ, start_response)
+            self.answered.set()
+            return page
+
+
+def _page(start_response: Any, status: str, text: str) -> list[bytes]:
+    start_response(status, [("Content-type", "text/plain; charset=utf-8")])
+    return [text.encode()]
+
+
+class _LoopbackServer(socketserver.ThreadingMixIn, _ExclusiveWSGIServer):
+    """google-auth-oauthlib's loopback server, each connection in its own thread (a browser's
+    idle or parallel connection never holds up the redirect); errors go to the log."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("sign-in loopback: a request failed", exc_info=True)
+
+
+class _LoopbackHandler(_WSGIRequestHandler):
+    timeout = 10  # seconds a connection may stay silent
+
+
+def _open_browser(url: str, browser: str | None) -> bool:
+    """Open ``url`` in ``browser`` (None: the system's); False when there is none (the URL was
+    shown: the user opens it)."""
+    try:
+        return bool(webbrowser.get(browser).open(url, new=1, autoraise=True))
+    except (webbrowser.Error, OSError) as exc:
+        log.info("no browser to open the consent page (%s): the address is shown instead",
+                 exc.__class__.__name__)
+        return False
+
+
+class _AnnouncingFlow(InstalledAppFlow):
+    """The installed-app flow, handing the authorization URL to a callback when it is made, and
+    waiting on its loopback server until this sign-in's redirect comes (other requests do not end
+    the wait), the timeout passes, or ``cancel`` is set (:class:`LinkCancelled`)."""
 
     announce: Callable[[str], None] = staticmethod(lambda url: None)
     cancel: threading.Event | None = None
-    finished: threading.Event | None = None
+    catcher: _RedirectCatcher | None = None
 
     def authorization_url(self, **kwargs: Any) -> tuple[str, str]:
         url, state = super().authorization_url(**kwargs)
-        if self.cancel is not None and self.finished is not None:
-            threading.Thread(target=_cancel_watcher, name="crmtui-oauth-cancel", daemon=True,
-                             args=(self.cancel, self.finished, str(self.redirect_uri),
-                                   state)).start()
         self.announce(url)
         return url, state
 
-
-def _cancel_watcher(cancel: threading.Event, finished: threading.Event, redirect_uri: str,
-                    state: str) -> None:
-    """Until the flow finishes: when ``cancel`` is set, end the loopback server's wait."""
-    while not finished.is_set():
-        if cancel.wait(0.05):
-            query = urllib.parse.urlencode({"error": "access_denied", "state": state,
-                                            "error_description": CANCELLED_MESSAGE})
-            try:
-                with urllib.request.urlopen(f"{redirect_uri}?{query}", timeout=5) as answer:
-                    answer.read()
-            except OSError:
-                pass  # the server already stopped: the flow ended on its own
-            return
+    def run_loopback(self, *, open_browser: bool, browser: str | None, timeout: float,
+                     **kwargs: Any) -> Credentials:
+        """google-auth-oauthlib's ``run_local_server`` on ``localhost`` (any free port), with a
+        wait that only this sign-in's redirect ends; :class:`WSGITimeoutError` after
+        ``timeout`` seconds (``other_attempts`` then tells how many stale redirects came)."""
+        catcher = _RedirectCatcher("/")
+        server = wsgiref.simple_server.make_server(
+            "localhost", 0, catcher, server_class=_LoopbackServer,
+            handler_class=_LoopbackHandler)
+        self.catcher = catcher
+        try:
+            self.redirect_uri = f"http://localhost:{server.server_port}/"
+            url, catcher.state = self.authorization_url(**kwargs)
+            if open_browser:
+                _open_browser(url, browser)
+            deadline = time.monotonic() + timeout
+            while not catcher.answered.is_set():
+                if self.cancel is not None and self.cancel.is_set():
+                    raise LinkCancelled()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WSGITimeoutError("no redirect from the browser")
+                server.timeout = min(left, 0.05)
+                server.handle_request()
+            # oauthlib insists on https; the loopback redirect is plain http
+            answer = str(catcher.last_request_uri).replace("http", "https", 1)
+            self.fetch_token(authorization_response=answer)
+        finally:
+            server.server_close()
+        return self.credentials
 
 
 @contextmanager
@@ -350,25 +441,27 @@ def authorize_with_browser(data_dir: Path, save_as: SaveAs, *,
     flow = _AnnouncingFlow.from_client_config(config, list(SCOPES),
                                               autogenerate_code_verifier=True)
     flow.announce = print_url
-    finished = threading.Event()
-    flow.cancel, flow.finished = cancel, finished
+    flow.cancel = cancel
     try:
         with _oauthlib_env(endpoint):
-            creds = flow.run_local_server(
-                port=0, open_browser=open_browser, browser=browser,
-                authorization_prompt_message=None, timeout_seconds=timeout,
-                access_type="offline", prompt="consent")
+            creds = flow.run_loopback(open_browser=open_browser, browser=browser,
+                                      timeout=timeout, access_type="offline", prompt="consent")
     except WSGITimeoutError:
         if cancel is not None and cancel.is_set():
             raise LinkCancelled() from None
-        raise LinkError(f"no answer from the browser within {timeout:g} seconds") from None
+        stale = flow.catcher is not None and flow.catcher.other_attempts
+        raise LinkError(f"no answer from the browser within {timeout:g} seconds"
+                        + (OTHER_ATTEMPT_NOTE if stale else "")) from None
     except OAuth2Error as exc:
         if cancel is not None and cancel.is_set():
             raise LinkCancelled() from None
+        if exc.error in LOCAL_OAUTH_ERRORS:  # found here, not by Google
+            raise LinkError(f"the browser's answer does not fit this sign-in ({exc.error}): "
+                            "link again and open the address it shows") from None
         raise LinkError(f"Google refused the authorization: {exc.error}"
                         + (f" ({exc.description})" if exc.description else "")) from None
-    finally:
-        finished.set()
+    except OSError as exc:  # the loopback port, or Google's token endpoint out of reach
+        raise LinkError(f"the sign-in could not finish ({_describe(exc)})") from None
     if cancel is not None and cancel.is_set():
         raise LinkCancelled()  # cancelled as the browser answered: link nothing
     granted = set(creds.granted_scopes or creds.scopes or ())
