@@ -1,9 +1,11 @@
 """Profile → Accounts in external resources: the user's linked accounts and their state.
 
 ``n`` (New → Google) runs ``services.link_google`` in a thread worker; :class:`LinkGoogleModal`
-shows the consent URL to open (``c`` copies it, for a terminal over SSH; ``o`` opens a browser),
-waits for Google, and Escape cancels the wait. ``u`` unlinks (after confirmation: the record and
-its saved tokens go), ``r`` reconnects an account that needs it (the same flow).
+shows the consent URL to open on one line (``c`` copies it, for a terminal over SSH, with the ssh
+command that forwards the sign-in port; ``o`` opens a browser), waits for Google (requests to the
+sign-in port that are not Google's answer do not end the wait), and Escape cancels the wait.
+``u`` unlinks (after confirmation: the record and its saved tokens go), ``r`` reconnects an
+account that needs it (the same flow).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, HorizontalScroll, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
@@ -26,7 +28,7 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.store.repository import NotFound
-from crmtui.sync.accounts import AccountService
+from crmtui.sync.accounts import AccountService, port_forward_command
 
 NOT_AVAILABLE = ("New → Google is not available here: crmtui was started without a Google OAuth "
                  "client. Link from the command line: crmtui account link google.")
@@ -60,9 +62,13 @@ class LinkGoogleModal(ModalScreen[None]):
         border: round $accent; background: $panel;
     }
     LinkGoogleModal #link-title { text-style: bold; }
-    LinkGoogleModal #link-url {
-        margin: 1 0; padding: 0 1; background: $boost; color: $text; height: auto;
+    LinkGoogleModal #link-url-box {
+        margin: 1 0 0 0; background: $boost; height: auto; scrollbar-size-horizontal: 1;
     }
+    LinkGoogleModal #link-url {
+        padding: 0 1; color: $text; width: auto; height: 1; text-wrap: nowrap;
+    }
+    LinkGoogleModal #link-forward { color: $text-muted; margin-bottom: 1; }
     LinkGoogleModal #link-wait { color: $text-muted; }
     LinkGoogleModal .error { color: $error; }
     LinkGoogleModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
@@ -87,7 +93,9 @@ class LinkGoogleModal(ModalScreen[None]):
             yield Static(self.title_text, id="link-title")
             yield Static("Open this address in a browser to link your Google account:",
                          id="link-prompt")
-            yield Static("(preparing the address…)", id="link-url", markup=False)
+            with HorizontalScroll(id="link-url-box"):  # one line: it is copied whole
+                yield Static("(preparing the address…)", id="link-url", markup=False)
+            yield Static("", id="link-forward", markup=False)
             yield Static("Waiting for Google…", id="link-wait")
             yield Label("", id="link-error", classes="error")
             with Horizontal():
@@ -98,6 +106,10 @@ class LinkGoogleModal(ModalScreen[None]):
     def show_url(self, url: str) -> None:
         self.url = url
         self.query_one("#link-url", Static).update(url)
+        forward = port_forward_command(url)
+        self.query_one("#link-forward", Static).update(
+            "Over SSH? Forward the sign-in port from your own computer first (HOST: this "
+            f"machine), then open the address in a browser there:\n{forward}" if forward else "")
 
     def failed(self, reason: str) -> None:
         self.error = reason

@@ -359,3 +359,88 @@ def test_refresh_data_shows_an_account_linked_by_another_process(
                               "connected"]]
 
     run(repo, ann, check)
+
+
+def ask(url: str) -> int:
+    """GET ``url`` as a browser would: the status."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_stray_request_to_the_sign_in_port_does_not_end_the_link(
+        repo: TinyDBRepository, ann: User, emulator: Emulator) -> None:
+    """A browser asks the loopback port for /favicon.ico (and an old attempt's redirect comes)
+    before Google's answer: the dialog keeps waiting, then links."""
+    import urllib.parse
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        screen = app.screen
+        assert isinstance(screen, AccountsScreen)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
+                    and shown_url(app.screen).startswith("http"), "the consent URL")
+        modal = app.screen
+        assert isinstance(modal, LinkGoogleModal)
+        url = shown_url(modal)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        port = urllib.parse.urlsplit(query["redirect_uri"]).port
+        statuses: list[int] = []
+
+        def stray() -> None:
+            statuses.append(ask(f"http://localhost:{port}/favicon.ico"))
+            statuses.append(ask(f"http://localhost:{port}/?code=4/old&state=another-attempt"))
+
+        worker = threading.Thread(target=stray, daemon=True)
+        worker.start()
+        await until(pilot, lambda: len(statuses) == 2, "the stray requests' answers")
+        assert statuses == [404, 400]
+        assert app.screen is modal and screen.linking is not None  # still waiting
+        assert str(modal.query_one("#link-error", Label).content) == ""
+        errors: list[BaseException] = []
+        browse(url, errors)
+        await until(pilot, lambda: bool(rows(app)), "the linked account")
+        assert not errors
+        assert status_of(screen) == "Linked ann@example.com."
+
+    run(repo, ann, check, link_google=linker(repo, emulator))
+
+
+def test_the_dialog_shows_the_address_on_one_line_and_the_port_to_forward(
+        repo: TinyDBRepository, ann: User) -> None:
+    url = ("http://127.0.0.1:9/o/oauth2/auth?response_type=code&client_id=" + "x" * 120
+           + "&redirect_uri=http%3A%2F%2Flocalhost%3A45678%2F&scope=" + "s" * 200
+           + "&state=abc&code_challenge=" + "c" * 43)
+    release = threading.Event()
+
+    def waiting(user_id: str, show_url: Callable[[str], None],
+                cancelled: threading.Event) -> Account:
+        show_url(url)
+        cancelled.wait(10)
+        release.set()
+        raise auth.LinkCancelled()
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
+                    and shown_url(app.screen).startswith("http"), "the consent URL")
+        modal = app.screen
+        assert isinstance(modal, LinkGoogleModal)
+        await pilot.pause()
+        shown = modal.query_one("#link-url", Static)
+        assert shown_url(modal) == url
+        assert shown.size.height == 1 and shown.size.width >= len(url)  # never wrapped
+        [line] = [strip.text for strip in shown.render_lines(shown.region.reset_offset)]
+        assert line.strip() == url[:len(line.strip())] and line.strip().startswith("http://")
+        forward = str(modal.query_one("#link-forward", Static).content)
+        assert "ssh -N -L 45678:127.0.0.1:45678 HOST" in forward
+        await pilot.press("c")
+        assert app.clipboard == url
+        await pilot.press("escape")
+        await until(pilot, release.is_set, "the worker to see the cancel")
+
+    run(repo, ann, check, link_google=waiting)
