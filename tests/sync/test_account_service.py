@@ -13,7 +13,12 @@ import pytest
 
 from crmtui.model import Account, AccountState, SyncKind, User
 from crmtui.store import NotFound, TinyDBRepository
-from crmtui.sync.accounts import NOT_LINKED_MESSAGE, AccountService
+from crmtui.sync.accounts import (
+    NOT_LINKED_MESSAGE,
+    AccountService,
+    loopback_port,
+    port_forward_command,
+)
 from crmtui.sync.engine import SyncSetupError
 from crmtui.sync.remote import (
     AuthError,
@@ -190,3 +195,16 @@ def test_no_linked_account_says_link_one(ann: User, accounts: AccountService) ->
         accounts.ready_account(ann.id)
     assert str(err.value) == NOT_LINKED_MESSAGE
     assert "crmtui account link google" in NOT_LINKED_MESSAGE
+
+
+def test_the_port_to_forward_is_the_consent_urls_loopback_redirect() -> None:
+    url = ("https://accounts.google.com/o/oauth2/auth?response_type=code&client_id=c"
+           "&redirect_uri=http%3A%2F%2Flocalhost%3A45678%2F&state=s")
+    assert loopback_port(url) == 45678
+    assert port_forward_command(url) == "ssh -N -L 45678:127.0.0.1:45678 HOST"
+    assert port_forward_command(url, "ann@server") == "ssh -N -L 45678:127.0.0.1:45678 ann@server"
+    for other in ("https://accounts.google.com/o/oauth2/auth?client_id=c",
+                  "https://x/?redirect_uri=https%3A%2F%2Fexample.com%3A443%2F",
+                  "https://x/?redirect_uri=http%3A%2F%2Flocalhost%3Anope%2F",
+                  "https://x/?redirect_uri=http%3A%2F%2Flocalhost%2F"):
+        assert loopback_port(other) is None and port_forward_command(other) == ""
