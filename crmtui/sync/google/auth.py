@@ -55,12 +55,12 @@ from crmtui.sync.tokens import TOKENS_DIR as TOKENS_DIR  # re-exported: token pa
 from crmtui.sync.tokens import delete_credentials as delete_credentials
 from crmtui.sync.tokens import token_file
 
+log = logging.getLogger(__name__)
+
 SCOPES = ("https://www.googleapis.com/auth/contacts",
           "https://www.googleapis.com/auth/calendar.events")
 
 ENV_ENDPOINT = "CRMTUI_GOOGLE_ENDPOINT"
-log = logging.getLogger(__name__)
-
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
