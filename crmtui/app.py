@@ -12,7 +12,10 @@ constructor; nothing is global. It owns what spans the sections:
   the screens show;
 - automatic sync at each kind's configured period while the app runs;
 - picking up what another process (a cron ``crmtui sync``) wrote to the database;
-- keys remapped by binding id from the config file's ``[keys]`` table.
+- keys remapped by binding id from the config file's ``[keys]`` table;
+- the last resort: an exception nothing handled ends the app without Textual's traceback on the
+  terminal; :func:`run_app` raises it once the terminal is restored, and the command line reports
+  it as one ``Error:`` line (the traceback goes to the log).
 """
 
 from __future__ import annotations
@@ -199,6 +202,21 @@ class CrmApp(App[None]):
         if name == "sync":
             return SyncLogScreen(services, self.sync_log)
         return ConflictsScreen(services)
+
+    # -- the last resort ----------------------------------------------------------------------------
+
+    crash: Exception | None = None  # the first exception that ended the app
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual's hook for an exception no handler caught: it ends the app (return code 1)
+        and would print a traceback on exit; the error is kept for :func:`run_app` instead."""
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+        self._exit_renderables.clear()  # what Textual would print on exit: the traceback
+
+    def _fatal_error(self) -> None:
+        self._close_messages_no_wait()  # Textual's own renders a traceback, then does this
 
     def on_mount(self) -> None:
         self.apply_keymap()
@@ -489,6 +507,10 @@ def known_binding_ids() -> set[str]:
 
 
 def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None:
-    """Run the terminal UI as ``services.user_id`` until the user quits."""
-    CrmApp(services, keymap=keymap).run()
+    """Run the terminal UI as ``services.user_id`` until the user quits; an exception that
+    ended the app is raised again here, after the terminal is restored."""
+    app = CrmApp(services, keymap=keymap)
+    app.run()
+    if app.crash is not None:
+        raise app.crash
 

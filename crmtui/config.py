@@ -19,24 +19,47 @@ class ConfigError(ValueError):
     pass
 
 
+FIX = "fix it or remove it (crmtui then uses its defaults)"
+
+
+def _read(path: Path) -> str | None:
+    """The file's text, or None when there is no file. A file that cannot be read, or is not
+    UTF-8 text, raises ConfigError naming it and saying what to do."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not the configuration file; "
+                          "remove it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}; make it readable "
+                          f"by you, or remove it") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (line {line} holds the byte "
+                          f"0x{raw[exc.start]:02x}); save it as UTF-8, or remove it (crmtui then uses "
+                          "its defaults)") from None
+
+
 def load(directory: Path) -> dict[str, Any]:
     path = config_file(directory)
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
+    text = _read(path)
+    if text is None:
         return {}
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"{path} is not valid TOML: {exc}; {FIX}") from None
 
 
 def set_value(directory: Path, key: str, value: str) -> None:
     """Set a top-level string ``key``, keeping the rest of the file as it is."""
     path = config_file(directory)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        lines = []
+    text = _read(path)
+    lines = [] if text is None else text.splitlines()
     quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     new_line = f"{key} = {quoted}"
     for i, line in enumerate(lines):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,37 @@ from crmtui.cli.output import USER_ERRORS, fail
 from crmtui.cli.session import Session
 from crmtui.cli.wiring import tui_services
 from crmtui.config import ConfigError
-from crmtui.log import log_file, redact, setup_logging
+from crmtui.log import LOG_FILE, LOGGER, log_file, redact, setup_logging
 
 logger = logging.getLogger(__name__)
+# Without a log file (a data directory that cannot be written to), records must not reach
+# Python's last-resort handler, which would print them on stderr beside the Error: line.
+logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
 class _Group(click.Group):
     """The root group: turns the user's errors into ``Error: ...`` and exit status 1, and logs
     every error; an unexpected exception is logged with its traceback and shown as one
-    ``Error:`` line that says where the log is."""
+    ``Error:`` line that says where the log is. That holds for the commands (:meth:`invoke`)
+    and, as a last resort, for what happens around them: parsing the command line and closing
+    the store (:meth:`main`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except Exception as exc:  # click has handled its own errors; SystemExit passes
+            if not kwargs.get("standalone_mode", True):
+                raise
+            argv = kwargs.get("args", args[0] if args else None)
+            _log_to(sys.argv[1:] if argv is None else list(argv))
+            if isinstance(exc, USER_ERRORS):
+                logger.error("crmtui: %s", exc)
+                message = str(exc)
+            else:
+                logger.error("crmtui: unexpected error", exc_info=exc)
+                message = _unexpected(exc)
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(1)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,10 +63,35 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
         except Exception as exc:
             logger.error("%s: unexpected error", _failed_command(ctx, exc), exc_info=exc)
-            path = log_file()
-            where = f"the details are in {path}" if path else "run with -v for details"
-            raise click.ClickException(
-                redact(f"unexpected error ({type(exc).__name__}: {exc}); {where}")) from None
+            raise click.ClickException(_unexpected(exc)) from None
+
+
+def _unexpected(exc: BaseException) -> str:
+    """The ``Error:`` line's text for an exception crmtui did not expect."""
+    path = log_file()
+    where = f"the details are in {path}" if path else "run with -v for details"
+    return redact(f"unexpected error ({type(exc).__name__}: {exc}); {where}")
+
+
+def _log_to(argv: Sequence[str]) -> None:
+    """Make sure the log is the data directory's that ``argv`` names (an error may come before
+    the root command set it up, e.g. while the command line is parsed)."""
+    explicit: str | None = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--data-dir" and i + 1 < len(argv):
+            explicit = argv[i + 1]
+        elif arg.startswith("--data-dir="):
+            explicit = arg.partition("=")[2]
+    try:
+        base = paths.data_dir(explicit)
+        if "--demo" in argv:
+            base = paths.demo_dir(base)
+        if log_file() != base / LOG_FILE:
+            setup_logging(base, "-v" in argv or "--verbose" in argv)
+    except Exception:  # noqa: BLE001 - the error being reported matters more than its log
+        pass
 
 
 def _failed_command(root: click.Context, exc: BaseException) -> str:

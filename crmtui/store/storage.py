@@ -37,6 +37,19 @@ class StorageError(RuntimeError):
 Signature = tuple[int, int, int, int]
 FREEZE_SIZE = 4 << 20  # bytes: a database file this large has its data frozen out of the gc
 LINE_DOCS = 1000  # documents per line of the file
+# What to do about a database file that is there but cannot be used.
+FIX = ("restore it from a backup, or move it away to start a new, empty database "
+       "(crmtui leaves it as it is)")
+
+
+def unreadable(path: Path, exc: OSError) -> str:
+    """Why the file ``path`` could not be opened (``exc``), in words, and what to do."""
+    if isinstance(exc, IsADirectoryError):
+        return f"{path} is a directory, not the database file; move it away"
+    if isinstance(exc, PermissionError):
+        return (f"cannot read the database {path}: permission denied; make it readable and "
+                "writable by you (its owner and mode)")
+    return f"cannot read the database {path}: {exc.strerror or exc}"
 
 
 class AtomicJSONStorage(Storage):
@@ -80,7 +93,11 @@ class AtomicJSONStorage(Storage):
         return self.disk_signature() != self._signature
 
     def load(self) -> dict[str, dict[str, Any]]:
-        """(Re)read the file; a missing file is an empty database. Discards unflushed writes."""
+        """(Re)read the file; a missing file is an empty database. Discards unflushed writes.
+
+        A file that is there but cannot be read, or does not hold a crmtui database (empty,
+        not JSON, not tables of documents), is refused with :class:`StorageError`: it is never
+        taken for a new database, so nothing is written over it."""
         try:
             with open(self.path, "rb") as fh:
                 signature = os.fstat(fh.fileno())
@@ -89,12 +106,16 @@ class AtomicJSONStorage(Storage):
             self._data, self._signature, self.dirty = {}, None, False
             return self._data
         except OSError as exc:
-            raise StorageError(f"cannot read {self.path}: {exc.strerror}") from exc
+            raise StorageError(unreadable(self.path, exc)) from exc
         except orjson.JSONDecodeError as exc:
-            raise StorageError(f"{self.path} is not valid JSON ({exc}); it was not written by "
-                               "crmtui or was damaged outside it") from exc
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise StorageError(f"{self.path} does not hold a crmtui database")
+            raise StorageError(f"the database {self.path} is not valid JSON ({exc}): it was not "
+                               f"written by crmtui or was damaged outside it; {FIX}") from exc
+        if data is None:
+            raise StorageError(f"the database {self.path} is empty (it was emptied or cut short "
+                               f"outside crmtui); {FIX}")
+        problem = _not_a_database(data)
+        if problem:
+            raise StorageError(f"{self.path} does not hold a crmtui database ({problem}); {FIX}")
         self._data = data
         self._signature = (signature.st_ino, signature.st_mtime_ns, signature.st_size,
                            signature.st_ctime_ns)
@@ -138,7 +159,8 @@ def _encode(data: dict[str, dict[str, Any]]) -> Iterator[bytes]:
 
 
 def _parse(fh: IO[bytes], *, large: bool) -> Any:
-    """The file's JSON: a line at a time when :func:`_encode` wrote it, else all at once.
+    """The file's JSON: a line at a time when :func:`_encode` wrote it, else all at once; None
+    when the file is empty or holds only white space.
 
     A large database is millions of containers. Collecting garbage during the parse doubles its
     time, and afterwards every full collection walks them all (half a second at 100,000
@@ -156,13 +178,27 @@ def _parse(fh: IO[bytes], *, large: bool) -> Any:
         if data is None:
             fh.seek(0)
             raw = fh.read()
-            data = orjson.loads(raw) if raw.strip() else {}
+            data = orjson.loads(raw) if raw.strip() else None
         if large:
             gc.freeze()
         return data
     finally:
         if collecting:
             gc.enable()
+
+
+def _not_a_database(data: Any) -> str:
+    """What makes parsed JSON something other than TinyDB's tables of documents, or ""."""
+    if not isinstance(data, dict):
+        kind = "an array" if isinstance(data, list) else "a single value"
+        return f"its JSON is {kind}, not an object of tables"
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            return f"{name!r} is not a table"
+        for doc_id, doc in table.items():
+            if not isinstance(doc, dict):
+                return f"the record {doc_id!r} of the table {name!r} is not an object"
+    return ""
 
 
 def _parse_lines(fh: IO[bytes]) -> dict[str, dict[str, Any]] | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from crmtui.model import Activity, ValidationError, check_aware, fold, utcnow
 from crmtui.store.repository import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict
-from crmtui.store.tinydb_base import ACTIVITIES, TinyDBBase, _doc
+from crmtui.store.tinydb_base import ACTIVITIES, TinyDBBase
 
 
 class ActivityTables(TinyDBBase):
@@ -34,14 +34,14 @@ class ActivityTables(TinyDBBase):
             doc = self._table(ACTIVITIES).get(activity_id)
             if doc is None:
                 raise NotFound(f"no activity {activity_id}")
-            return Activity.from_dict(_doc(activity_id, doc))
+            return self._record(Activity, ACTIVITIES, activity_id, doc)
 
     def get_activities(self, activity_ids: Sequence[str]) -> list[Activity]:
         with self._rlock:
             self._read()
             table = self._table(ACTIVITIES)
             docs = [(aid, table[aid]) for aid in activity_ids if aid in table]
-        return [Activity.from_dict(_doc(aid, doc)) for aid, doc in docs]
+        return [self._record(Activity, ACTIVITIES, aid, doc) for aid, doc in docs]
 
     def activity_ids(self) -> set[str]:
         with self._rlock:
@@ -112,7 +112,7 @@ class ActivityTables(TinyDBBase):
             if (query.start_from is not None or query.start_to is not None) and \
                     not _in_range(doc, query.start_from, query.start_to):
                 continue
-            out.append(Activity.from_dict(_doc(aid, doc)))
+            out.append(self._record(Activity, ACTIVITIES, aid, doc))
         out.sort(key=_ACTIVITY_KEYS[query.sort], reverse=query.descending)
         end = None if query.limit is None else query.offset + query.limit
         return out[query.offset:end]

@@ -6,7 +6,12 @@ naturally and the ids survive export and import.
 
 Concurrency: a file lock (``crmtui.json.lock``) is held for every commit. A write first takes the
 lock, reloads the file if another process committed since it was read, applies the change and
-commits, so no process loses another's update. Reads reload when the file changed on disk.
+commits, so no process loses another's update. Reads reload when the file changed on disk. A lock
+file that cannot be used (a directory in its place, no permission) is reported in words: opening
+the database for reading goes on without it, a write is refused.
+
+A record that does not read back as its model (a field added or damaged by hand) is reported with
+its id, its table and the file (:meth:`TinyDBBase._record`), never as a bare validation error.
 Within a process an RLock makes the repository safe for the UI thread and sync workers together.
 
 :class:`TinyDBBase` holds this state; the parts of the repository (contact search, activities,
@@ -16,26 +21,33 @@ TinyDBRepository` brings them together.
 
 from __future__ import annotations
 
+import errno
 import glob
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from crmtui.model import Activity, Contact, ParticipantKind, TagKind, User, trusted_data
-from crmtui.store.migrations import migrate
+from crmtui.store.migrations import SchemaError, migrate
 from crmtui.store.repository import NotFound, Repository, StoreError
 from crmtui.store.storage import AtomicJSONStorage, StorageError
 from crmtui.store.tinydb_index import _ContactIndex
 
 DB_FILE = "crmtui.json"
 LOCK_TIMEOUT = 60.0
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
+# What a stored record that the model refuses raises while it is read back.
+_DAMAGED = (ValueError, TypeError, KeyError, AttributeError)
 
 USERS, TAGS, CONTACTS, ACTIVITIES = "users", "tags", "contacts", "activities"
 ACCOUNTS, SETTINGS, STATE, LINKS, JOURNAL = ("accounts", "sync_settings", "sync_state",
@@ -79,6 +91,22 @@ def _stored_user(uid: str, doc: Mapping[str, Any]) -> User:
         return User.from_dict(_doc(uid, doc))
 
 
+def lock_problem(lock: str, exc: OSError) -> str:
+    """Why the lock file ``lock`` cannot be used (``exc``), in words, and what to do."""
+    if isinstance(exc, IsADirectoryError):
+        why = "a directory is in its place; remove that directory"
+    elif isinstance(exc, PermissionError):
+        why = ("permission denied; make it (and its directory) writable by you, or remove "
+               "it (crmtui creates it again)")
+    elif exc.errno == errno.ELOOP:
+        why = "it is a symbolic link, which crmtui does not follow; remove it"
+    elif isinstance(exc, FileNotFoundError):
+        why = "its directory or the target of its link does not exist; remove it"
+    else:
+        why = f"{exc.strerror or exc}; remove it (crmtui creates it again)"
+    return f"cannot use the lock file {lock}: {why}"
+
+
 def _stored(record: Any) -> dict[str, Any]:
     data: dict[str, Any] = record.to_dict()
     data.pop("id", None)
@@ -107,23 +135,32 @@ class TinyDBBase(Repository):
         self._remote_links: dict[tuple[str, str, str], str] | None = None
         self._db = _DB(storage=AtomicJSONStorage, path=self.path)
         self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
-        with self._lock_file():
-            self._remove_stale_temporaries()
+        locked = self._acquire(reading=True)
+        try:
+            if locked:
+                self._remove_stale_temporaries()
             self._load()
+        finally:
+            if locked:
+                self._flock.release()
 
     # -- lifecycle and transactions ---------------------------------------------------------------
 
-    @contextmanager
-    def _lock_file(self) -> Iterator[None]:
+    def _acquire(self, *, reading: bool = False) -> bool:
+        """Take the file lock. A lock file that cannot be used refuses a write (StoreError with
+        the reason); a read goes on without the lock (False), with a warning in the log."""
         try:
             self._flock.acquire()
         except Timeout:
             raise StoreError(f"the database {self.path} is locked by another crmtui process; "
                              "try again when it has finished") from None
-        try:
-            yield
-        finally:
-            self._flock.release()
+        except OSError as exc:
+            problem = lock_problem(self._flock.lock_file, exc)
+            if reading:
+                logger.warning("%s; reading the database without it", problem)
+                return False
+            raise StoreError(f"{problem}. Nothing was written") from exc
+        return True
 
     def _remove_stale_temporaries(self) -> None:
         # Left by a process killed while committing; we hold the lock, so nobody is writing one.
@@ -137,9 +174,14 @@ class TinyDBBase(Repository):
         data = self._storage.load()
         for name in TABLES:
             data.setdefault(name, {})
-        data, changed = migrate(data)
+        try:
+            data, changed = migrate(data)
+        except SchemaError as exc:
+            raise SchemaError(f"{self.path}: {exc}") from None
         self._storage.write(data)
-        if changed:
+        if changed and self._flock.is_locked:
+            # The migrated file is committed only under the lock; without it (a lock file that
+            # cannot be used) the migration stays in memory, and the next write commits it.
             self._storage.flush()
         self._storage.dirty = False
         self._db.clear_cache()
@@ -180,11 +222,7 @@ class TinyDBBase(Repository):
                     self._finish(failed)
 
     def _flock_enter(self) -> None:
-        try:
-            self._flock.acquire()
-        except Timeout:
-            raise StoreError(f"the database {self.path} is locked by another crmtui process; "
-                             "try again when it has finished") from None
+        self._acquire()
         try:
             if self._storage.changed_on_disk():
                 self._load()
@@ -231,6 +269,30 @@ class TinyDBBase(Repository):
         """Before a read outside a transaction: pick up other processes' commits."""
         if self._depth == 0 and self._storage.changed_on_disk():
             self._load()
+
+    def _record(self, cls: Callable[..., R], table: str, doc_id: str, doc: Mapping[str, Any],
+                *, keyed: bool = True, trusted: bool = False) -> R:
+        """The stored document ``doc_id`` of ``table`` as ``cls`` (``cls.from_dict``); ``keyed``:
+        the document's id is its key, not one of its fields; ``trusted``: see
+        :func:`~crmtui.model.trusted_data`. A document the model refuses (changed by hand)
+        raises StorageError naming the record, its table and the file."""
+        from_dict = cast(Any, cls).from_dict
+        try:
+            if trusted:
+                with trusted_data():
+                    return cast(R, from_dict(_doc(doc_id, doc) if keyed else doc))
+            return cast(R, from_dict(_doc(doc_id, doc) if keyed else doc))
+        except _DAMAGED as exc:
+            raise StorageError(
+                f"the record {doc_id} of the table {table!r} in {self.path} cannot be read "
+                f"({exc}): it was changed outside crmtui; correct or remove that record in the "
+                "file, or restore the file from a backup") from exc
+
+    def _stored_contact(self, cid: str, doc: Mapping[str, Any]) -> Contact:
+        return self._record(Contact, CONTACTS, cid, doc, trusted=True)
+
+    def _stored_user(self, uid: str, doc: Mapping[str, Any]) -> User:
+        return self._record(User, USERS, uid, doc, trusted=True)
 
     # -- checks shared by the parts ---------------------------------------------------------------
 

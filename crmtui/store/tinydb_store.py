@@ -23,10 +23,7 @@ from crmtui.store.tinydb_base import (
     SETTINGS,
     TAGS,
     USERS,
-    _doc,
     _stored,
-    _stored_contact,
-    _stored_user,
 )
 from crmtui.store.tinydb_dump import DumpTables
 from crmtui.store.tinydb_search import ContactSearch
@@ -57,7 +54,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             doc = self._table(USERS).get(user_id)
             if doc is None:
                 raise NotFound(f"no user {user_id}")
-            return _stored_user(user_id, doc)
+            return self._stored_user(user_id, doc)
 
     def find_user(self, email: str) -> User | None:
         key = email.strip().casefold()
@@ -66,17 +63,17 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             contacts = self._table(CONTACTS)
             for uid, doc in self._table(USERS).items():
                 if doc["email"].casefold() == key:
-                    return _stored_user(uid, doc)
+                    return self._stored_user(uid, doc)
             for uid, doc in self._table(USERS).items():
                 contact = contacts.get(doc.get("contact_id") or "")
                 if contact and any(e["value"].casefold() == key for e in contact.get("emails", ())):
-                    return _stored_user(uid, doc)
+                    return self._stored_user(uid, doc)
         return None
 
     def list_users(self) -> list[User]:
         with self._rlock:
             self._read()
-            users = [_stored_user(uid, d) for uid, d in self._table(USERS).items()]
+            users = [self._stored_user(uid, d) for uid, d in self._table(USERS).items()]
         return sorted(users, key=lambda u: fold(u.name))
 
     def user_emails(self, user_id: str) -> list[str]:
@@ -110,13 +107,13 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             doc = self._visible_tags(viewer_id).get(tag_id)
             if doc is None:
                 raise NotFound(f"no tag {tag_id}")
-            return Tag.from_dict(_doc(tag_id, doc))
+            return self._record(Tag, TAGS, tag_id, doc)
 
     def find_tag(self, name: str, viewer_id: str | None) -> Tag | None:
         key = fold(name.strip())
         with self._rlock:
             self._read()
-            found = [Tag.from_dict(_doc(tid, d)) for tid, d in self._visible_tags(viewer_id).items()
+            found = [self._record(Tag, TAGS, tid, d) for tid, d in self._visible_tags(viewer_id).items()
                      if fold(d["name"]) == key]
         found.sort(key=lambda t: t.kind is not TagKind.PRIVATE)
         return found[0] if found else None
@@ -124,7 +121,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def list_tags(self, viewer_id: str | None, kind: TagKind | None = None) -> list[Tag]:
         with self._rlock:
             self._read()
-            tags = [Tag.from_dict(_doc(tid, d)) for tid, d in self._visible_tags(viewer_id).items()
+            tags = [self._record(Tag, TAGS, tid, d) for tid, d in self._visible_tags(viewer_id).items()
                     if kind is None or d["kind"] == kind.value]
         return sorted(tags, key=lambda t: (t.kind.value, fold(t.name)))
 
@@ -174,7 +171,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             return self._contact(contact_id, doc, viewer_id)
 
     def _contact(self, cid: str, doc: Mapping[str, Any], viewer_id: str | None) -> Contact:
-        contact = _stored_contact(cid, doc)
+        contact = self._stored_contact(cid, doc)
         if viewer_id is not None:
             visible = self._visible_tags(viewer_id)
             contact.tags = [t for t in contact.tags if t in visible]
@@ -191,7 +188,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 doc = table.get(cid)
                 if doc is None:
                     raise NotFound(f"no contact {cid}")
-                contact = _stored_contact(cid, doc)
+                contact = self._stored_contact(cid, doc)
                 if visible is not None:
                     contact.tags = [t for t in contact.tags if t in visible]
                 out.append(contact)
@@ -275,7 +272,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
         key = email.strip().casefold()
         with self._rlock:
             self._read()
-            return [_stored_contact(cid, d) for cid, d in self._table(CONTACTS).items()
+            return [self._stored_contact(cid, d) for cid, d in self._table(CONTACTS).items()
                     if any(e["value"].casefold() == key for e in d.get("emails", ()))]
 
     def contact_ids_by_email(self, emails: set[str]) -> dict[str, str]:
@@ -298,7 +295,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             self._read()
             items = list(self._table(CONTACTS).items())
         for cid, doc in items:
-            yield _stored_contact(cid, doc)
+            yield self._stored_contact(cid, doc)
 
     # -- accounts ---------------------------------------------------------------------------------
 
@@ -319,7 +316,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             doc = self._table(ACCOUNTS).get(account_id)
             if doc is None:
                 raise NotFound(f"no account {account_id}")
-            return Account.from_dict(_doc(account_id, doc))
+            return self._record(Account, ACCOUNTS, account_id, doc)
 
     def update_account(self, account: Account) -> Account:
         with self.transaction():
@@ -337,7 +334,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def list_accounts(self, user_id: str | None = None) -> list[Account]:
         with self._rlock:
             self._read()
-            return [Account.from_dict(_doc(aid, d)) for aid, d in self._table(ACCOUNTS).items()
+            return [self._record(Account, ACCOUNTS, aid, d) for aid, d in self._table(ACCOUNTS).items()
                     if user_id is None or d["user_id"] == user_id]
 
 

@@ -41,7 +41,7 @@ class SyncTables(TinyDBBase):
         with self._rlock:
             self._read()
             doc = self._table(SETTINGS).get(user_id)
-        return SyncSettings.from_dict(doc) if doc else SyncSettings(user_id=user_id)
+        return self._record(SyncSettings, SETTINGS, user_id, doc, keyed=False) if doc else SyncSettings(user_id=user_id)
 
     def save_sync_settings(self, settings: SyncSettings) -> None:
         with self.transaction():
@@ -94,14 +94,16 @@ class SyncTables(TinyDBBase):
     def get_link(self, user_id: str, kind: SyncKind, local_id: str) -> SyncLink | None:
         with self._rlock:
             self._read()
-            doc = self._table(LINKS).get(f"{user_id}:{kind.value}:{local_id}")
-            return SyncLink.from_dict(doc) if doc else None
+            doc_id = f"{user_id}:{kind.value}:{local_id}"
+            doc = self._table(LINKS).get(doc_id)
+            return self._record(SyncLink, LINKS, doc_id, doc, keyed=False) if doc else None
 
     def link_by_remote(self, user_id: str, kind: SyncKind, remote_id: str) -> SyncLink | None:
         with self._rlock:
             self._read()
             doc_id = self._link_index().get((user_id, kind.value, remote_id))
-            return SyncLink.from_dict(self._table(LINKS)[doc_id]) if doc_id else None
+            return (self._record(SyncLink, LINKS, doc_id, self._table(LINKS)[doc_id], keyed=False)
+                    if doc_id else None)
 
     def delete_link(self, user_id: str, kind: SyncKind, local_id: str) -> None:
         with self.transaction():
@@ -115,7 +117,8 @@ class SyncTables(TinyDBBase):
     def list_links(self, user_id: str, kind: SyncKind) -> list[SyncLink]:
         with self._rlock:
             self._read()
-            return [SyncLink.from_dict(d) for d in self._table(LINKS).values()
+            return [self._record(SyncLink, LINKS, i, d, keyed=False)
+                    for i, d in self._table(LINKS).items()
                     if d["user_id"] == user_id and d["kind"] == kind.value]
 
     def link_index(self, user_id: str, kind: SyncKind) -> dict[str, tuple[str, str]]:
@@ -132,9 +135,10 @@ class SyncTables(TinyDBBase):
             table = self._table(LINKS)
             found = {}
             for local_id in local_ids:
-                doc = table.get(f"{user_id}:{kind.value}:{local_id}")
+                doc_id = f"{user_id}:{kind.value}:{local_id}"
+                doc = table.get(doc_id)
                 if doc is not None:
-                    found[local_id] = SyncLink.from_dict(doc)
+                    found[local_id] = self._record(SyncLink, LINKS, doc_id, doc, keyed=False)
             return found
 
     # -- the journal of runs ----------------------------------------------------------------------
@@ -159,7 +163,7 @@ class SyncTables(TinyDBBase):
                   limit: int | None = None) -> list[SyncRun]:
         with self._rlock:
             self._read()
-            runs = [SyncRun.from_dict(_doc(rid, d)) for rid, d in self._table(JOURNAL).items()
+            runs = [self._record(SyncRun, JOURNAL, rid, d) for rid, d in self._table(JOURNAL).items()
                     if d["user_id"] == user_id and (kind is None or d["kind"] == kind.value)]
         runs.sort(key=lambda r: r.started, reverse=True)
         return runs[:limit] if limit is not None else runs

@@ -309,6 +309,8 @@ def test_invalid_schema_version_is_refused(tmp_path: Path) -> None:
     (b"\x00\x01\x02", "is not valid JSON"),
     (b"[1, 2, 3]", "does not hold a crmtui database"),
     (b'{"contacts": [1, 2]}', "does not hold a crmtui database"),
+    (b'{"contacts": {"c1": 5}}', "record 'c1' of the table 'contacts' is not an object"),
+    (b'"text"', "does not hold a crmtui database"),
 ])
 def test_damaged_file_gives_a_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "d" / DB_FILE
@@ -320,10 +322,21 @@ def test_damaged_file_gives_a_clear_error(tmp_path: Path, content: bytes, messag
     assert path.read_bytes() == content
 
 
-def test_empty_file_is_an_empty_database(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n"])
+def test_empty_file_is_refused_and_left_alone(tmp_path: Path, content: bytes) -> None:
+    """An emptied database file is never taken for a new database (it used to be, and the next
+    write replaced it); a missing file still is."""
     path = tmp_path / "d" / DB_FILE
     path.parent.mkdir()
-    path.write_bytes(b"")
+    path.write_bytes(content)
+    with pytest.raises(StorageError, match="is empty.*restore it from a backup") as info:
+        open_store(path.parent)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == content
+
+
+def test_missing_file_is_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "d" / DB_FILE
     store = open_store(path.parent)
     try:
         assert store.count_contacts() == 0
@@ -331,6 +344,20 @@ def test_empty_file_is_an_empty_database(tmp_path: Path) -> None:
     finally:
         store.close()
     assert orjson.loads(path.read_bytes())["_meta"]["schema"]["schema"] == SCHEMA_VERSION
+
+
+def test_file_emptied_while_open_is_refused_by_the_next_write(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "d")
+    try:
+        store.add_contact(Contact(given_name="First"))
+        store.path.write_bytes(b"")
+        with pytest.raises(StorageError, match="is empty"):
+            store.add_contact(Contact(given_name="Second"))
+        with pytest.raises(StorageError, match="is empty"):
+            store.count_contacts()
+    finally:
+        store.close()
+    assert store.path.read_bytes() == b""
 
 
 def test_stale_temporary_files_are_removed_on_open(tmp_path: Path) -> None:
