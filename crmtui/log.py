@@ -37,12 +37,14 @@ _REDACTIONS = (
      rf"\1\2{REDACTED}\2"),
     # access_token=abc&..., code=4/xyz (query strings, form bodies)
     (re.compile(rf"""(?i)\b((?:{_SECRET_KEYS})=)[^&\s"',;)}}\]]+"""), rf"\1{REDACTED}"),
-    # refresh_token: abc, client secret = abc (key: value lines; not the short keys)
-    (re.compile(r"(?i)\b((?:access|refresh|id)[_ ]token|client[_ ]secret|authorization)"
+    # refresh_token: abc, client secret = abc (key: value lines; not the short keys, nor
+    # "authorization", which prose uses: "the authorization: mismatching_state")
+    (re.compile(r"(?i)\b((?:access|refresh|id)[_ ]token|client[_ ]secret)"
                 r"(\s*[:=]\s*)(?!\[redacted\])(?:bearer\s+)?[^\s\"',;)}\]]+"),
      rf"\1\2{REDACTED}"),
-    # Authorization: Bearer abc
+    # Authorization: Bearer abc, Authorization: Basic abc
     (re.compile(r"(?i)\b(bearer\s+)[\w.~+/=-]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(?i)\b(authorization\s*:\s*basic\s+)[\w.~+/=-]+"), rf"\1{REDACTED}"),
     # Google's own token shapes, wherever they appear
     (re.compile(r"\bya29\.[\w.-]+"), REDACTED),
     (re.compile(r"\b1//[\w.-]{10,}"), REDACTED),

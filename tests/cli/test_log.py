@@ -97,3 +97,7 @@ def test_redaction_leaves_ordinary_text_alone() -> None:
     text = "sync contacts of user u1: end, status ok, counts {'google_created': 3}; exit code 3"
     assert redact(text) == text
     assert redact("the refresh token was revoked") == "the refresh token was revoked"
+    for prose in ("Google refused the authorization: mismatching_state",
+                  "the basic plan is fine", "authorization: the sign-in was cancelled"):
+        assert redact(prose) == prose
+    assert redact("Authorization: Basic dXNlcjpwYXNz") == "Authorization: Basic [redacted]"
