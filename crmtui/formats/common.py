@@ -7,6 +7,8 @@ transaction, so a file goes in completely or not at all.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +98,50 @@ def check_on_existing(name: str, on_existing: str) -> None:
     if on_existing not in ON_EXISTING:
         raise FormatError(name, "", f"on_existing must be one of {', '.join(ON_EXISTING)}, "
                           f"not {on_existing!r}")
+
+
+# --------------------------------------------------------------------------- JSON text
+
+# A crmtui file is never nested deeper than a handful of levels, and its numbers are small;
+# these limits keep a hostile file from exhausting the parser (which recurses once per level)
+# or Python's integer conversion.
+MAX_JSON_DEPTH = 100
+MAX_JSON_DIGITS = 1000
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]|(?<![0-9])[0-9]{%d,}'
+                          % (MAX_JSON_DIGITS + 1), re.DOTALL)
+
+
+class JSONLimitError(json.JSONDecodeError):
+    """JSON text that is well formed, or may be, but beyond what crmtui reads."""
+
+
+def load_json(text: str) -> Any:
+    """``json.loads(text)``, refusing arrays and objects nested deeper than
+    :data:`MAX_JSON_DEPTH` and numbers of more than :data:`MAX_JSON_DIGITS` digits.
+
+    Raises :class:`json.JSONDecodeError` (a :class:`JSONLimitError` for the limits), which
+    carries the position: the parser never runs out of stack or converts a huge number.
+    """
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        first = token.group()[0]
+        if first == '"':
+            if len(token.group()) == 1:
+                break  # an unterminated string: json.loads says where
+        elif first in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise JSONLimitError(f"arrays and objects nested more than {MAX_JSON_DEPTH} "
+                                     "levels deep", text, token.start())
+        elif first in "]}":
+            depth = max(depth - 1, 0)
+        else:
+            raise JSONLimitError(f"a number of {len(token.group())} digits (at most "
+                                 f"{MAX_JSON_DIGITS} are read)", text, token.start())
+    try:
+        return json.loads(text)
+    except RecursionError:  # the limits above keep the parser far from the stack's end
+        raise JSONLimitError("arrays and objects nested too deep", text, 0) from None
 
 
 # --------------------------------------------------------------------------- multi-valued cells

@@ -56,6 +56,7 @@ from .common import (
     ImportReport,
     ParsedContact,
     join_list,
+    load_json,
     split_list,
     write_contacts,
 )
@@ -215,8 +216,8 @@ def _address_items(text: str) -> list[Address]:
     if not text.strip():
         return []
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = load_json(text)
+    except json.JSONDecodeError as exc:  # also the limits of load_json
         raise ValidationError("addresses", f"is not a JSON list of addresses ({exc.msg} at "
                               f"character {exc.pos + 1})") from None
     if not isinstance(data, list):
