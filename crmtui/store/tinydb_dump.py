@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import MISSING, fields
 from typing import Any
 
 from crmtui.model import (
@@ -65,8 +66,11 @@ class DumpTables(TinyDBBase):
             if not isinstance(rows, list):
                 raise ValidationError(name, "must be a list of records")
             out: list[tuple[str, dict[str, Any]]] = []
+            kind = entity.get(name) or {SETTINGS: SyncSettings, LINKS: SyncLink}.get(name)
             for i, row in enumerate(rows, 1):
                 where = f"{name}[{i}]"
+                if kind is not None:
+                    _check_fields(where, kind, row)
                 try:
                     if name in entity:
                         record = entity[name].from_dict(row)
@@ -147,3 +151,35 @@ class DumpTables(TinyDBBase):
             for doc in self._table(name).values():
                 if doc["user_id"] not in users:
                     raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
+
+
+def _missing_fields(cls: type, row: Any, path: str = "") -> tuple[str, list[str]] | None:
+    """The first place in ``row`` (a record of ``cls``, or one of its listed items) lacking
+    fields that have no default, and those fields; None when nothing is missing."""
+    if not isinstance(row, Mapping):
+        return None  # from_dict says what it must be
+    missing = [f.name for f in fields(cls)
+               if f.default is MISSING and f.default_factory is MISSING and f.name not in row]
+    if missing:
+        return path, missing
+    for name, item_cls in getattr(cls, "_nested", {}).items():
+        items = row.get(name)
+        if isinstance(items, list):
+            for i, item in enumerate(items, 1):
+                found = _missing_fields(item_cls, item, f"{name}[{i}]")
+                if found is not None:
+                    return found
+    return None
+
+
+def _check_fields(where: str, cls: type, row: Any) -> None:
+    """Refuse a record of ``cls`` at ``where`` (``"sync_links[2]"``) that lacks a required
+    field, naming the record (and its id, when it has one) and the fields."""
+    found = _missing_fields(cls, row, "")
+    if found is None:
+        return
+    path, missing = found
+    record_id = row.get("id")
+    which = f" (record {record_id})" if isinstance(record_id, str) and record_id else ""
+    raise ValidationError(f"{where}.{path}" if path else where,
+                          f"missing field(s): {', '.join(missing)}{which}")
