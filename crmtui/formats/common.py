@@ -107,8 +107,8 @@ def check_on_existing(name: str, on_existing: str) -> None:
 # or Python's integer conversion.
 MAX_JSON_DEPTH = 100
 MAX_JSON_DIGITS = 1000
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]|(?<![0-9])[0-9]{%d,}'
-                          % (MAX_JSON_DIGITS + 1), re.DOTALL)
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]|(?<![0-9])[0-9]{'
+                          + str(MAX_JSON_DIGITS + 1) + ",}", re.DOTALL)
 
 
 class JSONLimitError(json.JSONDecodeError):
