@@ -153,33 +153,48 @@ class DumpTables(TinyDBBase):
                     raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
 
 
-def _missing_fields(cls: type, row: Any, path: str = "") -> tuple[str, list[str]] | None:
-    """The first place in ``row`` (a record of ``cls``, or one of its listed items) lacking
-    fields that have no default, and those fields; None when nothing is missing."""
+def _field_problem(cls: type, row: Any, path: str = "") -> tuple[str, str] | None:
+    """The first place in ``row`` (a record of ``cls``, or one of its listed items) that lacks
+    a field with no default, or holds something else than a list or an object where the field
+    is one, and what is wrong there; None when the shape is right (the entity checks the rest).
+    """
     if not isinstance(row, Mapping):
         return None  # from_dict says what it must be
     missing = [f.name for f in fields(cls)
                if f.default is MISSING and f.default_factory is MISSING and f.name not in row]
     if missing:
-        return path, missing
+        return path, f"missing field(s): {', '.join(missing)}"
+    for f in fields(cls):
+        shape = {list: (list, "a list"), dict: (dict, "an object")}.get(f.default_factory)
+        if shape is not None and f.name in row and not isinstance(row[f.name], shape[0]):
+            where = f"{path}.{f.name}" if path else f.name
+            return where, f"must be {shape[1]}, not {_json_kind(row[f.name])}"
     for name, item_cls in getattr(cls, "_nested", {}).items():
-        items = row.get(name)
-        if isinstance(items, list):
-            for i, item in enumerate(items, 1):
-                found = _missing_fields(item_cls, item, f"{name}[{i}]")
-                if found is not None:
-                    return found
+        for i, item in enumerate(row.get(name) or (), 1):
+            found = _field_problem(item_cls, item, f"{name}[{i}]")
+            if found is not None:
+                return found
     return None
 
 
 def _check_fields(where: str, cls: type, row: Any) -> None:
-    """Refuse a record of ``cls`` at ``where`` (``"sync_links[2]"``) that lacks a required
-    field, naming the record (and its id, when it has one) and the fields."""
-    found = _missing_fields(cls, row, "")
+    """Refuse a record of ``cls`` at ``where`` (``"sync_links[2]"``) whose fields are missing or
+    of the wrong shape, naming the record (and its id, when it has one) and the field."""
+    found = _field_problem(cls, row)
     if found is None:
         return
-    path, missing = found
+    path, problem = found
     record_id = row.get("id")
     which = f" (record {record_id})" if isinstance(record_id, str) and record_id else ""
-    raise ValidationError(f"{where}.{path}" if path else where,
-                          f"missing field(s): {', '.join(missing)}{which}")
+    raise ValidationError(f"{where}.{path}" if path else where, problem + which)
+
+
+def _json_kind(value: Any) -> str:
+    """What ``value`` is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text" if isinstance(value, str) else "a list or an object"
