@@ -165,10 +165,12 @@ def _field_problem(cls: type, row: Any, path: str = "") -> tuple[str, str] | Non
     if missing:
         return path, f"missing field(s): {', '.join(missing)}"
     for f in fields(cls):
-        shape = {list: (list, "a list"), dict: (dict, "an object")}.get(f.default_factory)
-        if shape is not None and f.name in row and not isinstance(row[f.name], shape[0]):
+        if f.name not in row or f.default_factory not in (list, dict):
+            continue
+        shape, what = (list, "a list") if f.default_factory is list else (dict, "an object")
+        if not isinstance(row[f.name], shape):
             where = f"{path}.{f.name}" if path else f.name
-            return where, f"must be {shape[1]}, not {_json_kind(row[f.name])}"
+            return where, f"must be {what}, not {_json_kind(row[f.name])}"
     for name, item_cls in getattr(cls, "_nested", {}).items():
         for i, item in enumerate(row.get(name) or (), 1):
             found = _field_problem(item_cls, item, f"{name}[{i}]")
