@@ -168,3 +168,21 @@ def test_csv_export_escapes_formulas_and_import_restores_them(crm: Crm, ann: dic
         got = after[f"F{i}"]
         assert (got["given_name"], got["company"], got["job_title"]) == (text, text, text)
         assert {**got, "owner_id": ""} == {**before[f"F{i}"], "owner_id": ""}
+
+
+def test_an_import_error_quoting_the_file_stays_one_line(crm: Crm, ann: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"format": "crmtui", "schema": 1,
+                                "users": [{**ann, "x\n\x1b[31my": 1}]}), encoding="utf-8")
+    err = _refused(crm, path, ": users[1]: ", "unknown field(s): x\\n\\x1b[31my")
+    assert "\x1b" not in err
+
+
+def test_json_numbers_beyond_what_the_database_holds_are_refused(crm: Crm, ann: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    for number in ("9223372036854775808", "1e400", "NaN", "-Infinity"):
+        path.write_text('{"format": "crmtui", "schema": 1,\n "sync_state": [{"key": "k", "n": '
+                        + number + "}]}", encoding="utf-8")
+        _refused(crm, path, ": line 2, column ", number)
