@@ -7,7 +7,11 @@ transaction, so a file goes in completely or not at all.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +41,19 @@ class FormatError(ValueError):
         self.location = location
         self.reason = reason
         where = f"{location}: " if location else ""
-        super().__init__(f"{file}: {where}{reason}")
+        super().__init__(one_line(f"{file}: {where}{reason}"))
+
+
+_UNSHOWN = frozenset(("Cc", "Zl", "Zp", "Cs"))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes (``\\n``), so a
+    message quoting a file's content stays one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(repr(ch)[1:-1] if unicodedata.category(ch) in _UNSHOWN else ch
+                   for ch in text)
 
 
 @dataclass
@@ -96,6 +112,77 @@ def check_on_existing(name: str, on_existing: str) -> None:
     if on_existing not in ON_EXISTING:
         raise FormatError(name, "", f"on_existing must be one of {', '.join(ON_EXISTING)}, "
                           f"not {on_existing!r}")
+
+
+# --------------------------------------------------------------------------- JSON text
+
+# A crmtui file is never nested deeper than a handful of levels, and its numbers are small;
+# these limits keep a hostile file from exhausting the parser (which recurses once per level),
+# Python's integer conversion, or the database file (whose whole numbers have 64 bits).
+MAX_JSON_DEPTH = 100
+MAX_JSON_DIGITS = 1000
+MAX_JSON_INT = 2 ** 63 - 1
+# Outside strings (skipped whole), the brackets and the numbers; a lone quote starts a string
+# that never ends.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]'
+                          r"|-?(?:[0-9][0-9.eE+\-]*|Infinity)|NaN", re.DOTALL)
+_JSON_INT = re.compile(r"-?[0-9]+")
+
+
+class JSONLimitError(json.JSONDecodeError):
+    """JSON text that is well formed, or may be, but beyond what crmtui reads."""
+
+
+def load_json(text: str) -> Any:
+    """``json.loads(text)``, refusing arrays and objects nested deeper than
+    :data:`MAX_JSON_DEPTH`, numbers of more than :data:`MAX_JSON_DIGITS` digits, whole numbers
+    beyond 64 bits, numbers too large for a float, ``NaN`` and ``Infinity``.
+
+    Raises :class:`json.JSONDecodeError` (a :class:`JSONLimitError` for the limits), which
+    carries the position: the parser never runs out of stack or converts a huge number.
+    """
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        value = token.group()
+        if value[0] == '"':
+            if len(value) == 1:
+                break  # an unterminated string: json.loads says where
+        elif value[0] in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise JSONLimitError(f"arrays and objects nested more than {MAX_JSON_DEPTH} "
+                                     "levels deep", text, token.start())
+        elif value[0] in "]}":
+            depth = max(depth - 1, 0)
+        else:
+            problem = _number_problem(value)
+            if problem:
+                raise JSONLimitError(problem, text, token.start())
+    try:
+        return json.loads(text)
+    except RecursionError:  # the limits above keep the parser far from the stack's end
+        raise JSONLimitError("arrays and objects nested too deep", text, 0) from None
+
+
+def _number_problem(token: str) -> str:
+    """Why crmtui does not read the JSON number ``token`` ("" when it does, or when it is no
+    number at all: the parser then says what is wrong)."""
+    digits = sum(ch.isdigit() for ch in token)
+    if digits > MAX_JSON_DIGITS:
+        return f"a number of {digits} digits (at most {MAX_JSON_DIGITS} are read)"
+    shown = token if len(token) <= 30 else f"{token[:27]}..."
+    if "Infinity" in token or token == "NaN":
+        return f"{token} is not a number crmtui reads"
+    if _JSON_INT.fullmatch(token):
+        if not -MAX_JSON_INT - 1 <= int(token) <= MAX_JSON_INT:
+            return (f"the number {shown} is out of range (whole numbers go from "
+                    f"{-MAX_JSON_INT - 1} to {MAX_JSON_INT})")
+        return ""
+    try:
+        number = float(token)
+    except ValueError:
+        return ""
+    return "" if math.isfinite(number) else f"the number {shown} is too large"
 
 
 # --------------------------------------------------------------------------- multi-valued cells

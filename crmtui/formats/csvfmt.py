@@ -6,7 +6,7 @@ and RFC 4180 quoting, so cells may hold commas, quotes and line breaks. Columns,
 ===========  =====================================================================================
 column       content
 ===========  =====================================================================================
-id           the crmtui id; empty on import: a new contact with a new id
+id           the crmtui id, 32 hex digits; empty on import: a new contact with a new id
 given_name   given name
 middle_name  middle name(s)
 family_name  family name
@@ -30,12 +30,23 @@ type marking the primary one. Types of emails are work, home, other; of phones w
 mobile, main, fax, other. An item without a type gets the type ``work``. In values and tag names
 a ``;`` or ``\`` is written ``\;`` or ``\\`` (a ``:`` needs no escape: the type ends at the first).
 
+Spreadsheet formulas: a spreadsheet program runs a cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return as a formula. The export writes such a cell (any column: a
+name, a company, a note, a tag list) with an apostrophe before it, ``'=1+1``, so it opens as
+text; a value that itself starts with an apostrophe followed by one of those characters or by
+another apostrophe gets one more apostrophe (``'=x`` is written ``''=x``). The import takes
+exactly one leading apostrophe away when one of those characters or another apostrophe follows
+it, so an export imports back exactly; any other apostrophe (``'tis``) is kept as it is. Typed
+lists start with their type (``mobile:+33 1 23 45 67 89``); a cell holding a bare number,
+``'+33 1 23 45 67 89``, imports as ``+33 1 23 45 67 89``.
+
 Import: only ``given_name``, ``family_name``, ``company`` and ``emails`` are needed (at least one
 of them must be a column); any other column above may be left out, and an unknown column refuses
 the file. Column names are matched ignoring case and surrounding spaces. Missing ``created`` and
 ``modified`` are set to the time of the import. Tags are found by name among the tags the
-importing user sees; missing ones are created as that user's private tags. A contact whose id is
-stored already is refused, skipped or updated (``on_existing``); an update changes only the
+importing user sees; missing ones are created as that user's private tags. An ``id`` that is
+not 32 hex digits refuses the file (upper-case digits are read as lower case). A contact whose id
+is stored already is refused, skipped or updated (``on_existing``); an update changes only the
 columns the file has.
 """
 
@@ -44,6 +55,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -56,6 +68,7 @@ from .common import (
     ImportReport,
     ParsedContact,
     join_list,
+    load_json,
     split_list,
     write_contacts,
 )
@@ -68,7 +81,30 @@ TEXT_COLUMNS = ("given_name", "middle_name", "family_name", "company", "job_titl
                 "notes", "created", "modified")
 
 
+# A cell starting with one of these is a formula to a spreadsheet program.
+FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
+# What a crmtui escape apostrophe stands before: a formula start or another apostrophe.
+ESCAPED_STARTS = FORMULA_STARTS | {"'"}
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
 # --------------------------------------------------------------------------- export
+
+
+def escape_cell(text: str) -> str:
+    """``text`` as written to a cell: with an apostrophe before it when it starts with a formula
+    character, or with an apostrophe that :func:`unescape_cell` would take away."""
+    if text[:1] in FORMULA_STARTS or (text[:1] == "'" and text[1:2] in ESCAPED_STARTS):
+        return "'" + text
+    return text
+
+
+def unescape_cell(cell: str) -> str:
+    """The value a cell holds: the inverse of :func:`escape_cell` (one leading apostrophe
+    before a formula character or another apostrophe is taken away)."""
+    if cell[:1] == "'" and cell[1:2] in ESCAPED_STARTS:
+        return cell[1:]
+    return cell
 
 
 def export_csv(repo: Repository, viewer_id: str) -> tuple[str, ExportReport]:
@@ -80,7 +116,7 @@ def export_csv(repo: Repository, viewer_id: str) -> tuple[str, ExportReport]:
     writer.writerow(COLUMNS)
     contacts = repo.find_contacts(ContactQuery(), viewer_id)
     for c in contacts:
-        writer.writerow((
+        writer.writerow(escape_cell(cell) for cell in (
             c.id, c.given_name, c.middle_name, c.family_name, c.company, c.job_title,
             _typed(c.emails), _typed(c.phones), _addresses(c.addresses),
             c.birthday.isoformat() if c.birthday else "", c.notes,
@@ -137,7 +173,8 @@ def parse_csv(name: str, text: str) -> list[ParsedContact]:
         if len(row) > len(columns):
             raise FormatError(name, where, f"the row has {len(row)} cells but the header names "
                               f"{len(columns)} columns")
-        cells = dict(zip(columns, row + [""] * (len(columns) - len(row)), strict=True))
+        cells = dict(zip(columns, (unescape_cell(cell) for cell in
+                                   row + [""] * (len(columns) - len(row))), strict=True))
         parsed.append(_contact(name, where, cells))
     return parsed
 
@@ -166,7 +203,7 @@ def _contact(name: str, where: str, cells: dict[str, str]) -> ParsedContact:
     given = set(values) | ({"birthday"} & set(cells))
     try:
         if cells.get("id", "").strip():
-            values["id"] = cells["id"].strip()
+            values["id"] = _id(cells["id"])
         for column, parse in _PARSERS.items():
             if column in cells:
                 values[column] = _cell(column, cells[column], parse)
@@ -185,6 +222,14 @@ def _contact(name: str, where: str, cells: dict[str, str]) -> ParsedContact:
     return ParsedContact(contact=contact, where=where, given=frozenset(given),
                          tag_names=tag_names, owner_email=cells.get("owner", "").strip(),
                          has_id="id" in values)
+
+
+def _id(text: str) -> str:
+    cid = text.strip().lower()
+    if not ID_PATTERN.fullmatch(cid):
+        raise ValidationError("id", "must be 32 hex digits (0-9, a-f), as crmtui writes ids; "
+                              "leave the cell empty to make a new contact", text.strip())
+    return cid
 
 
 def _cell(column: str, text: str, parse: Callable[[str], list[Any]]) -> list[Any]:
@@ -215,8 +260,8 @@ def _address_items(text: str) -> list[Address]:
     if not text.strip():
         return []
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = load_json(text)
+    except json.JSONDecodeError as exc:  # also the limits of load_json
         raise ValidationError("addresses", f"is not a JSON list of addresses ({exc.msg} at "
                               f"character {exc.pos + 1})") from None
     if not isinstance(data, list):
@@ -231,4 +276,4 @@ _PARSERS: dict[str, Callable[[str], list[Any]]] = {
 }
 
 
-__all__ = ["COLUMNS", "export_csv", "import_csv", "parse_csv"]
+__all__ = ["COLUMNS", "escape_cell", "export_csv", "import_csv", "parse_csv", "unescape_cell"]

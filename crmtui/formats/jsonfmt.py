@@ -21,7 +21,14 @@ from typing import Any
 from crmtui.model import ValidationError, utcnow
 from crmtui.store import SCHEMA_VERSION, Repository, StoreError
 
-from .common import ExportReport, FormatError, ImportReport, check_on_existing
+from .common import (
+    ExportReport,
+    FormatError,
+    ImportReport,
+    JSONLimitError,
+    check_on_existing,
+    load_json,
+)
 
 FORMAT_MARKER = "crmtui"
 HEADER_KEYS = ("format", "schema", "exported")
@@ -63,7 +70,10 @@ def import_json(repo: Repository, name: str, text: str, *, on_existing: str) -> 
 
 def _parse(name: str, text: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = load_json(text)
+    except JSONLimitError as exc:
+        raise FormatError(name, f"line {exc.lineno}, column {exc.colno}",
+                          f"{exc.msg}; this is not a crmtui export") from None
     except json.JSONDecodeError as exc:
         raise FormatError(name, f"line {exc.lineno}, column {exc.colno}",
                           f"not valid JSON: {exc.msg}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import MISSING, fields
 from typing import Any
 
 from crmtui.model import (
@@ -65,8 +66,11 @@ class DumpTables(TinyDBBase):
             if not isinstance(rows, list):
                 raise ValidationError(name, "must be a list of records")
             out: list[tuple[str, dict[str, Any]]] = []
+            kind = entity.get(name) or {SETTINGS: SyncSettings, LINKS: SyncLink}.get(name)
             for i, row in enumerate(rows, 1):
                 where = f"{name}[{i}]"
+                if kind is not None:
+                    _check_fields(where, kind, row)
                 try:
                     if name in entity:
                         record = entity[name].from_dict(row)
@@ -147,3 +151,52 @@ class DumpTables(TinyDBBase):
             for doc in self._table(name).values():
                 if doc["user_id"] not in users:
                     raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
+
+
+def _field_problem(cls: type, row: Any, path: str = "") -> tuple[str, str] | None:
+    """The first place in ``row`` (a record of ``cls``, or one of its listed items) that lacks
+    a field with no default, or holds something else than a list or an object where the field
+    is one, and what is wrong there; None when the shape is right (the entity checks the rest).
+    """
+    if not isinstance(row, Mapping):
+        return None  # from_dict says what it must be
+    missing = [f.name for f in fields(cls)
+               if f.default is MISSING and f.default_factory is MISSING and f.name not in row]
+    if missing:
+        return path, f"missing field(s): {', '.join(missing)}"
+    for f in fields(cls):
+        if f.name not in row or f.default_factory not in (list, dict):
+            continue
+        shape, what = (list, "a list") if f.default_factory is list else (dict, "an object")
+        if not isinstance(row[f.name], shape):
+            where = f"{path}.{f.name}" if path else f.name
+            return where, f"must be {what}, not {_json_kind(row[f.name])}"
+    for name, item_cls in getattr(cls, "_nested", {}).items():
+        for i, item in enumerate(row.get(name) or (), 1):
+            found = _field_problem(item_cls, item, f"{name}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _check_fields(where: str, cls: type, row: Any) -> None:
+    """Refuse a record of ``cls`` at ``where`` (``"sync_links[2]"``) whose fields are missing or
+    of the wrong shape, naming the record (and its id, when it has one) and the field."""
+    found = _field_problem(cls, row)
+    if found is None:
+        return
+    path, problem = found
+    record_id = row.get("id")
+    which = f" (record {record_id})" if isinstance(record_id, str) and record_id else ""
+    raise ValidationError(f"{where}.{path}" if path else where, problem + which)
+
+
+def _json_kind(value: Any) -> str:
+    """What ``value`` is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text" if isinstance(value, str) else "a list or an object"

@@ -7,9 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmtui.formats import FormatError, export_file, import_file
-from crmtui.formats.csvfmt import COLUMNS
+from crmtui.formats.csvfmt import COLUMNS, escape_cell, unescape_cell
 from crmtui.model import Contact, Tag, TagKind, User
 from crmtui.store import ContactQuery, TinyDBRepository
 
@@ -122,12 +124,13 @@ def test_unknown_columns_are_refused_by_name(repo: TinyDBRepository, ann: User,
     ("given_name,birthday\nA,31/12/1990\n", "line 2", "birthday: is not a date (YYYY-MM-DD)"),
     ("given_name,created\nA,yesterday\n", "line 2", "created: is not an ISO 8601 date and time"),
     ("given_name,created\nA,2024-01-01T10:00:00\n", "line 2", "created: must carry a time zone"),
-    ("id,given_name\nbad id!,A\n", "line 2", "id: is not a valid identifier"),
+    ("id,given_name\nbad id!,A\n", "line 2", "id: must be 32 hex digits"),
+    ("id,given_name\nx1,A\n", "line 2", "id: must be 32 hex digits"),
     ("notes,company\nno name,\n", "line 2", "name: a contact needs a name, a company or an email"),
     ("given_name,company\nA,\"Acme\" Inc\n", "line 2", "not valid CSV"),
     ("given_name\nA,B\n", "line 2", "the row has 2 cells but the header names 1 columns"),
-    ("id,given_name\nx1,A\nx2,B\nx1,C\n", "line 4", "id: the contact x1 is already listed at "
-     "line 2"),
+    (f"id,given_name\n{'a1' * 16},A\n{'b2' * 16},B\n{'A1' * 16},C\n", "line 4",
+     f"id: the contact {'a1' * 16} is already listed at line 2"),
     ("id,notes\nx1,hello\n", "line 1", "the file needs at least one of the columns given_name"),
     ("given_name,Given_Name\nA,B\n", "line 1", "column(s) named twice: given_name"),
     ("", "line 1", "the file is empty"),
@@ -189,3 +192,20 @@ def test_skipped_rows_create_no_tags_and_updates_keep_unknown_owners(
     assert after.given_name == "Zoé" and after.owner_id == bob.id
     assert report.skipped == ["line 2: owner: no crmtui user has the email gone@example.com; "
                               "new contacts that name it belong to the importing user"]
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=1+1", "'=1+1"), ("+33 1 23", "'+33 1 23"), ("-x", "'-x"), ("@a", "'@a"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("'=x", "''=x"), ("''", "'''"), ("'a", "'a"), ("'", "'"),
+    ("a=b", "a=b"), ("", ""), ("work:+33 1 23", "work:+33 1 23"),
+])
+def test_formula_cells_are_escaped_with_an_apostrophe(value: str, cell: str) -> None:
+    assert escape_cell(value) == cell
+    assert unescape_cell(cell) == value
+
+
+@given(st.text())
+def test_escaping_a_cell_round_trips_and_never_starts_a_formula(value: str) -> None:
+    cell = escape_cell(value)
+    assert unescape_cell(cell) == value
+    assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
