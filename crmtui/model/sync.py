@@ -138,10 +138,13 @@ class SyncLink(_Entity):
     base: dict[str, Any] = field(default_factory=dict)
     remote: dict[str, Any] = field(default_factory=dict)  # the remote record as last read
     synced: datetime = field(default_factory=utcnow)
+    remote_updated: datetime | None = None  # the remote record's update time as last read
+    # or written: a listed version older than this is not applied (Google's listings lag)
 
     def __post_init__(self) -> None:
         self.user_id = check_id("user_id", self.user_id)
         self.kind = check_enum("kind", SyncKind, self.kind)
+        self.remote_updated = _opt_dt("remote_updated", self.remote_updated)
         self.local_id = check_id("local_id", self.local_id)
         self.remote_id = clean_text("remote_id", self.remote_id, 1024, required=True)
         self.etag = clean_text("etag", self.etag, 1024)

@@ -82,7 +82,7 @@ class ActivityRun:
                   "attendees": [vars(a) for a in rc.attendees]}
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=aid,
                                     remote_id=rc.remote_id, etag=rc.etag, base=dict(base),
-                                    remote=remote, synced=utcnow()))
+                                    remote=remote, synced=utcnow(), remote_updated=rc.updated))
 
     def own(self, a: Activity) -> Activity:
         """Make this user the organizer of an activity whose organizer has no sync set up."""

@@ -260,6 +260,7 @@ class ActivitySync:
         changes.sort(key=lambda rc: bool(rc.series_id))
         linked = self.repo.link_index(self.user_id, KIND)
         index = {aid: rid for aid, (rid, _) in linked.items()}
+        changes = self._confirmed(changes, index, full=listing.full)
         if not listing.full:
             known = {rid: etag for rid, etag in linked.values() if etag}
             changes = [rc for rc in changes if rc.cancelled or known.get(rc.remote_id) != rc.etag]
@@ -287,6 +288,32 @@ class ActivitySync:
             retry_local=sorted(ctx.retry_local),
             generations={a: g for a, g in ctx.generations.items() if a in self.existing},
             local_stamp=self.started)
+
+    def _confirmed(self, changes: list[RemoteEvent], index: Mapping[str, str], *,
+                   full: bool) -> list[RemoteEvent]:
+        """The listing, with what it says of linked events checked by ``events.get``: a linked
+        event it shows cancelled or in a version older than the one crmtui last wrote or read,
+        and (in a full listing) one it leaves out, is read again, and the read is what the plan
+        goes by (a listing may lag Google's writes; a direct read does not)."""
+        by_remote = {rid: aid for aid, rid in index.items()}
+        listed = [rc for rc in changes if rc.remote_id in by_remote]
+        stored = self.repo.get_links(self.user_id, KIND, [by_remote[rc.remote_id] for rc in listed])
+        doubtful: set[str] = set()
+        for rc in listed:
+            link = stored.get(by_remote[rc.remote_id])
+            if rc.cancelled:
+                doubtful.add(rc.remote_id)
+            elif (link is not None and rc.etag != link.etag and rc.updated is not None
+                  and link.remote_updated is not None and rc.updated < link.remote_updated):
+                doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
+        missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
+        if not doubtful and not missing:
+            return changes
+        fresh = {rc.remote_id: rc for rc in self.remote.get(sorted(doubtful | missing))}
+        out = [fresh.get(rc.remote_id, rc) if rc.remote_id in doubtful else rc for rc in changes]
+        out += [fresh[rid] for rid in sorted(missing)
+                if rid in fresh and not fresh[rid].cancelled]
+        return out
 
     # -- reading the CRM side ----------------------------------------------------------------
 

@@ -65,7 +65,7 @@ class ContactRun:
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=contact_id,
                                     remote_id=remote.remote_id, etag=remote.etag,
                                     base=dict(base), remote=dict(remote.raw),
-                                    synced=datetime.now(UTC)))
+                                    synced=datetime.now(UTC), remote_updated=remote.updated))
 
 
 def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalContact,

@@ -176,6 +176,7 @@ class ContactSync:
 
         linked = self.repo.link_index(self.user_id, KIND)
         index = {cid: remote_id for cid, (remote_id, _) in linked.items()}
+        changes = self._confirmed(changes, index, full=listing.full, group=group_name)
         if not listing.full:
             # A listed contact whose etag is the one crmtui last wrote or read is unchanged: the
             # listing returns crmtui's own writes of the last run too. (A full listing keeps
@@ -212,6 +213,42 @@ class ContactSync:
             retry_local=sorted(ctx.retry_local),
             parked={cid: rid for cid, rid in ctx.parked.items() if cid in self.existing},
             local_stamp=self.started)
+
+    def _confirmed(self, changes: list[RemoteContact], index: Mapping[str, str], *, full: bool,
+                   group: str) -> list[RemoteContact]:
+        """The listing, with what it says of linked contacts checked by a direct read.
+
+        Google's listings lag its writes ("Writes may have a propagation delay of several
+        minutes for sync requests"); ``people.getBatchGet`` does not. So a linked contact the
+        listing shows deleted or out of the group, or in a version older than the one crmtui
+        last wrote or read, and (in a full listing) one it leaves out, is read again: what the
+        read says is what the plan goes by. One that the read does not find is gone."""
+        by_remote = {rid: cid for cid, rid in index.items()}
+        listed = [rc for rc in changes if rc.remote_id in by_remote]
+        stored = self.repo.get_links(self.user_id, KIND, [by_remote[rc.remote_id] for rc in listed])
+        doubtful: set[str] = set()
+        for rc in listed:
+            link = stored.get(by_remote[rc.remote_id])
+            if rc.deleted or not rc.in_group:
+                doubtful.add(rc.remote_id)
+            elif (link is not None and rc.etag != link.etag and rc.updated is not None
+                  and link.remote_updated is not None and rc.updated < link.remote_updated):
+                doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
+        missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
+        if not doubtful and not missing:
+            return changes
+        fresh = {rc.remote_id: rc for rc in self.remote.get(sorted(doubtful | missing), group)}
+        out: list[RemoteContact] = []
+        for rc in changes:
+            if rc.remote_id not in doubtful:
+                out.append(rc)
+            elif rc.remote_id in fresh:
+                out.append(fresh[rc.remote_id])
+            else:  # gone from Google
+                out.append(rc if rc.deleted else RemoteContact(rc.remote_id, etag=rc.etag,
+                                                               deleted=True))
+        out += [fresh[rid] for rid in sorted(missing) if rid in fresh]
+        return out
 
     # -- reading the CRM side ----------------------------------------------------------------
 
