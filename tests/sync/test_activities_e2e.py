@@ -20,6 +20,7 @@ from crmtui.model import (
     ResponseStatus,
     SyncKind,
 )
+from crmtui.store import ActivityQuery
 
 UTCZ = ZoneInfo("UTC")
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -173,6 +174,27 @@ def test_an_organizer_without_sync_hands_the_activity_to_the_participant_who_syn
     synced(team, c)
     assert linked(team, c, act) == event["id"]
     assert len(c.calendar.live()) == 1 and len(team.activities()) == 1
+
+
+def test_the_organizer_handing_over_stays_in_the_meeting(team: Team) -> None:
+    """Bob organizes a meeting with Alice (Bob not among its participants) and has no sync set
+    up; Alice's sync makes her its organizer, and Bob stays in it: a participant in crmtui, an
+    attendee in Google, and it is still in his own list."""
+    bob = team.add("a", "Bob", since=None)
+    alice = team.add("b", "Alice")
+    act = team.repo.add_activity(Activity(
+        title="Pricing", start=T0, end=T0 + timedelta(hours=1), timezone="UTC",
+        owner_id=bob.user.id, organizer_id=bob.user.id, participants=[person(alice)],
+        show_in_calendar=True))
+    synced(team, alice)
+    now = team.repo.get_activity(act.id)
+    assert now.organizer_id == alice.user.id
+    assert users_of(now) == {alice.user.id, bob.user.id}
+    event = alice.calendar.get(team.event_id(alice, act))
+    assert emails(event) >= {"a@example.com", "b@example.com"}
+    assert act.id in {x.id for x in team.repo.find_activities(ActivityQuery(user_id=bob.user.id))}
+    synced(team, alice)  # and it stays so: the next run changes nothing
+    assert users_of(team.repo.get_activity(act.id)) == {alice.user.id, bob.user.id}
 
 
 # --------------------------------------------------------------------------- collective tasks

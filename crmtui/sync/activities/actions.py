@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crmtui.model import Activity, SyncKind, SyncLink, ValidationError, utcnow
+from crmtui.model import (
+    Activity,
+    Participant,
+    ParticipantKind,
+    ResponseStatus,
+    SyncKind,
+    SyncLink,
+    ValidationError,
+    utcnow,
+)
 from crmtui.store import NotFound, Repository
 from crmtui.sync.activities.mapping import (
     UNTITLED,
@@ -85,10 +94,11 @@ class ActivityRun:
                                     remote=remote, synced=utcnow(), remote_updated=rc.updated))
 
     def own(self, a: Activity) -> Activity:
-        """Make this user the organizer of an activity whose organizer has no sync set up."""
+        """Make this user the organizer of an activity whose organizer has no sync set up; the
+        former organizer stays in it as a participant."""
         if a.organizer_id == self.user_id:
             return a
-        current = self.repo.get_activity(a.id)
+        current = keep_organizer(self.repo.get_activity(a.id))
         return self.repo.update_activity(current.evolve(organizer_id=self.user_id), touch=False)
 
     def set_uid(self, aid: str, rc: RemoteEvent, a: Activity | None = None) -> None:
@@ -98,6 +108,16 @@ class ActivityRun:
         if current.ical_uid != rc.ical_uid:
             current = self.repo.get_activity(aid)
             self.repo.update_activity(current.evolve(ical_uid=rc.ical_uid), touch=False)
+
+
+def keep_organizer(a: Activity) -> Activity:
+    """``a`` with its organizer among its participants (before another user takes it over)."""
+    organizer = a.organizer_id or a.owner_id
+    if not organizer or any(p.kind is ParticipantKind.USER and p.ref_id == organizer
+                            for p in a.participants):
+        return a
+    return a.evolve(participants=[*a.participants, Participant(
+        ParticipantKind.USER, organizer, ResponseStatus.ACCEPTED)])
 
 
 def merge_event(mine: LocalActivity, base: Mapping[str, Any] | None, rc: RemoteEvent,

@@ -39,6 +39,7 @@ from crmtui.sync.activities.actions import (
     MergeEvent,
     RefreshEvent,
     UnlinkEvent,
+    keep_organizer,
     merge_event,
 )
 from crmtui.sync.activities.mapping import (
@@ -360,5 +361,7 @@ class ActivitySync:
             drives, attends = self._roles(a, since)
             if not (drives or attends or a.id in index or a.id in wanted):
                 continue
+            if drives and (a.organizer_id or a.owner_id) != self.user_id:
+                a = keep_organizer(a)  # this user takes it over; its organizer stays in it
             local[a.id] = LocalActivity(a, activity_fields(a), drives, attends)
         return local, uids
