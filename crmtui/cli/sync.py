@@ -39,6 +39,10 @@ def parse_period(text: str) -> int:
 
 # Exit statuses of a sync run, and which is worse when `crmtui sync` runs several kinds: a failed
 # run (or one the mass-unlink guard stopped) outranks one refused because another was running.
+SEND_UPDATE_CHOICES = {"none": "none", "external": "externalOnly", "all": "all"}
+SEND_UPDATE_TEXT = {"none": "none", "externalOnly": "to guests outside your domain only",
+                    "all": "to every guest"}
+
 SYNC_OK, SYNC_FAILED, SYNC_BUSY = 0, 1, 3
 SYNC_SEVERITY = {SYNC_OK: 0, SYNC_BUSY: 1, SYNC_FAILED: 2}
 SYNC_EXIT_HELP = ("Exit status: 0 when the run completed (records Google refused are listed as "
@@ -267,21 +271,33 @@ def parse_from_date(text: str) -> date:
 @click.option("--from", "from_", required=True, metavar="DATE",
               help="Synchronize the activities starting on or after this date: YYYY-MM-DD, or "
                    "'today'.")
+@click.option("--calendar", "calendar", metavar="ID",
+              help="The Google calendar to synchronize with, by its id (a calendar you own; "
+                   "default: your primary calendar, or the one set before).")
+@click.option("--send-updates", type=click.Choice(sorted(SEND_UPDATE_CHOICES)),
+              help="Whom crmtui's changes to events e-mail: none (the default), external "
+                   "(guests outside your domain only) or all guests.")
 @every_option
 @manual_option
 @json_option
 @pass_session
-def sync_setup_activities(session: Session, from_: str, every: str | None, manual: bool,
+def sync_setup_activities(session: Session, from_: str, calendar: str | None,
+                          send_updates: str | None, every: str | None, manual: bool,
                           as_json: bool) -> None:
-    """Set up the activity sync with your primary Google calendar: from which date, how often.
+    """Set up the activity sync with a Google calendar: from which date, how often.
 
     The activities you organize that have Show in calendar set and start on or after --from go
-    to the calendar; the calendar's events come in as activities. Without --every or --manual,
-    the schedule set before is kept (manual at first). A Google account can be linked before
-    or after (`crmtui account link google`); a sync needs one.
+    to the calendar (your primary one unless --calendar says another); the calendar's events
+    come in as activities. crmtui's writes e-mail no guest unless --send-updates says so.
+    Without --every or --manual, the schedule set before is kept (manual at first). A Google
+    account can be linked before or after (`crmtui account link google`); a sync needs one.
     """
     changes = schedule_changes(SyncKind.ACTIVITIES, every, manual)
     changes["activities_from"] = parse_from_date(from_)
+    if calendar is not None:
+        changes["activities_calendar"] = calendar.strip() or "primary"
+    if send_updates is not None:
+        changes["activities_send_updates"] = SEND_UPDATE_CHOICES[send_updates]
     from crmtui.sync.settings import SyncSettingsService
 
     repo, user = session.repo, session.user()
@@ -291,10 +307,13 @@ def sync_setup_activities(session: Session, from_: str, every: str | None, manua
     if as_json:
         emit_json({**settings.to_dict(), "google_account": accounts[0] if accounts else None})
         return
-    account = (f"{accounts[0]} (its primary calendar)" if accounts else
+    which = ("its primary calendar" if settings.activities_calendar == "primary"
+             else f"the calendar {settings.activities_calendar}")
+    account = (f"{accounts[0]} ({which})" if accounts else
                "none linked yet: run `crmtui account link google` before syncing")
     assert settings.activities_from is not None
     print_fields("Activities sync set up:", [
         ("from", settings.activities_from.isoformat()),
         ("schedule", schedule_text(settings, SyncKind.ACTIVITIES)),
-        ("Google account", account)])
+        ("Google account", account),
+        ("e-mails to guests", SEND_UPDATE_TEXT[settings.activities_send_updates])])

@@ -61,6 +61,7 @@ from crmtui.model.people import (
 from crmtui.model.sync import (
     DEFAULT_GROUP_NAME,
     DEFAULT_SYNC_PERIOD,
+    SEND_UPDATES,
     SYNC_PERIODS,
     Account,
     AccountState,
@@ -75,7 +76,7 @@ from crmtui.model.sync import (
 __all__ = [
     "ADDRESS_TYPES", "DEFAULT_GROUP_NAME", "DEFAULT_SYNC_PERIOD", "EMAIL_TYPES", "MAX_ITEMS",
     "MAX_LOCATION", "MAX_NAME", "MAX_NOTES", "MAX_SHORT", "MAX_TITLE", "MAX_VALUE", "PHONE_TYPES",
-    "SYNC_PERIODS", "Account", "AccountState", "Activity", "ActivityStatus", "ActivityType",
+    "SEND_UPDATES", "SYNC_PERIODS", "Account", "AccountState", "Activity", "ActivityStatus", "ActivityType",
     "Address", "Conflict", "Contact", "Email", "Participant", "ParticipantKind", "Phone", "Priority",
     "ResponseStatus", "SyncKind", "SyncLink", "SyncRun", "SyncSettings", "Tag", "TagKind", "User",
     "sync_tag_problem",

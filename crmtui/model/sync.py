@@ -28,6 +28,7 @@ from crmtui.model.common import (
 from crmtui.model.people import Tag, TagKind
 
 SYNC_PERIODS = (1, 5, 10, 15, 30, 60)
+SEND_UPDATES = ("none", "externalOnly", "all")  # Google Calendar's sendUpdates values
 DEFAULT_SYNC_PERIOD = 60
 DEFAULT_GROUP_NAME = "crmtui"
 
@@ -80,10 +81,16 @@ class SyncSettings(_Entity):
     activities_auto: bool = False
     activities_period: int = DEFAULT_SYNC_PERIOD
     activities_from: date | None = None
+    activities_calendar: str = "primary"  # the calendar's id ("primary": the account's own)
+    activities_send_updates: str = "none"  # whom crmtui's event writes e-mail: SEND_UPDATES
 
     def __post_init__(self) -> None:
         self.user_id = check_id("user_id", self.user_id)
         self.contacts_auto = bool(self.contacts_auto)
+        self.activities_calendar = clean_text("activities_calendar", self.activities_calendar,
+                                              1024, required=True)
+        self.activities_send_updates = check_choice(
+            "activities_send_updates", self.activities_send_updates, SEND_UPDATES)
         self.activities_auto = bool(self.activities_auto)
         for name in ("contacts_period", "activities_period"):
             value = getattr(self, name)
