@@ -68,15 +68,17 @@ class ContactsApi(PeopleStore):
         chain: float | None = None
         if sync_token:
             token = self._read_token(sync_token, "ps", req.email, fields)
-            since, seen = int(token["s"]), float(token.get("h", float("inf")))
-            chain = float(token.get("c", token["t"]))
+            since = int(token["s"])
+            seen = float(token["h"]) if "h" in token else float("inf")  # older tokens: none
+            chain = float(token["c"] if "c" in token else token["t"])
         if page_token:
             page = self._read_token(page_token, "pp", req.email, fields)
             if page.get("since") != since or page.get("o") != order:
                 raise invalid()
             snapshot, horizon, after = int(page["m"]), float(page.get("h", now)), page["a"]
-            if since is None and isinstance(page.get("c"), float):
-                chain = page["c"]
+            started = page.get("c")
+            if since is None and isinstance(started, float):
+                chain = started
         else:
             snapshot, horizon, after = self.state.seq, now - delay, None
         if since is None and chain is None:

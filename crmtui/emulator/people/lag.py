@@ -83,7 +83,7 @@ def visible(record: Json, seq: int, horizon: float) -> Json | None:
     if versions:
         for version in reversed(versions):
             if version["seq"] <= seq and version["at"] <= horizon:
-                return version  # type: ignore[no-any-return]
+                return version
         return None
     if record["seq"] <= seq and float(record.get("at", 0.0)) <= horizon:
         return record
