@@ -16,7 +16,8 @@
 - ``GET /__emulator/requests``: the log and counts of requests served; ``DELETE`` clears it.
 - ``POST /__emulator/save``: write ``--state FILE`` now.
 The People and Calendar modules add their own inspection and direct-write routes under
-``/__emulator/accounts/{email}/...``.
+``/__emulator/accounts/{email}/...``, and People its propagation lag:
+``PUT /__emulator/accounts/{email}/lag`` ``{"people_seconds": N}`` (``GET`` reads it).
 """
 
 from __future__ import annotations

@@ -118,6 +118,16 @@ class EmulatorControl:
         return "/".join([f"/accounts/{quote(email, safe='@')}",
                          *(quote(p, safe="/") for p in parts)])
 
+    def set_lag(self, email: str, people_seconds: float) -> None:
+        """``people.connections.list`` shows the account's contacts as they were
+        ``people_seconds`` ago (0 turns the propagation lag off)."""
+        self.call("PUT", self.account_path(email, "lag"), {"people_seconds": people_seconds})
+
+    def lag(self, email: str) -> float:
+        """The account's People propagation lag in seconds (0 = off)."""
+        seconds: float = self.call("GET", self.account_path(email, "lag"))["people_seconds"]
+        return seconds
+
     def contacts(self, email: str, *, deleted: bool = False) -> list[Json]:
         query = "?deleted=true" if deleted else ""
         found: list[Json] = self.call("GET", self.account_path(email, "contacts") + query

@@ -103,6 +103,17 @@ def rate_limited(api: str, status: int) -> ApiError:
          "consumer": "projects/000000000000"})])
 
 
+def concurrent_mutation() -> ApiError:
+    """A People mutation that overlaps another one for the same user (Google: "Mutate requests
+    for the same user should be sent sequentially to avoid increased latency and failures").
+    The status is RESOURCE_EXHAUSTED with reason RATE_LIMIT_EXCEEDED, as for a quota; the
+    message's wording is the emulator's own."""
+    return people_error(429, "Too many concurrent mutate requests for the same user; send "
+                        "them sequentially.", "RESOURCE_EXHAUSTED", [error_info(
+                            "RATE_LIMIT_EXCEEDED", "googleapis.com",
+                            {"service": "people.googleapis.com"})])
+
+
 def default_error(api: str, status: int) -> ApiError:
     """A plausible body for ``status`` (used by injected faults that name no body)."""
     if status in (403, 429):

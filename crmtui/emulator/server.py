@@ -33,6 +33,7 @@ from crmtui.emulator.control_client import EmulatorControl, call_json
 from crmtui.emulator.errors import (
     ApiError,
     calendar_error,
+    concurrent_mutation,
     default_error,
     insufficient_scopes,
     not_found,
@@ -83,6 +84,7 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._saver: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._mutating: set[str] = set()  # users with a People mutation in progress
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -172,26 +174,61 @@ class Emulator:
 
     # -- dispatch ------------------------------------------------------------------------------
 
-    def dispatch(self, req: Request) -> Response:
-        """Answer one batch part: its own faults (a dropped part answers 503), auth, quota."""
+    def dispatch(self, req: Request, held: list[str] | None = None) -> Response:
+        """Answer one batch part: its own faults (a dropped part answers 503), auth, quota.
+        The users it starts a mutation for go to ``held`` (released when the batch ends)."""
         with self.state.lock:
             fault = self.state.take_fault(req.method, req.path)
         if fault is not None and fault.drop and fault.status is None:
             fault = replace(fault, status=503)  # a part cannot drop its connection
-        return self.respond(req, fault)
+        return self.respond(req, fault, held)
 
-    def respond(self, req: Request, fault: Any) -> Response:
-        """Answer one request, given the fault (if any) already taken for it."""
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
+    def respond(self, req: Request, fault: Any, held: list[str] | None = None) -> Response:
+        """Answer one request, given the fault (if any) already taken for it.
+
+        Google runs one user's People mutations one at a time ("Mutate requests for the same
+        user should be sent sequentially"): a mutation that starts while another one for the
+        same user is in progress (from the time it is received until it is answered, an
+        injected delay included) answers 429. ``held`` collects the users this request keeps
+        busy beyond its own answer (the parts of one batch overlap each other)."""
         with self.state.lock:
-            response = self._answer(req, fault)
-            self.state.log(LoggedRequest(req.method, req.path, _query_text(req.query),
-                                         response.status, req.api, req.email, req.batch,
-                                         self.state.clock.time()))
+            user = self._mutation_user(req)
+            busy = user is not None and user in self._mutating
+            if user is not None and not busy:
+                self._mutating.add(user)
+            else:
+                user = None
+        try:
+            if fault is not None and fault.delay:
+                time.sleep(fault.delay)
+            with self.state.lock:
+                response = self._answer(req, fault, busy=busy)
+                self.state.log(LoggedRequest(req.method, req.path, _query_text(req.query),
+                                             response.status, req.api, req.email, req.batch,
+                                             self.state.clock.time()))
+        finally:
+            if user is not None:
+                if held is not None:
+                    held.append(user)
+                else:
+                    self.release(user)
         return response
 
-    def _answer(self, req: Request, fault: Any) -> Response:
+    def release(self, *users: str) -> None:
+        """End the mutations in progress of ``users``."""
+        with self.state.lock:
+            self._mutating.difference_update(users)
+
+    def _mutation_user(self, req: Request) -> str | None:
+        """The user a People mutation (any People method but a GET) is for, when its access
+        token is good; None for anything else."""
+        route, _, _ = self._match(req)
+        if route is None or route.api != "people" or req.method == "GET":
+            return None
+        live = self.state.token_owner(_bearer(req))
+        return live.email if live is not None else None
+
+    def _answer(self, req: Request, fault: Any, *, busy: bool = False) -> Response:
         route, params, allowed = self._match(req)
         req.api = route.api if route else _api_of(req.path)
         try:
@@ -206,6 +243,8 @@ class Emulator:
                 if fault.body is None:
                     raise _with_headers(default_error(req.api, fault.status), fault.headers)
                 raise ApiError(fault.status, fault.body, fault.headers)
+            if busy:
+                raise concurrent_mutation()
             if route.auth and req.account is not None:
                 quota = self.state.over_quota(req.api, req.account.email)
                 if quota is not None:
@@ -232,12 +271,7 @@ class Emulator:
         return None, {}, allowed
 
     def _authenticate(self, req: Request, route: Route) -> None:
-        header = req.headers.get("authorization", "")
-        token = ""
-        if header.lower().startswith("bearer "):
-            token = header[7:].strip()
-        elif req.arg("access_token"):
-            token = req.arg("access_token") or ""
+        token = _bearer(req)
         if not token:
             raise unauthenticated(route.api, missing=True)
         live = self.state.token_owner(token)
@@ -266,6 +300,17 @@ class Emulator:
                                 f"this one holds {len(parts)}.")
         boundary = "batch_" + secrets.token_hex(12)
         out = [b"\r\n"]
+        held: list[str] = []  # Google may run the parts in parallel: they overlap
+        try:
+            self._batch_parts(outer, api, parts, boundary, out, held)
+        finally:
+            self.release(*held)
+        out.append(f"--{boundary}--\r\n".encode())
+        return Response(200, b"".join(out),
+                        {"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+    def _batch_parts(self, outer: Request, api: str, parts: list[tuple[str, bytes]],
+                     boundary: str, out: list[bytes], held: list[str]) -> None:
         for content_id, raw in parts:
             try:
                 inner = _parse_inner(raw, outer)
@@ -277,7 +322,7 @@ class Emulator:
             else:
                 inner.batch = "part"
                 inner.base_url = outer.base_url
-                response = self.dispatch(inner)
+                response = self.dispatch(inner, held)
             body, headers = response.encode()
             reason = HTTPStatus(response.status).phrase if response.status in HTTPStatus.__members__.values() else ""
             head = [f"HTTP/1.1 {response.status} {reason}"]
@@ -287,14 +332,19 @@ class Emulator:
             out.append(f"--{boundary}\r\nContent-Type: application/http\r\n"
                        f"Content-ID: <response-{rid}>\r\n\r\n".encode())
             out.append("\r\n".join(head).encode() + b"\r\n\r\n" + body + b"\r\n")
-        out.append(f"--{boundary}--\r\n".encode())
-        return Response(200, b"".join(out),
-                        {"Content-Type": f"multipart/mixed; boundary={boundary}"})
 
 
 def _with_headers(err: ApiError, headers: dict[str, str]) -> ApiError:
     err.headers.update(headers)
     return err
+
+
+def _bearer(req: Request) -> str:
+    """The access token a request carries (``Authorization: Bearer`` or ``access_token``)."""
+    header = req.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return req.arg("access_token") or ""
 
 
 def _method_not_allowed(api: str) -> ApiError:

@@ -274,6 +274,27 @@ def test_import_is_keyed_by_ical_uid(google: Google) -> None:
     assert again["id"] == first["id"] and again["summary"] == "Imported v2"
 
 
+def test_insert_with_an_existing_ical_uid_is_409_duplicate(google: Google) -> None:
+    first = insert(google, timed("First", iCalUID="uid-9@crmtui"))
+    other = insert(google, timed("Other"))  # its iCalUID is Google's own (id@google.com)
+    for body in (timed("Again", iCalUID="uid-9@crmtui"),
+                 timed("Same as other", iCalUID=other["iCalUID"])):
+        with pytest.raises(HttpError) as exc:
+            insert(google, body)
+        assert error_of(exc) == {"status": 409, "domain": "global", "reason": "duplicate",
+                                 "message": "The requested identifier already exists."}
+    google.calendar.events().delete(calendarId="primary", eventId=first["id"]).execute()
+    with pytest.raises(HttpError) as exc:  # a cancelled event keeps its iCalUID, as its id
+        insert(google, timed("After delete", iCalUID="uid-9@crmtui"))
+    assert error_of(exc)["reason"] == "duplicate"
+    imported = google.calendar.events().import_(  # import updates the event instead
+        calendarId="primary", body=timed("Imported", iCalUID="uid-9@crmtui")).execute()
+    assert imported["id"] == first["id"] and imported["status"] == "confirmed"
+    assert imported["summary"] == "Imported"
+    listed = google.calendar.events().list(calendarId="primary").execute()["items"]
+    assert sorted(e["summary"] for e in listed) == ["Imported", "Other"]
+
+
 def test_batch_of_inserts_and_patches(google: Google) -> None:
     answers: dict[str, Any] = {}
 

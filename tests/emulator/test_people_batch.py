@@ -105,37 +105,43 @@ def test_get_batch_get_with_200_names_uses_method_override(emulator: Emulator,
 
 
 def test_people_methods_inside_a_multipart_batch(emulator: Emulator, google: Google) -> None:
+    """Each mutation in a batch of its own (mutations in one batch overlap: see
+    test_people_concurrency), with a read that fails alongside it."""
     existing = _create_many(google, 2)["createdPeople"]
     results: dict[str, object] = {}
 
     def callback(request_id: str, response: object, exception: object) -> None:
         results[request_id] = exception or response
 
-    batch = google.people_batch(callback)
     people = google.people.people()
-    batch.add(people.createContact(personFields="names",
-                                   body={"names": [{"givenName": "Batched"}]}), request_id="c")
-    batch.add(people.batchCreateContacts(body={"contacts": [
-        {"contactPerson": {"names": [{"givenName": "Inner"}]}}], "readMask": "names"}),
-        request_id="bc")
     first = existing[0]["person"]
-    batch.add(people.batchUpdateContacts(body={
-        "contacts": {first["resourceName"]: {"etag": first["etag"],
-                                             "names": [{"givenName": "Upd"}]}},
-        "updateMask": "names", "readMask": "names"}), request_id="bu")
-    batch.add(people.batchDeleteContacts(
-        body={"resourceNames": [existing[1]["person"]["resourceName"]]}), request_id="bd")
-    batch.add(people.get(resourceName="people/c99", personFields="names"), request_id="missing")
-    batch.execute()
+    mutations = {
+        "c": people.createContact(personFields="names",
+                                  body={"names": [{"givenName": "Batched"}]}),
+        "bc": people.batchCreateContacts(body={"contacts": [
+            {"contactPerson": {"names": [{"givenName": "Inner"}]}}], "readMask": "names"}),
+        "bu": people.batchUpdateContacts(body={
+            "contacts": {first["resourceName"]: {"etag": first["etag"],
+                                                 "names": [{"givenName": "Upd"}]}},
+            "updateMask": "names", "readMask": "names"}),
+        "bd": people.batchDeleteContacts(
+            body={"resourceNames": [existing[1]["person"]["resourceName"]]}),
+    }
+    for request_id, request in mutations.items():
+        batch = google.people_batch(callback)
+        batch.add(request, request_id=request_id)
+        batch.add(people.get(resourceName="people/c99", personFields="names"),
+                  request_id="missing")
+        batch.execute()
+        missing = results.pop("missing")
+        assert isinstance(missing, HttpError) and missing.status_code == 404
     assert results["c"]["names"][0]["givenName"] == "Batched"  # type: ignore[index]
     assert results["bc"]["createdPeople"][0]["person"]["names"][0]["givenName"] == "Inner"  # type: ignore[index]
     assert results["bu"]["updateResult"][first["resourceName"]]["person"]["names"][0][  # type: ignore[index]
         "givenName"] == "Upd"
     assert results["bd"] == {}
-    missing = results["missing"]
-    assert isinstance(missing, HttpError) and missing.status_code == 404
     counts = control(emulator, "GET", "/requests")["counts"]
-    assert counts["by_path"]["POST /batch"] == 1
+    assert counts["by_path"]["POST /batch"] == 4
 
 
 def test_quota_429_is_retried_by_the_client(emulator: Emulator, google: Google,

@@ -21,6 +21,7 @@ from crmtui.emulator.calendar.fields import (
     _required,
 )
 from crmtui.emulator.calendar.listing import ListingApi
+from crmtui.emulator.errors import calendar_error
 from crmtui.emulator.http import Request, Response, Route, account_or_404
 from crmtui.emulator.state import (
     CALENDAR_SCOPES,
@@ -92,8 +93,16 @@ class CalendarApi(ListingApi):
         return _render(ev, account.email)
 
     def insert_event(self, req: Request) -> dict[str, Any]:
+        """events.insert: an ``iCalUID`` that an event of the calendar already has (a cancelled
+        one too, as for ids) is 409 ``duplicate``; ``events.import`` updates that event instead."""
         account = self._owner(req)
-        ev = self._insert(account, _body(req))
+        body = _body(req)
+        ical = body.get("iCalUID")
+        if isinstance(ical, str) and ical and any(
+                ev.get("iCalUID") == ical and "recurringEventId" not in ev
+                for ev in self._events(account).values()):
+            raise calendar_error(409, "duplicate", "The requested identifier already exists.")
+        ev = self._insert(account, body)
         self._propagate(account, ev)
         return _render(ev, account.email)
 

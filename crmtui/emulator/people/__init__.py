@@ -10,7 +10,8 @@ sections 1.3-1.5, 2 and 3.
 Storage (``account.data["people"]``, plain JSON so ``--state`` round-trips it):
 ``contacts`` maps a CONTACT source id (16 hex digits) to ``{"seq", "updated", "deleted", "person",
 "groups"}``: ``seq`` is the change number (``state.next_seq()``) of the contact's last write and
-orders changes for sync tokens, ``updated`` its RFC 3339 time; ``person`` holds the writable Person
+orders changes for sync tokens, ``updated`` its RFC 3339 time, ``at`` its emulator-clock time,
+``versions`` its versions while the propagation lag keeps them (see :mod:`.lag`); ``person`` holds the writable Person
 fields as the client sent them, output-only keys removed and defaults pruned; ``groups`` the ids of
 the contact groups it belongs to. ``groups`` maps a group id to ``{"name", "clientData", "seq",
 "updated", "deleted", "system"}``. Deleted contacts and groups stay as tombstones.
@@ -22,7 +23,8 @@ number is the current one.
 
 Choices where the reference is open (its section 8): ``pageSize`` above 1000 is a 400;
 tombstones carry ``metadata.deleted`` only when ``metadata`` is in ``personFields``; sync tokens
-live 7 days from issuance (and die at ``/__emulator/sync-tokens/invalidate``); a sync or page
+expire 7 days after the full sync that began their chain (and die at
+``/__emulator/sync-tokens/invalidate``); ``connections.list`` may lag (:mod:`.lag`); a sync or page
 token used with other ``personFields`` than the call that made it is a 400 ``INVALID_ARGUMENT``;
 ``getBatchGet`` reports a missing person as ``{"requestedResourceName", "httpStatusCode": 404,
 "status": {"code": 5, "message"}}``; a duplicate group name is 409 ``"Contact group name already

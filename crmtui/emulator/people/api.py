@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from crmtui.emulator.errors import ApiError
 from crmtui.emulator.http import Request, Route, account_or_404
+from crmtui.emulator.people import lag
 from crmtui.emulator.people.contacts import ContactsApi
 from crmtui.emulator.people.fields import (
     GROUP_FIELDS,
@@ -60,6 +62,8 @@ class PeopleApi(ContactsApi, GroupsApi):
             ctl("POST", "contacts", self.control_create),
             ctl("PATCH", r"contacts/(?:people/)?(?P<pid>[^/]+)", self.control_patch),
             ctl("DELETE", r"contacts/(?:people/)?(?P<pid>[^/]+)", self.control_delete),
+            ctl("GET", "lag", self.control_lag),
+            ctl("PUT", "lag", self.control_lag),
             ctl("GET", "groups", self.control_groups),
             ctl("POST", "groups", self.control_create_group),
             ctl("PATCH", r"groups/(?:contactGroups/)?(?P<gid>[^/]+)", self.control_patch_group),
@@ -111,6 +115,22 @@ class PeopleApi(ContactsApi, GroupsApi):
         account = self._control_account(req)
         self._delete(self._control_contact(account, req.params["pid"])[1])
         return {}
+
+    def control_lag(self, req: Request) -> Json:
+        """``GET``/``PUT lag`` ``{"people_seconds": N}``: the People propagation lag of the
+        account's sync listings (0 = off; see :mod:`.lag`)."""
+        account = self._control_account(req)
+        data = self._data(account)
+        if req.method == "PUT":
+            seconds = body_object(req).get("people_seconds")
+            if (isinstance(seconds, bool) or not isinstance(seconds, int | float)
+                    or not 0 <= seconds <= 7 * 24 * 3600):
+                raise ApiError(400, {"error": {
+                    "code": 400, "message": "'people_seconds' must be a number of seconds "
+                    "from 0 to 604800"}})
+            lag.set_lag(data, seconds, self.state.clock.time())
+            self.state.dirty = True
+        return {"people_seconds": lag.lag_of(data)}
 
     def control_groups(self, req: Request) -> Json:
         account = self._control_account(req)

@@ -9,6 +9,7 @@ from typing import Any
 
 from crmtui.emulator.errors import ApiError
 from crmtui.emulator.http import Request
+from crmtui.emulator.people import lag
 from crmtui.emulator.people.fields import (
     MAX_BATCH_DELETE,
     MAX_BATCH_GET,
@@ -56,22 +57,43 @@ class ContactsApi(PeopleStore):
         for source in req.args("sources"):
             if source not in READ_SOURCES:
                 raise bad_value("sources", source)
-        contacts = self._contacts(req.account)
+        data = self._data(req.account)
+        now = self.state.clock.time()
+        delay = lag.lag_of(data)
+        if delay:
+            lag.prune(data, now)
         sync_token, page_token = req.arg("syncToken"), req.arg("pageToken")
         since: int | None = None
+        seen = now  # the horizon of what the sync token's listing showed
+        chain: float | None = None
         if sync_token:
-            since = int(self._read_token(sync_token, "ps", req.email, fields)["s"])
+            token = self._read_token(sync_token, "ps", req.email, fields)
+            since = int(token["s"])
+            seen = float(token["h"]) if "h" in token else float("inf")  # older tokens: none
+            chain = float(token["c"] if "c" in token else token["t"])
         if page_token:
             page = self._read_token(page_token, "pp", req.email, fields)
             if page.get("since") != since or page.get("o") != order:
                 raise invalid()
-            snapshot, after = int(page["m"]), page["a"]
+            snapshot, horizon, after = int(page["m"]), float(page.get("h", now)), page["a"]
+            started = page.get("c")
+            if since is None and isinstance(started, float):
+                chain = started
         else:
-            snapshot, after = self.state.seq, None
+            snapshot, horizon, after = self.state.seq, now - delay, None
+        if since is None and chain is None:
+            chain = now  # a full sync begins a chain of sync tokens
         key = self._sort_key(order if since is None else SORT_ORDERS[0])
-        chosen = [(key(sid, r), sid, r) for sid, r in contacts.items()
-                  if r["seq"] <= snapshot and (r["seq"] > since if since is not None
-                                               else not r["deleted"])]
+        chosen = []
+        for sid, record in self._contacts(req.account).items():
+            version = lag.visible(record, snapshot, horizon)
+            if version is None:
+                continue
+            if since is None and version["deleted"]:
+                continue
+            if since is not None and lag.seen_by(version, since, seen):
+                continue
+            chosen.append((key(sid, version), sid, version))
         total = len(chosen)
         if after is not None:
             chosen = [c for c in chosen if c[0] > after]
@@ -82,10 +104,12 @@ class ContactsApi(PeopleStore):
             out["connections"] = [self.render(sid, r, fields) for _, sid, r in page_items]
         if len(chosen) > size:
             out["nextPageToken"] = encode_token({
-                "k": "pp", "u": req.email, "m": snapshot, "a": page_items[-1][0], "since": since,
-                "o": order, "f": fingerprint(fields), "e": self.state.sync_epoch})
+                "k": "pp", "u": req.email, "m": snapshot, "h": horizon, "a": page_items[-1][0],
+                "since": since, "c": chain, "o": order, "f": fingerprint(fields),
+                "e": self.state.sync_epoch})
         elif want_sync:
-            out["nextSyncToken"] = self._sync_token("ps", req.email, snapshot, fields)
+            out["nextSyncToken"] = self._sync_token("ps", req.email, snapshot, fields,
+                                                    horizon=horizon, chain=chain)
         if total:
             out["totalPeople"] = out["totalItems"] = total
         return out

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from crmtui.emulator.people import lag
 from crmtui.emulator.people.fields import (
     SYNC_TOKEN_LIFETIME,
     SYSTEM_GROUPS,
@@ -78,7 +79,9 @@ class PeopleStore:
 
     def _touch(self, record: Json) -> None:
         record["seq"] = self.state.next_seq()
+        record["at"] = self.state.clock.time()
         record["updated"] = rfc3339(self.state.clock.now())
+        lag.remember(record)
 
     def _contact(self, account: Account | None, resource_name: str) -> tuple[str, Json]:
         """The live contact named ``resource_name``: 400 if malformed, 404 if unknown."""
@@ -117,7 +120,10 @@ class PeopleStore:
         groups = self._membership_ids(account, person.pop("memberships", []))
         if "myContacts" not in groups:
             groups.insert(0, "myContacts")
-        record = {"seq": 0, "updated": "", "deleted": False, "person": person, "groups": groups}
+        record: Json = {"seq": 0, "updated": "", "deleted": False, "person": person,
+                        "groups": groups}
+        if lag.lag_of(self._data(account)):
+            record["versions"] = []
         self._touch(record)
         contacts[sid] = record
         return sid, record
@@ -247,13 +253,21 @@ class PeopleStore:
 
     # -- sync and page tokens ----------------------------------------------------------------------
 
-    def _sync_token(self, kind: str, email: str, seq: int, fields: Iterable[str]) -> str:
-        return encode_token({"k": kind, "u": email, "s": seq, "t": self.state.clock.time(),
+    def _sync_token(self, kind: str, email: str, seq: int, fields: Iterable[str], *,
+                    horizon: float | None = None, chain: float | None = None) -> str:
+        """A sync token: the change number and visibility horizon (see :mod:`.lag`) of what
+        the listing showed, and ``chain``, when the full sync that began its chain was made
+        (it expires 7 days after that; None: now, a full sync)."""
+        now = self.state.clock.time()
+        return encode_token({"k": kind, "u": email, "s": seq, "t": now,
+                             "h": now if horizon is None else horizon,
+                             "c": now if chain is None else chain,
                              "e": self.state.sync_epoch, "f": fingerprint(fields)})
 
     def _read_token(self, token: str, kind: str, email: str, fields: Iterable[str]) -> Json:
         """A token's payload: 400 INVALID_ARGUMENT when garbage or for other parameters,
-        400 EXPIRED_SYNC_TOKEN when older than 7 days or issued before an invalidation."""
+        400 EXPIRED_SYNC_TOKEN when its chain's full sync is older than 7 days ("Sync tokens
+        expire 7 days after the full sync") or it was issued before an invalidation."""
         payload = decode_token(token)
         if payload is None or payload.get("k") != kind or payload.get("u") != email:
             raise invalid()
@@ -266,6 +280,10 @@ class PeopleStore:
         stale = payload.get("e") != self.state.sync_epoch
         if stale and (is_sync or payload.get("since") is not None):
             raise expired_sync_token()
-        if is_sync and self.state.clock.time() - payload["t"] > SYNC_TOKEN_LIFETIME:
-            raise expired_sync_token()
+        if is_sync:
+            chain = payload.get("c", payload["t"])
+            if not isinstance(chain, float) or not isinstance(payload.get("h", 0.0), float):
+                raise invalid()
+            if self.state.clock.time() - chain > SYNC_TOKEN_LIFETIME:
+                raise expired_sync_token()
         return payload
