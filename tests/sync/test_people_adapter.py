@@ -347,7 +347,8 @@ def test_a_stale_etag_is_reported_and_the_others_are_updated(emulator: Emulator,
         [ContactUpdate(rc, {**rc.fields, "job_title": "Boss"}, ["job_title"]) for rc in read],
         gmail.group_name)
     outer = [r for r in gmail.requests() if r["batch"] != "part"]
-    assert len(outer) == (2 if batched else 5)  # the batch call, then each record alone
+    assert len(outer) == 5  # the batch call, then each record alone, one after another
+    assert not [r for r in gmail.requests() if r["batch"] == "part"]  # never parallel parts
     assert [r.key for r in results] == names
     assert results[1].stale and results[1].contact is None
     assert results[2].contact is None and results[2].error and not results[2].stale
@@ -433,7 +434,10 @@ def test_a_dropped_connection_is_retried(gmail: Gmail) -> None:
     assert len(listing.contacts) == 2 and gmail.sleeps
 
 
-def test_batch_parts_that_fail_are_retried_alone(gmail: Gmail) -> None:
+def test_updates_sent_alone_are_retried_alone_one_at_a_time(gmail: Gmail) -> None:
+    """When Google refuses a batchUpdateContacts as a whole (a stale etag in it), each update is
+    sent alone, one after the other (a user's mutations are sequential on Google: the parts of a
+    multipart batch may run in parallel and answer 429), and one that answers 503 is retried."""
     names = make(gmail, 3)
     read = gmail.people.get(names, gmail.group_name)
     gmail.ctl("PATCH", f"contacts/{names[0]}", {"names": [{"givenName": "Gmail"}]})
@@ -444,9 +448,11 @@ def test_batch_parts_that_fail_are_retried_alone(gmail: Gmail) -> None:
         [ContactUpdate(rc, {**rc.fields, "notes": "x"}, ["notes"]) for rc in read],
         gmail.group_name)
     assert results[0].stale and all(r.contact is not None for r in results[1:])
-    assert gmail.sleeps == [3]
-    parts = [r for r in gmail.requests() if r["batch"] == "part"]
-    assert len(parts) == 5  # three, then the two that answered 503
+    assert gmail.sleeps == [3, 3]
+    assert not [r for r in gmail.requests() if r["batch"] == "part"]
+    alone = [r for r in gmail.requests() if "updateContact" in r["path"] and "batch" not in
+             r["path"]]
+    assert len(alone) == 5  # three, and the two that answered 503 again
 
 
 def test_refused_credentials_are_an_auth_error(gmail: Gmail) -> None:

@@ -285,7 +285,9 @@ class GooglePeople:
             resourceName=up.remote.remote_id, body=self._update_body(up, mask),
             updatePersonFields=",".join(mask), personFields=PERSON_FIELDS, sources=SOURCES)
             for up, mask in planned}
-        answers = self._retry.execute_all(requests, "people.updateContact", self._batch_uri)
+        # One at a time: Google runs a user's mutations one after another, and the parts of a
+        # multipart batch may run in parallel (they would answer 429).
+        answers = self._retry.execute_all(requests, "people.updateContact", None)
         out = []
         for key, answer in answers.items():
             if not isinstance(answer, HttpError):
