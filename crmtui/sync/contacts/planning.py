@@ -196,7 +196,7 @@ class ContactSync:
         parked_now = self.remote.get([state.parked[cid] for cid in back],
                                      group_name) if back else []
         malformed += malformed_in(parked_now)
-        found = {rc.remote_id: rc for rc in parked_now}
+        parked_found = {rc.remote_id: rc for rc in parked_now}
         # A Gmail contact that cannot be read skips only itself: reported, read again next
         # run; its CRM contact (linked, or parked with it) sits this run out, looked at again.
         unread = {remote_id for remote_id, _ in malformed if remote_id}
@@ -212,7 +212,7 @@ class ContactSync:
         links = self.repo.get_links(self.user_id, KIND, local)
         plan = plan_contacts(local, links, index, changes, full=listing.full,
                              existing=existing - waiting, emails=emails, report=report,
-                             parked={cid: found.get(state.parked[cid]) for cid in back},
+                             parked={cid: parked_found.get(state.parked[cid]) for cid in back},
                              parked_ids={cid: rid for cid, rid in state.parked.items()
                                          if cid not in waiting})
         if group is not None and group.recreated:

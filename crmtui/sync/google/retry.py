@@ -29,6 +29,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httplib2
@@ -307,6 +308,10 @@ def _network(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
+def _read_page(request: Any, items: str) -> dict[str, Any]:
+    return _page(request.execute(num_retries=0), items)
+
+
 def _page(answer: Any, items: str) -> dict[str, Any]:
     """A listing page as the API promises it: its ``items`` a list, its tokens strings (the
     items themselves are checked one by one by the adapter: one bad record skips only itself)."""
@@ -327,9 +332,7 @@ def list_pages(retrier: Retrier, request: Callable[[str], Any], *, items: str, w
     found: list[dict[str, Any]] = []
     page_token = ""
     while True:
-        token_now = page_token
-        page = retrier.call(lambda: _page(request(token_now).execute(num_retries=0), items),
-                            what)
+        page = retrier.call(partial(_read_page, request(page_token), items), what)
         found += page.get(items) or []
         page_token = page.get("nextPageToken") or ""
         if not page_token:
