@@ -17,9 +17,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from calkit import SINCE, Team
 from synckit import Gmail, Syncer, fault, person
+from test_contacts_e2e import add, crmtui, edit, ok, remote_id, tagged
 
 from crmtui.emulator import Emulator
 from crmtui.emulator.control_client import EmulatorControl
@@ -31,8 +31,6 @@ from crmtui.sync.google.calendar import CALENDAR
 from crmtui.sync.google.calendar import PAGE_SIZE as EVENT_PAGE
 from crmtui.sync.google.people import PAGE_SIZE, PERSON_FIELDS, SOURCES
 from crmtui.sync.state import ActivitiesState, ContactsState
-
-from test_contacts_e2e import add, crmtui, edit, ok, remote_id, tagged
 
 Json = dict[str, Any]
 CONNECTIONS = "/v1/people/me/connections$"
