@@ -20,11 +20,11 @@ equal (the round trip is tested), and leaves every Person field crmtui does not 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 CONTACT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "emails",
                   "phones", "addresses", "birthday", "notes")
@@ -61,6 +61,28 @@ class RemoteContact:
         return [e["value"].casefold() for e in self.fields.get("emails", ())]
 
 
+Malformed = list[tuple[str, str]]
+"""Records Google sent that could not be read (their fields are not what the API promises): the
+resource name ("" when even that is missing) and the reason, e.g. ``("people/c1", "birthday
+month 13")``. The core skips them, reports them and reads them again next run."""
+
+_R = TypeVar("_R")
+
+
+class Found(list[_R]):
+    """What ``get`` answers: the records read, and (:attr:`malformed`) those that could not be.
+    A plain list answers the same with nothing malformed (see :func:`malformed_in`)."""
+
+    def __init__(self, records: Iterable[_R] = (), malformed: Malformed | None = None) -> None:
+        super().__init__(records)
+        self.malformed: Malformed = list(malformed or [])
+
+
+def malformed_in(records: Sequence[Any]) -> Malformed:
+    """The records a ``get`` could not read (none for a plain list)."""
+    return list(records.malformed) if isinstance(records, Found) else []
+
+
 @dataclass
 class Listing:
     """The result of :meth:`ContactsRemote.list_changes`."""
@@ -68,6 +90,7 @@ class Listing:
     contacts: list[RemoteContact]
     sync_token: str  # to store for the next run
     full: bool  # True: every contact was listed (first run, or the old token had expired)
+    malformed: Malformed = field(default_factory=list)  # listed, but could not be read
 
 
 @dataclass
@@ -118,10 +141,12 @@ class ContactsRemote(Protocol):
 
     def list_changes(self, sync_token: str, group: str) -> Listing:
         """Contacts changed since ``sync_token`` (every contact when it is empty or expired),
-        tombstones included, each with ``in_group`` for ``group``. Pages of up to 1000."""
+        tombstones included, each with ``in_group`` for ``group``. Pages of up to 1000. A
+        contact that cannot be read is in ``malformed`` instead, never an exception."""
 
     def get(self, remote_ids: Sequence[str], group: str) -> list[RemoteContact]:
-        """The current state of these contacts (200 per request); missing ones are left out."""
+        """The current state of these contacts (200 per request); missing ones are left out.
+        The adapter may answer a :class:`Found` naming the ones it could not read."""
 
     def create(self, contacts: Sequence[NewContact], group: str) -> list[WriteResult]:
         """Create contacts in Google, in ``group`` and carrying their CRM id in clientData
@@ -193,6 +218,7 @@ class EventListing:
     events: list[RemoteEvent]
     sync_token: str
     full: bool  # every event was listed (first run, or the old token had expired: 410)
+    malformed: Malformed = field(default_factory=list)  # listed, but could not be read
 
 
 @dataclass
@@ -243,10 +269,12 @@ class CalendarRemote(Protocol):
     def list_changes(self, sync_token: str, time_min: datetime | None) -> EventListing:
         """Events changed since ``sync_token`` (cancelled ones included), or, when it is empty or
         expired (410), every event ending after ``time_min``; recurring series as one master
-        plus its exceptions (``singleEvents=false``). Pages of up to 2500."""
+        plus its exceptions (``singleEvents=false``). Pages of up to 2500. An event that cannot
+        be read is in ``malformed`` instead, never an exception."""
 
     def get(self, remote_ids: Sequence[str]) -> list[RemoteEvent]:
-        """The current state of these events (cancelled ones too); unknown ids are left out."""
+        """The current state of these events (cancelled ones too); unknown ids are left out.
+        The adapter may answer a :class:`Found` naming the ones it could not read."""
 
     def insert(self, events: Sequence[NewEvent]) -> list[EventResult]:
         """Create events (client id, CRM id in ``extendedProperties.private`` and ``.shared``).

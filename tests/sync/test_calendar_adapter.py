@@ -551,3 +551,44 @@ def test_a_refused_listing_is_a_remote_error(cal: Calendar) -> None:
     fault(cal.emu, f"^{EVENTS}$", method="GET", status=400)
     with pytest.raises(RemoteError, match="events.list: Google refused the request"):
         cal.remote.list_changes("", None)
+
+
+# --------------------------------------------------------------------------- malformed records
+
+
+@pytest.mark.parametrize(("event", "why"), [
+    ({"id": "e1", "status": "confirmed", "start": {"timeZone": "UTC"}},
+     "its start has neither a date nor a date and time"),
+    ({"id": "e1", "status": "confirmed"}, "its start has neither a date nor a date and time"),
+    ({"id": "e1", "start": {"date": "2026-02-30"}}, "start.date '2026-02-30' is not a date"),
+    ({"id": "e1", "start": {"dateTime": "2026-02-03T10:00:00"}},
+     "start.dateTime '2026-02-03T10:00:00' has no UTC offset"),
+    ({"id": "e1", "start": {"date": "2026-02-03"}, "recurrence": "RRULE:FREQ=DAILY"},
+     "recurrence is a string, not a list"),
+    ({"id": "e1", "start": {"date": "2026-02-03"}, "summary": None},
+     "summary is null, not a string"),
+    ({"id": "e1", "start": {"date": "2026-02-03"}, "organizer": ["ann@example.com"]},
+     "organizer is a list, not an object"),
+    ({"start": {"date": "2026-02-03"}}, "the event has no id"),
+])
+def test_an_event_not_as_the_api_promises_is_set_apart_with_the_reason(
+        event: Json, why: str) -> None:
+    from crmtui.sync.google.calendar import read_events
+
+    fine = {"id": "ok", "status": "cancelled"}  # a tombstone needs nothing else
+    read, malformed = read_events([fine, event])
+    assert [e.remote_id for e in read] == ["ok"]
+    assert malformed == [(event.get("id", ""), why)]
+
+
+def test_a_batch_answer_or_part_that_is_not_json_is_retried(cal: Calendar) -> None:
+    made = cal.insert_one(new(1))
+    html = {"Content-Type": "text/html"}
+    fault(cal.emu, "/batch/calendar/v3$", method="POST", status=200,
+          body="<html>502 Bad Gateway</html>", headers=html)
+    fault(cal.emu, f"{EVENTS}/{made.remote_id}$", method="GET", status=200,
+          body="<html>502 Bad Gateway</html>", headers=html)
+    [got] = cal.remote.get([made.remote_id])
+    assert got.remote_id == made.remote_id and len(cal.sleeps) == 2
+    assert any("not a batch response" in m for m in cal.messages)
+    assert any("an HTML page instead of JSON" in m for m in cal.messages)

@@ -467,3 +467,90 @@ def test_full_jitter_backoff_doubles_up_to_32_seconds() -> None:
     assert [retrier.delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 32, 32, 32]
     assert Retrier(jitter=lambda: 0.25).delay(3) == 1
     assert retrier.delay(2, retry_after=7) == 7
+
+
+# --------------------------------------------------------------------------- malformed records
+
+
+def _people_on(answers: list[tuple[str, bytes]]) -> tuple[GooglePeople, list[float]]:
+    """The adapter on a client that gets these raw HTTP answers (status, body) in turn."""
+    from googleapiclient.discovery import build
+    from googleapiclient.http import HttpMockSequence
+
+    http = HttpMockSequence([({"status": status}, body) for status, body in answers])
+    service = build("people", "v1", http=http, static_discovery=True, cache_discovery=False)
+    sleeps: list[float] = []
+    return GooglePeople(service, batch_uri=None, sleep=sleeps.append, max_attempts=3), sleeps
+
+
+LISTED = (b'{"connections": [{"resourceName": "people/c1", "etag": "e1", '
+          b'"names": [{"givenName": "Ann"}]}], "nextSyncToken": "t1"}')
+
+
+def test_a_body_that_is_not_json_is_retried_like_a_5xx() -> None:
+    people, sleeps = _people_on([("200", b"<html><h1>502 Bad Gateway</h1></html>"),
+                                 ("200", b'{"connections": [{"resourceName": "peo'),
+                                 ("200", LISTED)])
+    listing = people.list_changes("", "contactGroups/g")
+    assert [c.remote_id for c in listing.contacts] == ["people/c1"] and len(sleeps) == 2
+
+
+def test_a_body_that_stays_not_json_fails_with_one_line() -> None:
+    people, _ = _people_on([("200", b"<html>proxy error</html>")] * 3)
+    with pytest.raises(RemoteError) as raised:
+        people.list_changes("", "contactGroups/g")
+    assert str(raised.value) == ("people.connections.list: Google still answers with an HTML "
+                                 "page instead of JSON after 3 attempts")
+    people, _ = _people_on([("502", b"<html>Bad Gateway</html>")] * 3)
+    with pytest.raises(RemoteError, match="HTTP 502.* after 3 attempts"):
+        people.list_changes("", "contactGroups/g")
+
+
+def test_a_listing_page_whose_items_are_not_a_list_is_retried() -> None:
+    people, sleeps = _people_on([("200", b'{"connections": "none", "nextSyncToken": "t"}'),
+                                 ("200", LISTED)])
+    assert len(people.list_changes("", "contactGroups/g").contacts) == 1 and len(sleeps) == 1
+
+
+GOOD = {"resourceName": "people/c9", "etag": "e",
+        "names": [{"givenName": "Ann", "metadata": {"primary": True}}],
+        "birthdays": [{"date": {"month": 2, "day": 29}}],  # yearless: fine
+        "metadata": {"sources": [{"type": "CONTACT", "updateTime": "2026-01-02T03:04:05Z"}]}}
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"names": "Ann"}, "names is a string, not a list"),
+    ({"emailAddresses": [["ann@example.com"]]}, "emailAddresses[0] is a list, not an object"),
+    ({"names": [{"givenName": None}]}, "names[0].givenName is null, not a string"),
+    ({"birthdays": [{"date": {"year": 1990, "month": 13, "day": 1}}]}, "birthday month 13"),
+    ({"birthdays": [{"date": {"year": 1990, "month": 2, "day": 30}}]},
+     "birthday day 30 of month 2 in 1990"),
+    ({"birthdays": [{"date": {"year": "1990", "month": 2, "day": 3}}]},
+     "birthdays[0].date.year is a string, not a whole number"),
+    ({"metadata": {"sources": [{"type": "CONTACT", "updateTime": "yesterday"}]}},
+     "metadata.sources[0].updateTime 'yesterday' is not a date and time"),
+    ({"memberships": {"contactGroupMembership": {}}}, "memberships is an object, not a list"),
+    ({"resourceName": 7}, "the contact has no resource name"),
+])
+def test_a_person_not_as_the_api_promises_is_set_apart_with_the_reason(
+        change: dict[str, Any], why: str) -> None:
+    from crmtui.sync.google.people_mapping import read_people
+
+    read, malformed = read_people([GOOD, {**GOOD, "resourceName": "people/c8", **change}], "g")
+    assert [c.remote_id for c in read] == ["people/c9"]
+    assert malformed == [("people/c8" if "resourceName" not in change else "", why)]
+    assert read[0].fields["birthday"] is None  # the yearless birthday reads as none
+
+
+def test_get_names_the_contacts_it_cannot_read(gmail: Gmail) -> None:
+    ok = gmail.add(names=[{"givenName": "Ok"}])["resourceName"]
+    bad = gmail.add(names=[{"givenName": "Bad"}],
+                    birthdays=[{"date": {"year": 2001, "month": 13, "day": 2}}])["resourceName"]
+    from crmtui.sync.remote import malformed_in
+
+    found = gmail.people.get([ok, bad], gmail.group_name)
+    assert [c.remote_id for c in found] == [ok]
+    assert malformed_in(found) == [(bad, "birthday month 13")]
+    listing = gmail.people.list_changes("", gmail.group_name)
+    assert [c.remote_id for c in listing.contacts] == [ok]
+    assert listing.malformed == [(bad, "birthday month 13")]

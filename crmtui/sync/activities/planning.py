@@ -52,7 +52,13 @@ from crmtui.sync.activities.mapping import (
     user_participants,
 )
 from crmtui.sync.engine import ProgressFn, SyncReport, SyncSetupError
-from crmtui.sync.remote import EVENT_FIELDS, Attendee, CalendarRemote, RemoteEvent
+from crmtui.sync.remote import (
+    EVENT_FIELDS,
+    Attendee,
+    CalendarRemote,
+    RemoteEvent,
+    malformed_in,
+)
 from crmtui.sync.runner import Action, Plan
 from crmtui.sync.state import ActivitiesState
 
@@ -251,9 +257,19 @@ class ActivitySync:
         listing = self.remote.list_changes(state.sync_token, time_min)
         self.listing_token = listing.sync_token
         changes = list(listing.events)
-        retry = [r for r in state.retry if r not in {e.remote_id for e in changes}]
-        if retry:  # events that could not be imported last time
-            changes += self.remote.get(retry)
+        malformed = list(listing.malformed)
+        retry = [r for r in state.retry
+                 if r not in {e.remote_id for e in changes} | {r for r, _ in malformed}]
+        if retry:  # events that could not be imported (or read) last time
+            found = self.remote.get(retry)
+            changes += found
+            malformed += malformed_in(found)
+        # An event that cannot be read skips only itself: reported, read again next run; its
+        # linked activity sits this run out and is looked at again.
+        unread = {remote_id for remote_id, _ in malformed if remote_id}
+        for remote_id, why in malformed:
+            report.skipped.append(f"{remote_id or 'an event without an id'} (Google Calendar): "
+                                  f"cannot be read: {why}")
         if state.sync_token and listing.full:
             report.notes.append("Google's sync token had expired: every event was listed and "
                                 "reconciled through the stored links.")
@@ -270,15 +286,20 @@ class ActivitySync:
         local, uids = self._local(index, changes, since,
                                   None if listing.full else state.local_stamp,
                                   state.retry_local, existing)
-        wanted_links = (set(index) if listing.full
-                        else (set(local) | set(index) - existing) & set(index))
+        waiting = {aid for aid, rid in index.items() if rid in unread}
+        planned = {aid: rid for aid, rid in index.items() if aid not in waiting}
+        mine = {aid: a for aid, a in local.items() if aid not in waiting}
+        wanted_links = (set(planned) if listing.full
+                        else (set(mine) | set(planned) - existing) & set(planned))
         links = self.repo.get_links(self.user_id, KIND, wanted_links)
-        plan = plan_activities(local, links, index, changes, full=listing.full,
+        plan = plan_activities(mine, links, planned, changes, full=listing.full,
                                existing=existing, uids=uids, users=users, since=since,
                                report=report)
         report.notes += plan.not_pushed
         self.ctx = ActivityRun(self.repo, self.user_id, self.remote, users, report, local,
                                remote_ids=dict(index), generations=dict(state.generations))
+        self.ctx.failed_imports += sorted(unread)
+        self.ctx.retry_local |= waiting
         return plan, self.ctx
 
     def final_state(self) -> ActivitiesState:

@@ -28,7 +28,7 @@ from crmtui.sync.contacts.actions import (
 )
 from crmtui.sync.contacts.mapping import contact_fields
 from crmtui.sync.engine import ProgressFn, SyncReport
-from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact
+from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact, malformed_in
 from crmtui.sync.runner import Action, Plan
 from crmtui.sync.settings import SyncSettingsService
 from crmtui.sync.state import ContactsState
@@ -167,9 +167,13 @@ class ContactSync:
         listing = self.remote.list_changes(state.sync_token, group_name)
         self.listing_token = listing.sync_token
         changes = list(listing.contacts)
-        retry = [r for r in state.retry if r not in {c.remote_id for c in changes}]
-        if retry:  # Gmail contacts that could not be imported last time
-            changes += self.remote.get(retry, group_name)
+        malformed = list(listing.malformed)
+        retry = [r for r in state.retry
+                 if r not in {c.remote_id for c in changes} | {r for r, _ in malformed}]
+        if retry:  # Gmail contacts that could not be imported (or read) last time
+            found = self.remote.get(retry, group_name)
+            changes += found
+            malformed += malformed_in(found)
         if state.sync_token and listing.full:
             report.notes.append("Google's sync token had expired: every contact was listed and "
                                 "reconciled through the stored links.")
@@ -188,20 +192,37 @@ class ContactSync:
             tag_id, index, changes, None if listing.full else state.local_stamp,
             state.retry_local)
         self.existing = existing
-        links = self.repo.get_links(self.user_id, KIND, local)
         back = [cid for cid, mine in local.items()
                 if mine.tagged and cid not in index and cid in state.parked]
-        found = {rc.remote_id: rc for rc in self.remote.get(
-            [state.parked[cid] for cid in back], group_name)} if back else {}
-        plan = plan_contacts(local, links, index, changes, full=listing.full, existing=existing,
-                             emails=emails, report=report,
-                             parked={cid: found.get(state.parked[cid]) for cid in back},
-                             parked_ids=state.parked)
+        parked_now = self.remote.get([state.parked[cid] for cid in back],
+                                     group_name) if back else []
+        malformed += malformed_in(parked_now)
+        parked_found = {rc.remote_id: rc for rc in parked_now}
+        # A Gmail contact that cannot be read skips only itself: reported, read again next
+        # run; its CRM contact (linked, or parked with it) sits this run out, looked at again.
+        unread = {remote_id for remote_id, _ in malformed if remote_id}
+        for remote_id, why in malformed:
+            report.skipped.append(f"{remote_id or 'a contact without a resource name'} "
+                                  f"(Google): cannot be read: {why}")
+        waiting = {cid for cid, remote_id in index.items() if remote_id in unread} | {
+            cid for cid in back if state.parked[cid] in unread}
+        if waiting:
+            index = {cid: rid for cid, rid in index.items() if cid not in waiting}
+            local = {cid: mine for cid, mine in local.items() if cid not in waiting}
+            back = [cid for cid in back if cid not in waiting]
+        links = self.repo.get_links(self.user_id, KIND, local)
+        plan = plan_contacts(local, links, index, changes, full=listing.full,
+                             existing=existing - waiting, emails=emails, report=report,
+                             parked={cid: parked_found.get(state.parked[cid]) for cid in back},
+                             parked_ids={cid: rid for cid, rid in state.parked.items()
+                                         if cid not in waiting})
         if group is not None and group.recreated:
             plan.guard_reason = "the Google group was deleted in Gmail"
             plan.guard_always = True
         ctx = ContactRun(self.repo, self.user_id, self.remote, group_name, tag_id, report,
                          parked=dict(state.parked))
+        ctx.failed_imports += sorted(unread)
+        ctx.retry_local |= waiting
         self.ctx = ctx
         return plan, ctx
 

@@ -18,6 +18,7 @@ record's ``error``, never an exception.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from googleapiclient.errors import HttpError
 
 from crmtui.sync.google.retry import Result, Retrier, failure, list_pages, refused
+from crmtui.sync.google.shapes import Malformed, check_event, event_name
 from crmtui.sync.remote import (
     EVENT_BATCH,
     EVENT_CRM_ID_KEY,
@@ -35,9 +37,13 @@ from crmtui.sync.remote import (
     EventListing,
     EventResult,
     EventUpdate,
+    Found,
     NewEvent,
     RemoteEvent,
 )
+from crmtui.sync.remote import Malformed as MalformedList
+
+log = logging.getLogger(__name__)
 
 CALENDAR = "primary"
 PAGE_SIZE = 2500
@@ -112,9 +118,41 @@ def event_crm_id(event: Mapping[str, Any]) -> str:
     return ""
 
 
-def remote_event(event: Mapping[str, Any]) -> RemoteEvent:
+def remote_event(event: Mapping[str, Any], *, whole: bool = False) -> RemoteEvent:
     """An Event as the engine sees it (a cancelled tombstone may carry only its id: its
-    ``fields`` are then empty)."""
+    ``fields`` are then empty). Raises :class:`~crmtui.sync.google.shapes.Malformed` when its
+    fields are not what the API promises (:mod:`crmtui.sync.google.shapes`; ``whole``: an event
+    as Google lists it, which has a start unless it is cancelled)."""
+    check_event(event, whole=whole)
+    try:
+        return _remote_event(event)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # a shape
+        raise Malformed(f"cannot be mapped ({exc})") from None  # the checks did not foresee
+
+
+def read_events(events: Iterable[Any]) -> tuple[list[RemoteEvent], MalformedList]:
+    """The Events that can be read, and the id and reason of each that cannot."""
+    read: list[RemoteEvent] = []
+    malformed: MalformedList = []
+    for event in events:
+        try:
+            read.append(remote_event(event, whole=True))
+        except Malformed as exc:
+            name = event_name(event)
+            log.warning("Google Calendar event %s cannot be read: %s", name or "(no id)", exc)
+            malformed.append((name, str(exc)))
+    return read, malformed
+
+
+def _written(key: str, event: Any) -> EventResult:
+    """The result of a write Google answered with ``event``."""
+    try:
+        return EventResult(key=key, event=remote_event(event))
+    except Malformed as exc:
+        return EventResult(key=key, error=f"Google's answer for it cannot be read ({exc})")
+
+
+def _remote_event(event: Mapping[str, Any]) -> RemoteEvent:
     organizer = event.get("organizer") or {}
     return RemoteEvent(
         remote_id=str(event.get("id", "")), etag=str(event.get("etag", "")),
@@ -279,8 +317,9 @@ class GoogleCalendar:
         if sync_token:
             try:
                 events, token = self._list(sync_token, None)
-                return EventListing(events=[remote_event(e) for e in events], sync_token=token,
-                                    full=False)
+                read, malformed = read_events(events)
+                return EventListing(events=read, sync_token=token, full=False,
+                                    malformed=malformed)
             except HttpError as err:
                 if failure(err).status != 410:
                     raise refused("events.list", err) from None
@@ -289,8 +328,8 @@ class GoogleCalendar:
             events, token = self._list("", time_min)
         except HttpError as err:
             raise refused("events.list", err) from None
-        return EventListing(events=[remote_event(e) for e in events], sync_token=token,
-                            full=True)
+        read, malformed = read_events(events)
+        return EventListing(events=read, sync_token=token, full=True, malformed=malformed)
 
     def _list(self, sync_token: str, time_min: datetime | None) -> tuple[list[Json], str]:
         """Every page of a listing (raising the HttpError of a refused page)."""
@@ -307,10 +346,13 @@ class GoogleCalendar:
                           items="items", what="events.list", progress=self._progress,
                           label="Reading Google calendar events")
 
-    def get(self, remote_ids: Sequence[str]) -> list[RemoteEvent]:
+    def get(self, remote_ids: Sequence[str]) -> Found[RemoteEvent]:
         ids = list(dict.fromkeys(remote_ids))
         answers = self._get(ids)
-        return [remote_event(answers[i]) for i in ids if isinstance(answers.get(i), dict)]
+        read, malformed = read_events(answers[i] for i in ids if isinstance(answers[i], dict))
+        malformed += [(i, "Google's answer for it is not an event") for i in ids
+                      if answers[i] is not None and not isinstance(answers[i], dict)]
+        return Found(read, malformed)
 
     def _get(self, ids: Sequence[str]) -> dict[str, Result]:
         """``events.get`` of each id: the Event, or None when Google does not know it."""
@@ -356,7 +398,7 @@ class GoogleCalendar:
         for key, new, _ in planned:
             answer = answers[key]
             if not isinstance(answer, HttpError):
-                out[key] = EventResult(key=new.crm_id, event=remote_event(answer))
+                out[key] = _written(new.crm_id, answer)
                 continue
             f = failure(answer)
             if f.status == 409 and not new.series_remote_id:
@@ -369,7 +411,7 @@ class GoogleCalendar:
                 event = found.get(new.event_id)
                 if (isinstance(event, dict) and event.get("status") != "cancelled"
                         and _crm_id_of(event, new.crm_id)):  # a re-run: already created
-                    out[key] = EventResult(key=new.crm_id, event=remote_event(event))
+                    out[key] = _written(new.crm_id, event)
                 else:
                     out[key] = EventResult(key=new.crm_id, taken=True,
                                            error=f"the event id {new.event_id} is taken in "
@@ -398,7 +440,7 @@ class GoogleCalendar:
         for key, answer in self._all(requests, "events.patch").items():
             remote_id = updates[int(key)].remote.remote_id
             if not isinstance(answer, HttpError):
-                results[key] = EventResult(key=remote_id, event=remote_event(answer))
+                results[key] = _written(remote_id, answer)
                 continue
             f = failure(answer)
             if f.status == 412:

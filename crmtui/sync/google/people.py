@@ -20,15 +20,19 @@ from googleapiclient.errors import HttpError
 
 from crmtui.sync.google.people_mapping import Json as Json
 from crmtui.sync.google.people_mapping import person_body as person_body
+from crmtui.sync.google.people_mapping import read_people
 from crmtui.sync.google.people_mapping import remote_contact as remote_contact
 from crmtui.sync.google.people_mapping import to_fields as to_fields
 from crmtui.sync.google.people_mapping import update_mask as update_mask
 from crmtui.sync.google.retry import Failure, Retrier, failure, list_pages, refused
+from crmtui.sync.google.shapes import Malformed as Unreadable
 from crmtui.sync.remote import (
     CRM_ID_KEY,
     ContactUpdate,
+    Found,
     Group,
     Listing,
+    Malformed,
     NewContact,
     RemoteContact,
     WriteResult,
@@ -58,9 +62,11 @@ def _is_stale(f: Failure) -> bool:
 
 def item_result(key: str, response: Mapping[str, Any], group: str) -> WriteResult:
     """The outcome of one record of a batch write (a ``PersonResponse``)."""
+    if not isinstance(response, dict):
+        return WriteResult(key=key, error="Google's answer for it cannot be read")
     person = response.get("person")
     if person:
-        return WriteResult(key=key, contact=remote_contact(person, group))
+        return _written(key, person, group)
     status = response.get("status") or {}
     message = str(status.get("message") or "")
     if not message:
@@ -68,6 +74,34 @@ def item_result(key: str, response: Mapping[str, Any], group: str) -> WriteResul
     if status.get("code") == 9 and "etag" in message.casefold():  # FAILED_PRECONDITION
         return WriteResult(key=key, stale=True, error=message)
     return WriteResult(key=key, error=f"Google refused it ({message})")
+
+
+def _written(key: str, person: Any, group: str) -> WriteResult:
+    """The result of a write Google answered with ``person``."""
+    try:
+        return WriteResult(key=key, contact=remote_contact(person, group))
+    except Unreadable as exc:
+        return WriteResult(key=key, error=f"Google's answer for it cannot be read ({exc})")
+
+
+def _people_of(responses: Any, asked: Sequence[str]) -> tuple[list[Any], Malformed]:
+    """The Persons of a ``getBatchGet`` answer for the resource names ``asked``, and the
+    answers that are not Persons at all (named by the resource name asked for, so that they
+    are reported and read again)."""
+    if not isinstance(responses, list):
+        return [], [(name, "Google's answer is not a list of contacts") for name in asked]
+    people: list[Any] = []
+    malformed: Malformed = []
+    for response in responses:
+        if isinstance(response, dict) and isinstance(response.get("person"), dict):
+            people.append(response["person"])
+        elif isinstance(response, dict) and not response.get("person"):
+            continue  # not found: left out
+        else:
+            name = response.get("requestedResourceName") if isinstance(response, dict) else ""
+            malformed.append((name if isinstance(name, str) else "",
+                              "Google's answer for it is not a contact"))
+    return people, malformed
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -137,8 +171,9 @@ class GooglePeople:
     def list_changes(self, sync_token: str, group: str) -> Listing:
         try:
             contacts, token = self._list(sync_token)
-            return Listing(contacts=[remote_contact(p, group) for p in contacts],
-                           sync_token=token, full=not sync_token)
+            read, malformed = read_people(contacts, group)
+            return Listing(contacts=read, sync_token=token, full=not sync_token,
+                           malformed=malformed)
         except HttpError as err:
             f = failure(err)
             if not sync_token or f.status != 400:
@@ -149,8 +184,8 @@ class GooglePeople:
             contacts, token = self._list("")
         except HttpError as err:
             raise refused("people.connections.list", err) from None
-        return Listing(contacts=[remote_contact(p, group) for p in contacts], sync_token=token,
-                       full=True)
+        read, malformed = read_people(contacts, group)
+        return Listing(contacts=read, sync_token=token, full=True, malformed=malformed)
 
     def _list(self, sync_token: str) -> tuple[list[Json], str]:
         """Every page of a listing (raising the HttpError of a refused page)."""
@@ -164,14 +199,16 @@ class GooglePeople:
                           items="connections", what="people.connections.list",
                           progress=self._progress, label="Reading Google contacts")
 
-    def get(self, remote_ids: Sequence[str], group: str) -> list[RemoteContact]:
-        out: list[RemoteContact] = []
+    def get(self, remote_ids: Sequence[str], group: str) -> Found[RemoteContact]:
+        out: Found[RemoteContact] = Found()
         for chunk in _chunks(list(dict.fromkeys(remote_ids)), READ_BATCH):
             answer = self._call(self._people.getBatchGet(
                 resourceNames=list(chunk), personFields=PERSON_FIELDS, sources=SOURCES),
                 "people.getBatchGet")
-            out += [remote_contact(r["person"], group) for r in answer.get("responses") or []
-                    if r.get("person")]
+            people, malformed = _people_of(answer.get("responses"), chunk)
+            read, unread = read_people(people, group)
+            out += read
+            out.malformed += malformed + unread
         return out
 
     # -- creating -------------------------------------------------------------------------------
@@ -291,7 +328,7 @@ class GooglePeople:
         out = []
         for key, answer in answers.items():
             if not isinstance(answer, HttpError):
-                out.append(WriteResult(key=key, contact=remote_contact(answer, group)))
+                out.append(_written(key, answer, group))
                 continue
             f = failure(answer)
             if _is_stale(f):

@@ -9,16 +9,25 @@ crmtui does not own (an organization's department, a second organization, an ema
 label or display name, an address's extended lines...) is kept. ``primary`` maps to
 ``metadata.primary``; Google marks exactly one item of a list primary, so a list with none or
 several primaries reads back with one.
+
+A Person whose fields are not what the API promises is never mapped: :func:`remote_contact`
+raises :class:`~crmtui.sync.google.shapes.Malformed` (see :mod:`crmtui.sync.google.shapes`), and
+:func:`read_people` sets such Persons apart with the reason.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from crmtui.sync.google.shapes import Malformed, check_person, person_name
 from crmtui.sync.remote import CONTACT_FIELDS, CRM_ID_KEY, RemoteContact
+from crmtui.sync.remote import Malformed as MalformedList
+
+log = logging.getLogger(__name__)
 
 # The Person field each canonical field lives in.
 PERSON_FIELD_OF = {"given_name": "names", "middle_name": "names", "family_name": "names",
@@ -110,7 +119,31 @@ def _updated(person: Mapping[str, Any]) -> datetime | None:
 
 
 def remote_contact(person: Mapping[str, Any], group: str) -> RemoteContact:
-    """A Person as the engine sees it (a tombstone when ``metadata.deleted``)."""
+    """A Person as the engine sees it (a tombstone when ``metadata.deleted``). Raises
+    :class:`Malformed` when its fields are not what the API promises."""
+    check_person(person)
+    try:
+        return _remote_contact(person, group)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # a shape
+        raise Malformed(f"cannot be mapped ({exc})") from None  # the checks did not foresee
+
+
+def read_people(people: Iterable[Any], group: str
+                ) -> tuple[list[RemoteContact], MalformedList]:
+    """The Persons that can be read, and the resource name and reason of each that cannot."""
+    read: list[RemoteContact] = []
+    malformed: MalformedList = []
+    for person in people:
+        try:
+            read.append(remote_contact(person, group))
+        except Malformed as exc:
+            name = person_name(person)
+            log.warning("Google contact %s cannot be read: %s", name or "(no name)", exc)
+            malformed.append((name, str(exc)))
+    return read, malformed
+
+
+def _remote_contact(person: Mapping[str, Any], group: str) -> RemoteContact:
     name = str(person.get("resourceName", ""))
     etag = str(person.get("etag", ""))
     if (person.get("metadata") or {}).get("deleted"):

@@ -7,6 +7,13 @@ errors are retried with exponential backoff and full jitter (base 1 s, cap 32 s)
 status and Google's message, never a URL or a token). Other HTTP errors are raised as they are
 for the adapter to handle (a 404 group, a stale etag, a rejected record...).
 
+A response body that is not JSON (an HTML error page from a proxy, a cut-off body) is retried
+like a 5xx, then :class:`RemoteError` says so in one line. The client library answers such a
+body as it is: a non-2xx one is an :class:`HttpError` whose content is not JSON (retried by its
+status), a 2xx one is *returned* as the raw text instead of a decoded object (its JSON decoding
+error is swallowed), and a batch answer that is not multipart raises ``BatchError``. So every
+answer must be a JSON object (:class:`NotJson` otherwise), in a batch part too.
+
 google-api-python-client's own retries are never used (``execute(num_retries=0)``): they ignore
 ``Retry-After``, and ``BatchHttpRequest`` has none at all.
 """
@@ -22,12 +29,14 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httplib2
 from google.auth.exceptions import RefreshError
-from googleapiclient.errors import HttpError
+from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest
+from googleapiclient.model import RawModel
 
 from crmtui.sync.remote import AuthError, RemoteError
 
@@ -45,6 +54,40 @@ BASE_DELAY = 1.0
 MAX_DELAY = 32.0
 MAX_RETRY_AFTER = 300.0  # a longer Retry-After is cut to this (a run never hangs for hours)
 AUTH_MESSAGE = "Google refused the account's authorization; link the account again"
+
+
+class NotJson(Exception):
+    """Google's answer was not the JSON object (or the multipart batch) the API promises."""
+
+
+def _sketch(answer: Any) -> str:
+    """A few words on what came instead of a JSON object (never the text itself)."""
+    if isinstance(answer, bytes):
+        answer = answer.decode("utf-8", "replace")
+    if isinstance(answer, str):
+        text = answer.strip()
+        if not text:
+            return "an empty body"
+        if text.startswith("<"):
+            return "an HTML page"
+        if text[0] in "[{":
+            return "a cut-off JSON body"
+        return "a body that is not JSON"
+    return f"JSON that is not an object ({type(answer).__name__})"
+
+
+def expects_json(request: Any) -> bool:
+    """Does the request's method answer a JSON object? (A method without a response in the
+    discovery document, a delete, answers its raw body: nothing.)"""
+    return not isinstance(getattr(getattr(request, "postproc", None), "__self__", None),
+                          RawModel)
+
+
+def json_object(answer: Any) -> dict[str, Any]:
+    """``answer`` if it is a decoded JSON object, else :class:`NotJson`."""
+    if isinstance(answer, dict):
+        return answer
+    raise NotJson(f"{_sketch(answer)} instead of JSON")
 
 
 @dataclass(frozen=True)
@@ -143,7 +186,9 @@ class Retrier:
         """``request.execute()`` with retries. Raises :class:`RemoteError` when retries run
         out, :class:`AuthError` when the credentials are refused, and the :class:`HttpError`
         of any other failure."""
-        return self.call(lambda: request.execute(num_retries=0), what)
+        if not expects_json(request):
+            return self.call(lambda: request.execute(num_retries=0), what)
+        return self.call(lambda: json_object(request.execute(num_retries=0)), what)
 
     def call(self, send: Callable[[], Any], what: str) -> Any:
         """``send()`` (one HTTP call) with the retries of :meth:`execute`."""
@@ -164,6 +209,11 @@ class Retrier:
                 self._wait(what, attempt, str(f), f.retry_after)
             except RefreshError:
                 raise AuthError(AUTH_MESSAGE) from None
+            except NotJson as exc:
+                if attempt >= self.max_attempts:
+                    raise RemoteError(f"{what}: Google still answers with {exc} after "
+                                      f"{attempt} attempts") from None
+                self._wait(what, attempt, f"Google answered with {exc}", None)
             except NETWORK_ERRORS as exc:
                 if attempt >= self.max_attempts:
                     raise RemoteError(f"{what}: cannot reach Google ({_network(exc)}) after "
@@ -212,13 +262,26 @@ class Retrier:
                 batch = BatchHttpRequest(callback=collect, batch_uri=batch_uri)
                 for rid, key in index.items():
                     batch.add(parts[key], request_id=rid)
-                batch.execute()
+                try:
+                    batch.execute()
+                except HttpError as err:
+                    if not isinstance(err, BatchError) or (err.resp is not None
+                                                           and err.resp.status >= 300):
+                        raise
+                    raise NotJson("a body that is not a batch response") from None
+                except (KeyError, UnicodeDecodeError):  # a part or a header missing: cut off
+                    raise NotJson("a cut-off batch response") from None
 
             self.call(send, what)  # the whole call: its own retries
             retry: dict[str, Any] = {}
             worst: Failure | None = None
+            garbled = ""
             for rid, key in index.items():
                 outcome = answered.get(rid)
+                if not isinstance(outcome, HttpError | dict) and expects_json(pending[key]):
+                    retry[key] = pending[key]
+                    garbled = f"{_sketch(outcome)} instead of JSON"
+                    continue
                 if isinstance(outcome, HttpError):
                     f = failure(outcome)
                     if is_auth_failure(f):
@@ -229,12 +292,13 @@ class Retrier:
                             worst = f
                         continue
                 results[key] = outcome
-            if worst is not None:
+            if worst is not None or garbled:
+                said = str(worst) if worst is not None else f"with {garbled}"
                 if attempt >= self.max_attempts:
-                    raise RemoteError(f"{what}: Google still answers {worst} after {attempt} "
+                    raise RemoteError(f"{what}: Google still answers {said} after {attempt} "
                                       "attempts")
-                self._wait(what, attempt, f"{len(retry)} of {len(pending)} answered {worst}",
-                           worst.retry_after)
+                self._wait(what, attempt, f"{len(retry)} of {len(pending)} answered {said}",
+                           worst.retry_after if worst is not None else None)
             pending = retry
         return results
 
@@ -242,6 +306,21 @@ class Retrier:
 def _network(exc: BaseException) -> str:
     text = str(exc)
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+def _read_page(request: Any, items: str) -> dict[str, Any]:
+    return _page(request.execute(num_retries=0), items)
+
+
+def _page(answer: Any, items: str) -> dict[str, Any]:
+    """A listing page as the API promises it: its ``items`` a list, its tokens strings (the
+    items themselves are checked one by one by the adapter: one bad record skips only itself)."""
+    page = json_object(answer)
+    for key, kind, name in ((items, list, "a list"), ("nextPageToken", str, "a string"),
+                            ("nextSyncToken", str, "a string")):
+        if page.get(key) is not None and not isinstance(page[key], kind):
+            raise NotJson(f"a page whose {key} is not {name}")
+    return page
 
 
 def list_pages(retrier: Retrier, request: Callable[[str], Any], *, items: str, what: str,
@@ -253,7 +332,7 @@ def list_pages(retrier: Retrier, request: Callable[[str], Any], *, items: str, w
     found: list[dict[str, Any]] = []
     page_token = ""
     while True:
-        page = retrier.execute(request(page_token), what)
+        page = retrier.call(partial(_read_page, request(page_token), items), what)
         found += page.get(items) or []
         page_token = page.get("nextPageToken") or ""
         if not page_token:
