@@ -277,7 +277,12 @@ class ActivitySync:
         changes.sort(key=lambda rc: bool(rc.series_id))
         linked = self.repo.link_index(self.user_id, KIND)
         index = {aid: rid for aid, (rid, _) in linked.items()}
-        changes = self._confirmed(changes, index, full=listing.full)
+        changes, unread_now = self._confirmed(  # (records that cannot be read wait: below)
+            changes, {aid: rid for aid, rid in index.items() if rid not in unread},
+            full=listing.full)
+        for remote_id, why in unread_now:
+            report.skipped.append(f"{remote_id} (Google Calendar): cannot be read: {why}")
+        unread |= {remote_id for remote_id, _ in unread_now}
         if not listing.full:
             known = {rid: etag for rid, etag in linked.values() if etag}
             changes = [rc for rc in changes if rc.cancelled or known.get(rc.remote_id) != rc.etag]
@@ -312,7 +317,7 @@ class ActivitySync:
             local_stamp=self.started)
 
     def _confirmed(self, changes: list[RemoteEvent], index: Mapping[str, str], *,
-                   full: bool) -> list[RemoteEvent]:
+                   full: bool) -> tuple[list[RemoteEvent], list[tuple[str, str]]]:
         """The listing, with what it says of linked events checked by ``events.get``: a linked
         event it shows cancelled or in a version older than the one crmtui last wrote or read,
         and (in a full listing) one it leaves out, is read again, and the read is what the plan
@@ -330,12 +335,16 @@ class ActivitySync:
                 doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
         missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
         if not doubtful and not missing:
-            return changes
-        fresh = {rc.remote_id: rc for rc in self.remote.get(sorted(doubtful | missing))}
-        out = [fresh.get(rc.remote_id, rc) if rc.remote_id in doubtful else rc for rc in changes]
+            return changes, []
+        found = self.remote.get(sorted(doubtful | missing))
+        unread = malformed_in(found)
+        unreadable = {rid for rid, _ in unread}
+        fresh = {rc.remote_id: rc for rc in found}
+        out = [fresh.get(rc.remote_id, rc) if rc.remote_id in doubtful else rc for rc in changes
+               if rc.remote_id not in unreadable]
         out += [fresh[rid] for rid in sorted(missing)
                 if rid in fresh and not fresh[rid].cancelled]
-        return out
+        return out, unread
 
     # -- reading the CRM side ----------------------------------------------------------------
 

@@ -180,7 +180,11 @@ class ContactSync:
 
         linked = self.repo.link_index(self.user_id, KIND)
         index = {cid: remote_id for cid, (remote_id, _) in linked.items()}
-        changes = self._confirmed(changes, index, full=listing.full, group=group_name)
+        unreadable = {remote_id for remote_id, _ in malformed}
+        changes, unread_now = self._confirmed(
+            changes, {cid: rid for cid, rid in index.items() if rid not in unreadable},
+            full=listing.full, group=group_name)
+        malformed += unread_now
         if not listing.full:
             # A listed contact whose etag is the one crmtui last wrote or read is unchanged: the
             # listing returns crmtui's own writes of the last run too. (A full listing keeps
@@ -236,14 +240,15 @@ class ContactSync:
             local_stamp=self.started)
 
     def _confirmed(self, changes: list[RemoteContact], index: Mapping[str, str], *, full: bool,
-                   group: str) -> list[RemoteContact]:
+                   group: str) -> tuple[list[RemoteContact], list[tuple[str, str]]]:
         """The listing, with what it says of linked contacts checked by a direct read.
 
         Google's listings lag its writes ("Writes may have a propagation delay of several
         minutes for sync requests"); ``people.getBatchGet`` does not. So a linked contact the
         listing shows deleted or out of the group, or in a version older than the one crmtui
         last wrote or read, and (in a full listing) one it leaves out, is read again: what the
-        read says is what the plan goes by. One that the read does not find is gone."""
+        read says is what the plan goes by. One that the read does not find is gone; one it
+        cannot read is left out (and returned with the reason: its record waits)."""
         by_remote = {rid: cid for cid, rid in index.items()}
         listed = [rc for rc in changes if rc.remote_id in by_remote]
         stored = self.repo.get_links(self.user_id, KIND, [by_remote[rc.remote_id] for rc in listed])
@@ -257,19 +262,24 @@ class ContactSync:
                 doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
         missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
         if not doubtful and not missing:
-            return changes
-        fresh = {rc.remote_id: rc for rc in self.remote.get(sorted(doubtful | missing), group)}
+            return changes, []
+        found = self.remote.get(sorted(doubtful | missing), group)
+        unread = malformed_in(found)
+        unreadable = {rid for rid, _ in unread}
+        fresh = {rc.remote_id: rc for rc in found}
         out: list[RemoteContact] = []
         for rc in changes:
             if rc.remote_id not in doubtful:
                 out.append(rc)
+            elif rc.remote_id in unreadable:
+                continue
             elif rc.remote_id in fresh:
                 out.append(fresh[rc.remote_id])
             else:  # gone from Google
                 out.append(rc if rc.deleted else RemoteContact(rc.remote_id, etag=rc.etag,
                                                                deleted=True))
         out += [fresh[rid] for rid in sorted(missing) if rid in fresh]
-        return out
+        return out, unread
 
     # -- reading the CRM side ----------------------------------------------------------------
 
