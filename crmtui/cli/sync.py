@@ -21,7 +21,15 @@ from crmtui.cli.output import (
 from crmtui.cli.root import cli
 from crmtui.cli.session import Session, current_user, pass_session
 from crmtui.cli.wiring import sync_service
-from crmtui.model import DEFAULT_GROUP_NAME, SYNC_PERIODS, SyncKind, SyncSettings, User, utcnow
+from crmtui.model import (
+    DEFAULT_GROUP_NAME,
+    SEND_UPDATES,
+    SYNC_PERIODS,
+    SyncKind,
+    SyncSettings,
+    User,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +47,7 @@ def parse_period(text: str) -> int:
 
 # Exit statuses of a sync run, and which is worse when `crmtui sync` runs several kinds: a failed
 # run (or one the mass-unlink guard stopped) outranks one refused because another was running.
-SEND_UPDATE_CHOICES = {"none": "none", "external": "externalOnly", "all": "all"}
-SEND_UPDATE_TEXT = {"none": "none", "externalOnly": "to guests outside your domain only",
+SEND_UPDATE_TEXT = {"none": "none", "external": "to guests outside your domain only",
                     "all": "to every guest"}
 
 SYNC_OK, SYNC_FAILED, SYNC_BUSY = 0, 1, 3
@@ -274,7 +281,7 @@ def parse_from_date(text: str) -> date:
 @click.option("--calendar", "calendar", metavar="ID",
               help="The Google calendar to synchronize with, by its id (a calendar you own; "
                    "default: your primary calendar, or the one set before).")
-@click.option("--send-updates", type=click.Choice(sorted(SEND_UPDATE_CHOICES)),
+@click.option("--send-updates", type=click.Choice(SEND_UPDATES),
               help="Whom crmtui's changes to events e-mail: none (the default), external "
                    "(guests outside your domain only) or all guests.")
 @every_option
@@ -297,7 +304,7 @@ def sync_setup_activities(session: Session, from_: str, calendar: str | None,
     if calendar is not None:
         changes["activities_calendar"] = calendar.strip() or "primary"
     if send_updates is not None:
-        changes["activities_send_updates"] = SEND_UPDATE_CHOICES[send_updates]
+        changes["activities_send_updates"] = send_updates
     from crmtui.sync.settings import SyncSettingsService
 
     repo, user = session.repo, session.user()

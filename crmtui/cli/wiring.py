@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from crmtui.sync.remote import CalendarRemote, ContactsRemote
     from crmtui.sync.service import SyncService
 
+SEND_UPDATES = {"none": "none", "external": "externalOnly", "all": "all"}  # Google's words
 LINK_TIMEOUT = 300.0  # seconds the browser flow waits for the user's consent
 
 
@@ -37,7 +38,11 @@ def sync_service(repo: Repository, base: Path, notes: Callable[[str], None]) -> 
     def calendar_remote(account: Account) -> CalendarRemote:
         from crmtui.sync.google.factory import calendar_remote_factory
 
-        return calendar_remote_factory(base, progress=notes)(account)
+        settings = repo.get_sync_settings(account.user_id)  # the calendar, whom to e-mail
+        return calendar_remote_factory(base, progress=notes,
+                                       calendar=settings.activities_calendar,
+                                       send_updates=SEND_UPDATES[settings.activities_send_updates]
+                                       )(account)
 
     return SyncService(repo, base, contacts_remote, calendar_remote)
 

@@ -28,7 +28,8 @@ from crmtui.model.common import (
 from crmtui.model.people import Tag, TagKind
 
 SYNC_PERIODS = (1, 5, 10, 15, 30, 60)
-SEND_UPDATES = ("none", "externalOnly", "all")  # Google Calendar's sendUpdates values
+SEND_UPDATES = ("none", "external", "all")  # whom event writes e-mail: nobody, the guests
+# outside the user's domain, every guest (Google Calendar's sendUpdates none/externalOnly/all)
 DEFAULT_SYNC_PERIOD = 60
 DEFAULT_GROUP_NAME = "crmtui"
 

@@ -14,8 +14,9 @@ from filelock import FileLock
 
 from crmtui.cli import cli
 from crmtui.emulator import Emulator
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.model import Account, Activity, SyncKind, SyncSettings, Tag, User
-from crmtui.store import TinyDBRepository
+from crmtui.store import ActivityQuery, TinyDBRepository
 
 
 def crm(data_dir: Path, *args: str) -> Result:
@@ -202,6 +203,47 @@ def test_sync_activities_pushes_and_pulls(data_dir: Path, user: User, account: A
     assert (pulled["kind"], pulled["status"]) == ("activities", "ok")
     assert pulled["counts"]["crm_created"] == 1
     assert [r.status for r in repo.list_runs(user.id, SyncKind.ACTIVITIES)] == ["ok", "ok"]
+
+
+def test_every_event_write_states_whom_google_e_mails(data_dir: Path, user: User,
+                                                    account: Account, repo: TinyDBRepository,
+                                                    emulator: Emulator) -> None:
+    set_up_activities(repo, user)
+    planning_meeting(repo, user)
+    control = EmulatorControl(emulator)
+
+    def writes() -> list[str]:
+        return [r["query"] for r in control.requests()["requests"]
+                if r["api"] == "calendar" and r["method"] in ("POST", "PATCH", "DELETE")
+                and r["batch"] != "outer"]
+
+    ok(data_dir, "sync", "activities")
+    assert writes() and all("sendUpdates=none" in q for q in writes())  # by default: nobody
+    out = ok(data_dir, "sync", "setup", "activities", "--from", "2026-11-01",
+             "--send-updates", "external")
+    assert "to guests outside your domain only" in out
+    assert settings_of(data_dir, user).activities_send_updates == "external"
+    control.clear_requests()
+    [meeting] = [a for a in repo.find_activities(ActivityQuery()) if a.title == "Planning"]
+    repo.update_activity(repo.get_activity(meeting.id).evolve(location="Room 7"))
+    ok(data_dir, "sync", "activities")
+    assert writes() and all("sendUpdates=externalOnly" in q for q in writes())
+
+
+def test_activities_sync_with_the_calendar_chosen_by_id(data_dir: Path, user: User,
+                                                       account: Account, repo: TinyDBRepository,
+                                                       emulator: Emulator) -> None:
+    set_up_activities(repo, user)
+    planning_meeting(repo, user)
+    out = ok(data_dir, "sync", "setup", "activities", "--from", "2026-11-01",
+             "--calendar", "team@group.calendar.example")
+    assert "the calendar team@group.calendar.example" in out
+    assert settings_of(data_dir, user).activities_calendar == "team@group.calendar.example"
+    crm(data_dir, "sync", "activities")
+    paths = {r["path"] for r in EmulatorControl(emulator).requests()["requests"]
+             if r["api"] == "calendar"}
+    assert paths and all("/calendars/team@group.calendar.example/" in p or "batch" in p
+                         for p in paths), paths
 
 
 # --------------------------------------------------------------------------- crmtui sync alone

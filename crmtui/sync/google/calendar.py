@@ -287,11 +287,16 @@ class GoogleCalendar:
     """:class:`crmtui.sync.remote.CalendarRemote` for one account's primary calendar, on a
     Calendar v3 service (``crmtui.sync.google.auth.build_calendar_service``). ``batch_uri`` is
     where multipart batches go (``auth.batch_uri(endpoint, "calendar")``); None sends their
-    calls one by one."""
+    calls one by one. ``calendar``: the calendar's id ("primary": the account's own);
+    ``send_updates``: whom Google e-mails about crmtui's writes ("none", "externalOnly", "all"),
+    stated on every write."""
 
     def __init__(self, service: Any, *, batch_uri: str | None,
                  progress: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_attempts: int = 6) -> None:
+                 sleep: Callable[[float], None] = time.sleep, max_attempts: int = 6,
+                 calendar: str = CALENDAR, send_updates: str = "none") -> None:
+        self._calendar = calendar
+        self._send_updates = send_updates
         self._service = service
         self._events = service.events()  # built once: the client builds methods on each call
         self._batch_uri = batch_uri
@@ -333,7 +338,7 @@ class GoogleCalendar:
 
     def _list(self, sync_token: str, time_min: datetime | None) -> tuple[list[Json], str]:
         """Every page of a listing (raising the HttpError of a refused page)."""
-        args: Json = {"calendarId": CALENDAR, "showDeleted": True, "singleEvents": False,
+        args: Json = {"calendarId": self._calendar, "showDeleted": True, "singleEvents": False,
                       "maxResults": PAGE_SIZE}
         if sync_token:
             args["syncToken"] = sync_token
@@ -356,7 +361,7 @@ class GoogleCalendar:
 
     def _get(self, ids: Sequence[str]) -> dict[str, Result]:
         """``events.get`` of each id: the Event, or None when Google does not know it."""
-        requests = {i: self._events.get(calendarId=CALENDAR, eventId=i) for i in ids}
+        requests = {i: self._events.get(calendarId=self._calendar, eventId=i) for i in ids}
         out: dict[str, Result] = {}
         for key, answer in self._all(requests, "events.get").items():
             if isinstance(answer, HttpError):
@@ -384,11 +389,13 @@ class GoogleCalendar:
     def _insert_request(self, new: NewEvent) -> Any:
         body = new_event_body(new)
         if not (new.series_remote_id and new.original_start):
-            return self._events.insert(calendarId=CALENDAR, body=body)
+            return self._events.insert(calendarId=self._calendar, body=body,
+                                       sendUpdates=self._send_updates)
         # A changed occurrence: write the exception of that instance of the series.
         event_id = f"{new.series_remote_id}_{instance_suffix(new.original_start)}"
         body = {k: v for k, v in body.items() if k not in ("id", "recurrence")}
-        return self._events.patch(calendarId=CALENDAR, eventId=event_id, body=body)
+        return self._events.patch(calendarId=self._calendar, eventId=event_id, body=body,
+                                  sendUpdates=self._send_updates)
 
     def _insert_batch(self, planned: Sequence[tuple[str, NewEvent, Any]]
                       ) -> dict[str, EventResult]:
@@ -433,7 +440,8 @@ class GoogleCalendar:
             if not body:  # nothing Google would see changes
                 results[key] = EventResult(key=remote_id, event=up.remote)
                 continue
-            request = self._events.patch(calendarId=CALENDAR, eventId=remote_id, body=body)
+            request = self._events.patch(calendarId=self._calendar, eventId=remote_id, body=body,
+                                         sendUpdates=self._send_updates)
             if up.remote.etag:
                 request.headers["If-Match"] = up.remote.etag
             requests[key] = request
@@ -455,7 +463,8 @@ class GoogleCalendar:
     # -- deleting -------------------------------------------------------------------------------
 
     def delete(self, remote_ids: Sequence[str]) -> list[EventResult]:
-        requests = {str(i): self._events.delete(calendarId=CALENDAR, eventId=remote_id)
+        requests = {str(i): self._events.delete(calendarId=self._calendar, eventId=remote_id,
+                                                     sendUpdates=self._send_updates)
                     for i, remote_id in enumerate(remote_ids)}
         answers = self._all(requests, "events.delete")
         out: list[EventResult] = []

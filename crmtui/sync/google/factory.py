@@ -47,15 +47,18 @@ def contacts_remote_factory(data_dir: str | os.PathLike[str], *,
 def calendar_remote_factory(data_dir: str | os.PathLike[str], *,
                             progress: Callable[[str], None] | None = None,
                             sleep: Callable[[float], None] | None = None,
+                            calendar: str = "primary", send_updates: str = "none",
                             ) -> Callable[[Account], CalendarRemote]:
-    """Build the Calendar adapter (the account's primary calendar) for an account (see
-    :func:`_connect`)."""
+    """Build the Calendar adapter for an account (see :func:`_connect`): its ``calendar``
+    (by id; "primary" is the account's own), its writes e-mailing guests as ``send_updates``
+    says."""
     directory = Path(data_dir)
 
     def make(account: Account) -> CalendarRemote:
         service, uri = _connect(directory, account, "calendar")
         return GoogleCalendar(service, batch_uri=uri, progress=progress,
-                              sleep=sleep or time.sleep)
+                              sleep=sleep or time.sleep, calendar=calendar,
+                              send_updates=send_updates)
 
     return make
 
