@@ -545,6 +545,24 @@ def test_an_occurrence_made_in_the_crm_becomes_the_instances_exception(team: Tea
     assert len(team.activities()) == 2
 
 
+def test_an_occurrence_of_a_series_before_the_sync_from_date_says_why_once(team: Team) -> None:
+    """A changed occurrence after "Synchronize from" whose series starts before it: the series
+    is not synchronized, and the run says so with that reason, once (not "next run sends it")."""
+    a = team.add("a", "Amy", since=date(2026, 3, 10))
+    series = task(team, a, "Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])  # from 2 March
+    original = T0 + timedelta(days=14)
+    task(team, a, "Weekly (later)", start=original + timedelta(hours=3), series_id=series.id,
+         original_start=original)
+    first = team.sync(a)
+    assert first.ok
+    [why] = [s for s in first.report.skipped if "Weekly (later)" in s]
+    assert "before the \"Synchronize from\" date (2026-03-10)" in why
+    assert "next run" not in why
+    again = team.sync(a)
+    assert again.ok and not [s for s in again.report.skipped if "Weekly (later)" in s]
+    assert a.calendar.live() == []
+
+
 # --------------------------------------------------------------------------- responses
 
 

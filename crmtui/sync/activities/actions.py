@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crmtui.model import (
@@ -82,6 +82,7 @@ class ActivityRun:
     failed_imports: list[str] = field(default_factory=list)
     abandoned: set[str] = field(default_factory=set)
     later: list[Action] = field(default_factory=list)
+    since: date | None = None  # the "Synchronize from" date
 
     def transaction(self) -> AbstractContextManager[Any]:
         return self.repo.transaction()
@@ -92,6 +93,23 @@ class ActivityRun:
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=aid,
                                     remote_id=rc.remote_id, etag=rc.etag, base=dict(base),
                                     remote=remote, synced=utcnow(), remote_updated=rc.updated))
+
+    def why_no_series(self, a: Activity) -> str:
+        """Why a changed occurrence cannot go to Google: its series is not there. When the
+        series will not be sent (it starts before "Synchronize from", or it is not this user's
+        to send) that is said, once; else the occurrence is looked at again next run."""
+        try:
+            series = self.repo.get_activity(a.series_id)
+        except NotFound:
+            return "its series is no longer in crmtui"
+        starts = series.starts_on()
+        if self.since is not None and starts is not None and starts < self.since:
+            return (f"its series starts on {starts.isoformat()}, before the \"Synchronize "
+                    f"from\" date ({self.since.isoformat()}), so it is not synchronized")
+        if not series.show_in_calendar:
+            return "its series does not have Show in calendar set"
+        self.retry_local.add(a.id)
+        return "its series is not in Google Calendar yet; next run sends it"
 
     def own(self, a: Activity) -> Activity:
         """Make this user the organizer of an activity whose organizer has no sync set up; the
@@ -177,9 +195,7 @@ class CreateEvent(Action):
                 new.series_remote_id = ctx.remote_ids.get(a.series_id, "")
                 new.original_start = original_start(a)
                 if not (new.series_remote_id and new.original_start):
-                    ctx.report.skipped.append(f"{label(fields, a.id)}: its series is not in "
-                                              "Google Calendar yet; next run sends it")
-                    ctx.retry_local.add(a.id)
+                    ctx.report.skipped.append(f"{label(fields, a.id)}: {ctx.why_no_series(a)}")
                     continue
             news.append((action, new))
         results = ctx.remote.insert([new for _, new in news]) if news else []

@@ -302,7 +302,8 @@ class ActivitySync:
                                report=report)
         report.notes += plan.not_pushed
         self.ctx = ActivityRun(self.repo, self.user_id, self.remote, users, report, local,
-                               remote_ids=dict(index), generations=dict(state.generations))
+                               remote_ids=dict(index), generations=dict(state.generations),
+                               since=since)
         self.ctx.failed_imports += sorted(unread)
         self.ctx.retry_local |= waiting
         return plan, self.ctx
