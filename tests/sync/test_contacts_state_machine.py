@@ -1,8 +1,8 @@
 """A hypothesis state machine that drives the contact sync end to end: the real People adapter
 against a fresh emulator and store per example, with edits, tags, group moves and deletes on
 both sides, faults, expired sync tokens, interrupted runs and syncs. After every clean sync (no
-fault pending, confirmed) both sides must agree, nothing may be duplicated, and no value may have
-vanished without a journal entry.
+fault pending, confirmed) both sides must agree, nothing may be duplicated, no value may have
+vanished without a journal entry, and a second sync in a row writes nothing on either side.
 
 The value model: every value a rule writes (a job title, a company, notes) is a unique token
 ``side[n]``. A value may disappear from both sides only (a) when a user overwrote or deleted it
