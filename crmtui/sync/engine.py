@@ -25,6 +25,10 @@ def _empty(value: Any) -> bool:
     return value in (None, "", [], {})
 
 
+def _equal(name: str, a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
 @dataclass
 class Merge:
     """The outcome of merging one record's fields."""
@@ -38,24 +42,28 @@ class Merge:
 def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
                  local: Mapping[str, Any], remote: Mapping[str, Any], *,
                  local_time: datetime | None, remote_time: datetime | None,
-                 record_id: str, now: datetime | None = None) -> Merge:
+                 record_id: str, now: datetime | None = None,
+                 same: Callable[[str, Any, Any], bool] | None = None) -> Merge:
     """Three-way merge of ``local`` and ``remote`` against ``base``.
 
     Without a base (two records linked for the first time) a field empty on one side takes the
     other side's value; fields set differently on both sides go to the most recent change. Ties go
-    to the CRM."""
+    to the CRM. ``same(name, a, b)`` says whether two values of a field are the same (default:
+    equal); values that are the same are no change and no conflict, and neither side is
+    written for them (emails that differ only in letter case, say)."""
     at = now or datetime.now(UTC)
+    eq = same or _equal
     merged: dict[str, Any] = {}
     conflicts: list[Conflict] = []
     local_wins = (remote_time is None or
                   (local_time is not None and local_time >= remote_time))
     for name in names:
         lv, rv = local.get(name), remote.get(name)
-        if lv == rv:
+        if eq(name, lv, rv):
             value = lv
-        elif base is not None and lv == base.get(name):
+        elif base is not None and eq(name, lv, base.get(name)):
             value = rv
-        elif base is not None and rv == base.get(name):
+        elif base is not None and eq(name, rv, base.get(name)):
             value = lv
         elif base is None and _empty(lv):
             value = rv
@@ -67,8 +75,8 @@ def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
                                       winner="crm" if local_wins else "google", at=at))
         merged[name] = value
     return Merge(fields=merged,
-                 to_local=[n for n in names if merged[n] != local.get(n)],
-                 to_remote=[n for n in names if merged[n] != remote.get(n)],
+                 to_local=[n for n in names if not eq(n, merged[n], local.get(n))],
+                 to_remote=[n for n in names if not eq(n, merged[n], remote.get(n))],
                  conflicts=conflicts)
 
 

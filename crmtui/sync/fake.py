@@ -179,7 +179,8 @@ class FakeContactsRemote:
         out = []
         for u in updates:
             p = self.people.get(u.remote.remote_id)
-            if all(u.fields[name] == u.remote.fields.get(name) for name in u.changed):
+            if all(u.fields[name] == u.remote.fields.get(name) for name in u.changed) and (
+                    not u.crm_id or u.crm_id == u.remote.crm_id):
                 out.append(WriteResult(key=u.remote.remote_id, contact=u.remote))  # no call
             elif p is None or p.deleted:
                 out.append(WriteResult(key=u.remote.remote_id, error="not found"))
@@ -190,6 +191,7 @@ class FakeContactsRemote:
             else:
                 for name in u.changed:
                     p.fields[name] = u.fields[name]
+                p.crm_id = u.crm_id or p.crm_id
                 self._touch(p)
                 out.append(WriteResult(key=p.remote_id, contact=self._view(p, group)))
         return out

@@ -124,6 +124,7 @@ class ContactUpdate:
     remote: RemoteContact  # as last read (etag, raw person)
     fields: dict[str, Any]  # the complete new canonical fields
     changed: Sequence[str]  # which canonical fields differ from ``remote.fields``
+    crm_id: str = ""  # set: clientData crmtui-id must become this (it names another record)
 
 
 Progress = Callable[[str], None]

@@ -102,6 +102,23 @@ class CalendarWorld:
 
     # -- the checks after a clean sync of everyone -----------------------------------------------
 
+    def crm_dump(self) -> dict[str, Any]:
+        """The store but the sync state and the journal (a run always writes those)."""
+        return {name: records for name, records in self.repo.dump().items()
+                if name not in ("sync_state", "journal", "exported")}
+
+    def check_converged(self) -> None:
+        """After a clean sync of everyone, another sync of each, nothing changed in between,
+        writes nothing on either side."""
+        for key in KEYS:
+            before = self.crm_dump()
+            outcome = self.sync(key)
+            assert outcome.ok, (key, outcome.status, outcome.message)
+            writes = [f"{r['method']} {r['path']}" for r in self.team.requests.log()
+                      if r["method"] != "GET" and r["batch"] != "outer"]
+            assert writes == [], f"an idle sync of {key} wrote to Google: {writes}"
+            assert self.crm_dump() == before, f"an idle sync of {key} changed the CRM"
+
     def check_agreement(self) -> None:
         activities = {a.id: a for a in self.activities()}
         for key, member in self.members.items():
@@ -317,5 +334,25 @@ def test_a_cancelled_event_is_checked_and_journaled() -> None:
         a = machine.world.activities()
         assert len(a) == 3
         assert sum(1 for x in a if not x.show_in_calendar) == 1
+    finally:
+        machine.teardown()
+
+
+def test_an_idle_sync_after_a_clean_one_writes_nothing() -> None:
+    """Every run converges: after edits on both sides and in both calendars and a clean sync of
+    everyone, another sync of each writes nothing to Google and changes nothing in the CRM."""
+    machine = ActivitySyncMachine()
+    try:
+        machine.crm_create(organizer="a", with_other=True, shown=True, slot=0)
+        machine.crm_create(organizer="b", with_other=True, shown=True, slot=1)
+        machine.google_create(who="b", with_other=True, slot=2)
+        machine.google_create(who="a", with_other=False, slot=3)
+        machine.clean_sync_and_check()
+        machine.world.check_converged()
+        machine.crm_edit(pick=0, what="title")
+        machine.google_edit(who="b", pick=0, what="time")
+        machine.google_cancel(who="a", pick=0)
+        machine.clean_sync_and_check()
+        machine.world.check_converged()
     finally:
         machine.teardown()

@@ -618,3 +618,127 @@ def test_the_command_exits_1_when_the_guard_stops_it(
     result = crmtui(data_dir, "sync", "contacts", "--yes")
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert "6 untagged" in result.stdout
+
+
+# --------------------------------------------------------------------------- every run converges
+
+
+def writes(requests: Requests) -> list[str]:
+    """The mutating requests of the last run (a batch counts by its parts)."""
+    return [f"{r['method']} {r['path']}" for r in requests.log()
+            if r["method"] != "GET" and r["batch"] != "outer"]
+
+
+def spelled(repo: TinyDBRepository, contact: Contact) -> list[tuple[str, str]]:
+    return [(e.value, e.type) for e in repo.get_contact(contact.id).emails]
+
+
+@pytest.mark.parametrize("newer", ["crm", "gmail"])
+def test_an_email_differing_only_in_case_links_quietly_and_keeps_each_spelling(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        requests: Requests, emulator: Emulator, newer: str) -> None:
+    kari = add(repo, user, None, "Kari", "Nord", emails=[Email("kari@nord.no", "work", True)])
+    ok(sync())
+    if newer == "gmail":
+        control(emulator, "POST", "/clock", {"advance": 3600})
+    else:
+        edit(repo, user, kari, at=datetime.now(UTC) + timedelta(hours=1))
+    found = gmail.create(person("Kari", "Nord", email="Kari.Nord@NORD.no"))
+    edit(repo, user, kari, emails=[Email("kari.nord@nord.no", "work", True)],
+         **({"at": datetime.now(UTC) + timedelta(hours=1)} if newer == "crm" else {}))
+    report = ok(sync())
+    assert report.crm.linked == 1 and report.conflicts == []
+    assert repo.list_runs(user.id)[0].conflicts == []
+    assert remote_id(repo, user, kari) == found["resourceName"]
+    assert spelled(repo, kari) == [("kari.nord@nord.no", "work")]
+    rid = found["resourceName"]
+    assert values(gmail.get(rid), "emailAddresses", "value", "type") == [
+        ("Kari.Nord@NORD.no", "work")]
+    report = ok(sync())
+    assert report.counts() == dict.fromkeys(report.counts(), 0)
+    assert writes(requests) == []
+    assert values(gmail.get(rid), "emailAddresses", "value") == [("Kari.Nord@NORD.no",)]
+
+
+def test_an_email_added_on_one_side_keeps_the_other_sides_spelling_of_the_rest(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        requests: Requests, emulator: Emulator) -> None:
+    kari = add(repo, user, None, "Kari", emails=[Email("kari@nord.no", "work", True)])
+    ok(sync())
+    found = gmail.create(person("Kari", email="KARI@NORD.no"))
+    ok(sync())
+    rid = found["resourceName"]
+    control(emulator, "POST", "/clock", {"advance": 60})
+    gmail.edit(rid, emailAddresses=[{"value": "KARI@NORD.no", "type": "work"},
+                                    {"value": "kari@home.no", "type": "home"}])
+    report = ok(sync())
+    assert report.conflicts == []
+    assert spelled(repo, kari) == [("kari@nord.no", "work"), ("kari@home.no", "home")]
+    edit(repo, user, kari, emails=[Email("kari@nord.no", "work", True),
+                                   Email("kari@home.no", "home"), Email("k@nord.no", "work")])
+    ok(sync())
+    assert values(gmail.get(rid), "emailAddresses", "value", "type") == [
+        ("KARI@NORD.no", "work"), ("kari@home.no", "home"), ("k@nord.no", "work")]
+    assert spelled(repo, kari)[0] == ("kari@nord.no", "work")
+    report = ok(sync())
+    assert report.counts() == dict.fromkeys(report.counts(), 0) and writes(requests) == []
+
+
+@pytest.mark.parametrize("left", ["untagged in crmtui", "taken out in Gmail"])
+def test_a_contact_tagged_again_after_its_gmail_copy_was_deleted_is_created_by_one_sync(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        requests: Requests, left: str) -> None:
+    zoe = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
+    ok(sync())
+    old = remote_id(repo, user, zoe)
+    if left == "untagged in crmtui":
+        repo.tag_contacts([zoe.id], sync_tag.id, user.id, remove=True)
+    else:
+        gmail.move_out(old)
+    ok(sync())
+    gmail.delete(old)
+    repo.tag_contacts([zoe.id], sync_tag.id, user.id)
+    report = ok(sync())
+    assert report.google.created == 1
+    [found] = gmail.contacts()
+    assert found["resourceName"] != old and gmail.members() == [found["resourceName"]]
+    assert remote_id(repo, user, zoe) == found["resourceName"]
+    assert client_data(found) == {CRM_ID_KEY: zoe.id}
+    report = ok(sync())
+    assert report.counts() == dict.fromkeys(report.counts(), 0) and writes(requests) == []
+    assert repo.get_sync_state(user.id, SyncKind.CONTACTS).get("parked") in ({}, None)
+
+
+def test_a_gmail_contact_brought_back_after_its_crm_contact_was_deleted_carries_the_new_id(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        requests: Requests) -> None:
+    zoe = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
+    ok(sync())
+    rid = remote_id(repo, user, zoe)
+    repo.delete_contact(zoe.id)
+    ok(sync())  # out of the group, still in Gmail
+    gmail.move_in(rid)
+    report = ok(sync())
+    assert report.crm.created == 1
+    [back] = [c for c in repo.iter_contacts() if c.given_name == "Zoë"]
+    assert back.id != zoe.id and remote_id(repo, user, back) == rid
+    assert client_data(gmail.get(rid)) == {CRM_ID_KEY: back.id}
+    report = ok(sync())
+    assert report.counts() == dict.fromkeys(report.counts(), 0) and writes(requests) == []
+
+
+def test_a_push_corrects_a_crmtui_id_that_names_another_record(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
+    """A link made before the import corrected ids: the next write of the pair corrects it."""
+    zoe = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
+    ok(sync())
+    rid = remote_id(repo, user, zoe)
+    gmail.edit(rid, clientData=[{"key": CRM_ID_KEY, "value": "0" * 32},
+                                {"key": "other-app", "value": "kept"}])
+    ok(sync())
+    assert client_data(gmail.get(rid)) == {CRM_ID_KEY: zoe.id, "other-app": "kept"}
+    edit(repo, user, zoe, job_title="Founder")
+    ok(sync())
+    found = gmail.get(rid)
+    assert client_data(found) == {CRM_ID_KEY: zoe.id, "other-app": "kept"}
+    assert values(found, "organizations", "title") == [("Founder",)]

@@ -240,3 +240,52 @@ def test_own_writes_coming_back_are_not_looked_at_again(world: World,
     outcome = world.sync()
     assert outcome.ok and outcome.report.counts()["google_updated"] == 0
     assert loaded == []
+
+
+def test_emails_differing_only_in_case_are_no_change_and_no_conflict() -> None:
+    from datetime import UTC, datetime
+
+    from crmtui.sync.contacts.mapping import respell, same_field
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    crm = {"emails": [{"value": "kari@nord.no", "type": "work", "primary": True}]}
+    gmail = {"emails": [{"value": "KARI@NORD.no", "type": "work", "primary": True}]}
+    for base in (None, crm, gmail):
+        for local_time, remote_time in ((early, late), (late, early)):
+            merge = merge_fields(["emails"], base, crm, gmail, local_time=local_time,
+                                 remote_time=remote_time, record_id="x", same=same_field)
+            assert merge.conflicts == [] and merge.to_local == [] and merge.to_remote == []
+    # Gmail adds an email: the CRM gets it, and keeps its own spelling of the one it had.
+    added = {"emails": [*gmail["emails"],
+                        {"value": "kari@home.no", "type": "home", "primary": False}]}
+    merge = merge_fields(["emails"], crm, crm, added, local_time=late, remote_time=early,
+                         record_id="x", same=same_field)
+    assert merge.to_local == ["emails"] and merge.to_remote == [] and merge.conflicts == []
+    assert [e["value"] for e in respell(merge.fields, crm)["emails"]] == [
+        "kari@nord.no", "kari@home.no"]
+    # A different type is a change, not a case matter.
+    home = {"emails": [{"value": "KARI@nord.no", "type": "home", "primary": True}]}
+    merge = merge_fields(["emails"], crm, crm, home, local_time=late, remote_time=early,
+                         record_id="x", same=same_field)
+    assert merge.to_local == ["emails"] and merge.fields == home
+    # Without ``same`` the merge compares values as they are.
+    merge = merge_fields(["emails"], None, crm, gmail, local_time=late, remote_time=early,
+                         record_id="x")
+    assert len(merge.conflicts) == 1
+
+
+def test_a_contact_tagged_again_after_its_gmail_copy_was_deleted_is_created_at_once(
+        world: World) -> None:
+    zoe = world.add("Zoë", emails=["zoe@example.com"])
+    assert world.sync().ok
+    old = world.repo.get_link(world.user.id, SyncKind.CONTACTS, zoe.id)
+    assert old is not None
+    world.repo.tag_contacts([zoe.id], world.tag.id, world.user.id, remove=True)
+    assert world.sync().ok
+    world.google.gmail_delete(old.remote_id)
+    world.repo.tag_contacts([zoe.id], world.tag.id, world.user.id)
+    outcome = world.sync()
+    assert outcome.ok and outcome.report.google.created == 1
+    link = world.repo.get_link(world.user.id, SyncKind.CONTACTS, zoe.id)
+    assert link is not None and link.remote_id != old.remote_id
+    assert world.google.people[link.remote_id].crm_id == zoe.id
+    assert world.repo.get_sync_state(world.user.id, SyncKind.CONTACTS).get("parked") in ({}, None)

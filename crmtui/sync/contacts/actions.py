@@ -15,7 +15,13 @@ from typing import Any
 
 from crmtui.model import Contact, SyncKind, SyncLink, ValidationError
 from crmtui.store import ContactQuery, NotFound, Repository
-from crmtui.sync.contacts.mapping import apply_fields, contact_fields, label
+from crmtui.sync.contacts.mapping import (
+    apply_fields,
+    contact_fields,
+    label,
+    respell,
+    same_field,
+)
 from crmtui.sync.engine import SyncReport, describe_merge, merge_fields
 from crmtui.sync.remote import (
     CONTACT_FIELDS,
@@ -30,6 +36,7 @@ from crmtui.sync.runner import Action, MergeAction
 WRITE_BATCH = 200  # People: contacts per batchCreate / batchUpdate
 GROUP_BATCH = 1000  # People: members per contactGroups.members.modify
 KIND = SyncKind.CONTACTS
+CRM_ID_FIELD = "crmtui id"  # in a merge's to_remote: the id Google carries must be corrected
 
 
 @dataclass
@@ -75,13 +82,26 @@ def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalConta
     written, a :class:`RefreshLink` when only the link must remember a new etag or base."""
     merge = merge_fields(CONTACT_FIELDS, base, mine.fields, rc.fields,
                          local_time=mine.modified, remote_time=rc.updated, record_id=contact_id,
-                         now=now)
+                         now=now, same=same_field)
     report.conflicts += merge.conflicts
-    if merge.to_remote or merge.to_local:
-        return [MergeContact(contact_id, rc, merge.fields, merge.to_remote, merge.to_local)]
-    if listed or base is None or dict(base) != merge.fields:
+    action = merge_action(contact_id, rc, merge.fields, merge.to_remote, merge.to_local)
+    if action is not None:
+        return [action]
+    if listed or base is None or any(not same_field(name, base.get(name), merge.fields[name])
+                                     for name in CONTACT_FIELDS):
         return [RefreshLink(contact_id, rc, merge.fields)]
     return []
+
+
+def merge_action(contact_id: str, rc: RemoteContact, merged: dict[str, Any],
+                 to_remote: Sequence[str], to_local: Sequence[str]) -> MergeContact | None:
+    """The :class:`MergeContact` of a pair, None when nothing is to be written. A Gmail contact
+    whose clientData names another CRM record (say, one deleted in crmtui before the Gmail contact
+    was brought back in) gets this record's id written with it."""
+    fix = [CRM_ID_FIELD] if rc.crm_id and rc.crm_id != contact_id else []
+    if not (to_remote or to_local or fix):
+        return None
+    return MergeContact(contact_id, rc, merged, [*to_remote, *fix], list(to_local))
 
 
 @dataclass
@@ -116,6 +136,7 @@ class CreateContact(Action):
                 ctx.retry_local.add(new.crm_id)
                 continue
             ctx.link(new.crm_id, result.contact, new.fields)
+            ctx.parked.pop(new.crm_id, None)  # its old Gmail contact is gone: this one replaces it
             ctx.report.google.created += 1
         return []
 
@@ -155,7 +176,11 @@ class ImportContact(Action):
             made.append((contact, rc))
         ctx.repo.add_contacts([c for c, _ in made])
         for contact, rc in made:
-            ctx.link(contact.id, rc, contact_fields(contact))
+            fields = contact_fields(contact)
+            ctx.link(contact.id, rc, fields)
+            fix = merge_action(contact.id, rc, fields, [], [])
+            if fix is not None:  # it carries the id of a CRM record deleted meanwhile
+                ctx.later.append(fix)
         ctx.report.crm.created += len(made)
         return []
 
@@ -191,7 +216,9 @@ class LinkPair(Action):
 @dataclass
 class Regroup(Action):
     """A contact tagged again in crmtui: the Gmail contact it left with goes back into the group
-    (``found``: it still exists; its merge follows), else the next run creates it anew."""
+    (its merge follows). ``found`` False (gone from Gmail) is never planned: the planner creates
+    such a contact anew instead; one that vanishes between the read and the write is created by
+    the next run."""
 
     contact_id: str
     remote_id: str
@@ -252,7 +279,11 @@ class MergeContact(MergeAction):
 
     @classmethod
     def send(cls, ctx: ContactRun, batch: Sequence[MergeContact]) -> dict[str, WriteResult]:
-        updates = [ContactUpdate(a.remote, a.merged, a.to_remote) for a in batch if a.to_remote]
+        updates = [ContactUpdate(
+            a.remote, respell(a.merged, a.remote.fields),
+            [f for f in a.to_remote if f != CRM_ID_FIELD],
+            crm_id=a.contact_id if CRM_ID_FIELD in a.to_remote else "")
+            for a in batch if a.to_remote]
         return {r.key: r for r in ctx.remote.update(updates, ctx.group)} if updates else {}
 
     @property
@@ -280,7 +311,8 @@ class MergeContact(MergeAction):
         """Write the merged fields into the CRM contact; False (reported) if they do not fit."""
         try:
             contact = ctx.repo.get_contact(self.contact_id, ctx.user_id)
-            ctx.repo.update_contact(apply_fields(contact, self.merged), ctx.user_id, touch=False)
+            fields = respell(self.merged, contact_fields(contact))
+            ctx.repo.update_contact(apply_fields(contact, fields), ctx.user_id, touch=False)
         except (ValidationError, NotFound) as exc:
             ctx.report.skipped.append(f"{label(self.merged, self.contact_id)}: not updated in "
                                       f"crmtui ({exc})")
@@ -306,10 +338,11 @@ class MergeContact(MergeAction):
             contact = ctx.repo.get_contact(action.contact_id, ctx.user_id)
             merge = merge_fields(CONTACT_FIELDS, link.base, contact_fields(contact), rc.fields,
                                  local_time=contact.modified, remote_time=rc.updated,
-                                 record_id=action.contact_id)
+                                 record_id=action.contact_id, same=same_field)
             ctx.report.conflicts += merge.conflicts
-            pending.append(MergeContact(action.contact_id, rc, merge.fields, merge.to_remote,
-                                        merge.to_local))
+            pending.append(merge_action(action.contact_id, rc, merge.fields, merge.to_remote,
+                                        merge.to_local)
+                           or MergeContact(action.contact_id, rc, merge.fields, [], []))
         return pending
 
 

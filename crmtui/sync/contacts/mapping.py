@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from crmtui.model import Address, Contact, Email, Phone
+from crmtui.sync.remote import CRM_ID_KEY
 
 
 def one_primary(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,3 +50,36 @@ def label(fields: Mapping[str, Any], fallback: str) -> str:
     name = " ".join(p for p in (fields.get("given_name"), fields.get("family_name")) if p)
     emails = fields.get("emails") or []
     return name or fields.get("company") or (emails[0]["value"] if emails else "") or fallback
+
+
+def _folded(emails: Any) -> list[dict[str, Any]]:
+    return [{**e, "value": str(e.get("value", "")).casefold()} for e in emails or []]
+
+
+def same_field(name: str, a: Any, b: Any) -> bool:
+    """Whether two values of a canonical field are the same for the merge: emails match
+    ignoring letter case (their types and order still count); other fields must be equal."""
+    if name == "emails":
+        return _folded(a) == _folded(b)
+    return bool(a == b)
+
+
+def respell(fields: Mapping[str, Any], like: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every email that ``like`` holds too (ignoring case) spelled as in
+    ``like``: what is written to a side never changes that side's spelling for case alone."""
+    spelled = {str(e.get("value", "")).casefold(): e["value"] for e in like.get("emails") or []}
+    emails = fields.get("emails")
+    if not emails or not spelled:
+        return dict(fields)
+    return {**fields, "emails": [
+        {**e, "value": spelled.get(str(e.get("value", "")).casefold(), e["value"])}
+        for e in emails]}
+
+
+def carried_id(person: Mapping[str, Any]) -> str:
+    """The CRM id a Person as read carries in ``clientData`` ("" when none)."""
+    items = person.get("clientData")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and item.get("key") == CRM_ID_KEY:
+            return str(item.get("value", ""))
+    return ""

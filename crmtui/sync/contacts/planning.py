@@ -26,7 +26,7 @@ from crmtui.sync.contacts.actions import (
     Untag,
     merge_pair,
 )
-from crmtui.sync.contacts.mapping import contact_fields
+from crmtui.sync.contacts.mapping import carried_id, contact_fields
 from crmtui.sync.engine import ProgressFn, SyncReport
 from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact, malformed_in
 from crmtui.sync.runner import Action, Plan
@@ -113,17 +113,18 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
         link = links[cid]
         rc = seen.get(cid) or RemoteContact(remote_id=link.remote_id, etag=link.etag,
                                             fields=dict(link.base), in_group=True,
+                                            crm_id=carried_id(link.remote),
                                             raw=dict(link.remote))
         merges += merge_pair(cid, link.base, mine, rc, report, listed=cid in seen, now=now)
 
     for cid, mine in local.items():
         if mine.tagged and cid not in claimed:
-            if cid in parked_ids:
-                back = parked.get(cid)
-                actions.append(Regroup(cid, parked_ids[cid], found=back is not None))
-                if back is not None:
-                    merges += merge_pair(cid, None, mine, back, report, listed=True, now=now)
-            else:
+            back = parked.get(cid) if cid in parked_ids else None
+            if back is not None:
+                actions.append(Regroup(cid, parked_ids[cid], found=True))
+                merges += merge_pair(cid, None, mine, back, report, listed=True, now=now)
+            else:  # never in Gmail, or its Gmail contact was deleted while it was out
+
                 actions.append(CreateContact(NewContact(crm_id=cid, fields=mine.fields)))
     return Plan(actions=actions + merges, linked=len(index),
                 guard_reason="many linked contacts are gone from the Google group")

@@ -46,6 +46,7 @@ WRITE_BATCH = 200
 READ_BATCH = 200
 MEMBERS_BATCH = 1000
 MY_CONTACTS = "contactGroups/myContacts"
+CLIENT_DATA = "clientData"  # written by an update only to correct the crmtui id it carries
 
 # --------------------------------------------------------------------------- the adapter
 
@@ -102,6 +103,17 @@ def _people_of(responses: Any, asked: Sequence[str]) -> tuple[list[Any], Malform
             malformed.append((name if isinstance(name, str) else "",
                               "Google's answer for it is not a contact"))
     return people, malformed
+
+
+def _client_data(raw: Mapping[str, Any], crm_id: str) -> list[Json]:
+    """A Person's ``clientData`` as read, with the crmtui id set to ``crm_id`` (kept as read
+    when ``crm_id`` is empty)."""
+    items = [{k: v for k, v in d.items() if k != "metadata"}
+             for d in raw.get(CLIENT_DATA) or [] if isinstance(d, Mapping)]
+    if not crm_id:
+        return items
+    return [d for d in items if d.get("key") != CRM_ID_KEY] + [
+        {"key": CRM_ID_KEY, "value": crm_id}]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -274,6 +286,8 @@ class GooglePeople:
             except (ValueError, TypeError, KeyError) as exc:
                 results[key] = WriteResult(key=key, error=f"cannot be mapped: {exc}")
                 continue
+            if up.crm_id and up.crm_id != up.remote.crm_id:
+                mask.append(CLIENT_DATA)
             if mask:
                 planned.append((up, mask))
             else:  # nothing Google would see changes
@@ -285,7 +299,10 @@ class GooglePeople:
 
     @staticmethod
     def _update_body(up: ContactUpdate, mask: Iterable[str]) -> Json:
-        body = person_body(up.fields, up.remote.raw, mask)
+        mask = list(mask)
+        body = person_body(up.fields, up.remote.raw, [m for m in mask if m != CLIENT_DATA])
+        if CLIENT_DATA in mask:
+            body[CLIENT_DATA] = _client_data(up.remote.raw, up.crm_id)
         body["etag"] = up.remote.etag
         raw = up.remote.raw
         if raw.get("etag") == up.remote.etag:  # the source etag read with it
