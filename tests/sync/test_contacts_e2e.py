@@ -341,44 +341,39 @@ def test_a_group_renamed_in_gmail_keeps_syncing_by_resource_name(
     assert repo.get_sync_state(user.id, SyncKind.CONTACTS)["group"] == group
 
 
-def test_a_group_deleted_in_gmail_stops_the_run_until_confirmed_then_is_recreated(
+def test_a_group_deleted_in_gmail_is_recreated_and_filled_again_with_the_tagged_contacts(
         repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
     contacts = [add(repo, user, sync_tag, f"Person{i}", emails=[f"p{i}@example.com"])
                 for i in range(6)]
     ok(sync())
     old = gmail.group
     gmail.delete_group()
-    stopped = sync()
-    assert stopped.status == "stopped"
-    assert "deleted in Gmail" in stopped.message and "--yes" in stopped.message
-    assert all(tagged(repo, user, c, sync_tag) for c in contacts)  # nothing unlinked
-    assert repo.list_runs(user.id)[0].status == "stopped"
-    assert sync().status == "stopped"  # it asks again until confirmed
-    report = ok(sync(confirmed=True))
-    assert report.crm.untagged == 6
-    assert all(not tagged(repo, user, c, sync_tag) for c in contacts)
-    assert repo.count_contacts() == 7  # Ann and the six: nothing deleted
-    assert len(gmail.contacts()) == 6
+    report = ok(sync())
+    assert any("deleted in Gmail" in note for note in report.notes)
+    assert any("filled again with the 6 contacts" in note for note in report.notes)
+    assert report.crm.untagged == 0
+    assert all(tagged(repo, user, c, sync_tag) for c in contacts)  # the tags stay
+    assert repo.count_contacts() == 7 and len(gmail.contacts()) == 6  # nothing deleted
     new = gmail.group_named("crmtui")
-    assert new and new != old and gmail.members() == []
+    assert new and new != old
+    assert sorted(gmail.members()) == sorted(remote_id(repo, user, c) for c in contacts)
     newcomer = add(repo, user, sync_tag, "Newcomer")
-    ok(sync())
-    assert gmail.members() == [remote_id(repo, user, newcomer)]
+    again = ok(sync())
+    assert not any("deleted in Gmail" in note for note in again.notes)  # reported once
+    assert remote_id(repo, user, newcomer) in gmail.members() and len(gmail.members()) == 7
 
 
-def test_a_group_deleted_in_gmail_is_recreated_and_reported_and_the_guard_asks_every_time(
-        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
-    """Even a group of two: the guard always asks when the group was deleted."""
-    for i in range(2):
-        add(repo, user, sync_tag, f"Person{i}")
+def test_a_small_group_deleted_in_gmail_is_recreated_and_the_next_run_writes_nothing(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        requests: Requests) -> None:
+    people = [add(repo, user, sync_tag, f"Person{i}") for i in range(2)]
     ok(sync())
     gmail.delete_group()
-    assert sync().status == "stopped"
-    again = sync()
-    assert again.status == "stopped", again.report.counts()
-    report = ok(sync(confirmed=True))
-    assert any("deleted in Gmail" in note for note in report.notes)
-    assert report.crm.untagged == 2
+    ok(sync())
+    assert sorted(gmail.members()) == sorted(remote_id(repo, user, c) for c in people)
+    requests.reset()
+    ok(sync())
+    assert writes(requests) == []
 
 
 # --------------------------------------------------------------------------- safety rules
@@ -608,10 +603,10 @@ def test_the_command_syncs_prints_a_summary_and_logs_progress_on_stderr(
 def test_the_command_exits_1_when_the_guard_stops_it(
         repo: TinyDBRepository, user: User, sync_tag: Tag, account: Account, gmail: Gmail,
         data_dir: Path, sync: Syncer) -> None:
-    for i in range(6):
-        add(repo, user, sync_tag, f"Person{i}")
+    people = [add(repo, user, sync_tag, f"Person{i}") for i in range(6)]
     ok(sync())
-    gmail.delete_group()
+    for contact in people:  # all of them deleted in Gmail at once: the guard asks
+        gmail.delete(remote_id(repo, user, contact))
     result = crmtui(data_dir, "sync", "contacts")
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert "--yes" in result.stderr and "Traceback" not in result.stderr

@@ -147,7 +147,8 @@ def test_mass_unlink_guard_stops_and_yes_goes_ahead(world: World) -> None:
     for i in range(10):
         world.add(f"C{i}")
     world.sync()
-    world.google.gmail_delete_group(world.group)
+    for p in world.google.in_group(world.group):  # all deleted in Gmail at once
+        world.google.gmail_delete(p.remote_id)
     outcome = world.sync()
     assert outcome.status == "stopped" and "--yes" in outcome.message
     assert len(world.tagged()) == 10  # nothing was changed

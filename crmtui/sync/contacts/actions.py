@@ -256,6 +256,43 @@ class Regroup(Action):
 
 
 @dataclass
+class Refill(Action):
+    """The group was deleted in Gmail and created again: a linked contact that carries the sync
+    tag goes into the new group (one gone from Gmail meanwhile loses the tag and its link)."""
+
+    contact_id: str
+    remote_id: str
+    phase = 45
+    batch_size = GROUP_BATCH
+    message = "Filling the Google group created again"
+
+    @property
+    def record(self) -> str:
+        return self.contact_id
+
+    def describe(self, report: SyncReport) -> None:
+        report.plan.append(f"Google: put {self.contact_id[:8]} into the group created again")
+
+    @classmethod
+    def send(cls, ctx: ContactRun, batch: Sequence[Refill]) -> set[str]:
+        return set(ctx.remote.add_to_group([a.remote_id for a in batch], ctx.group))
+
+    @classmethod
+    def land(cls, ctx: ContactRun, batch: Sequence[Refill], answer: set[str], *,
+             last: bool) -> list[Action]:
+        gone = [a.contact_id for a in batch if a.remote_id in answer]
+        if gone:
+            existing = set(ctx.repo.contact_ids(ContactQuery(), None))
+            ctx.repo.tag_contacts([c for c in gone if c in existing], ctx.tag_id, ctx.user_id,
+                                  remove=True)
+            for cid in gone:
+                ctx.repo.delete_link(ctx.user_id, KIND, cid)
+                ctx.abandoned.add(cid)
+            ctx.report.crm.untagged += len(gone)
+        return []
+
+
+@dataclass
 class MergeContact(MergeAction):
     """A linked pair with something to write: the merged fields go to Google (``to_remote``,
     with the etag read) and to the CRM (``to_local``)."""

@@ -21,6 +21,7 @@ from crmtui.sync.contacts.actions import (
     ImportContact,
     LinkPair,
     LocalContact,
+    Refill,
     Regroup,
     Ungroup,
     Untag,
@@ -40,7 +41,7 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
                   emails: Mapping[str, str], report: SyncReport,
                   parked: Mapping[str, RemoteContact | None] | None = None,
                   parked_ids: Mapping[str, str] | None = None,
-                  now: datetime | None = None) -> Plan:
+                  refill: bool = False, now: datetime | None = None) -> Plan:
     """Decide every action of a contact sync (pure: no I/O).
 
     ``local``: the CRM contacts that may need something: those changed since the last sync, the
@@ -51,7 +52,9 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
     from it was deleted in crmtui; a remote contact carrying one in clientData was created by an
     interrupted run). ``emails``: folded email -> id of a CRM contact carrying it.
     ``parked_ids``: contact id -> the Gmail contact it left the group with (tagged again, it goes
-    back in); ``parked``: those Gmail contacts as read now (None: gone from Gmail)."""
+    back in); ``parked``: those Gmail contacts as read now (None: gone from Gmail).
+    ``refill``: the group was deleted in Gmail and has just been created again: every linked
+    contact that still carries the tag goes into it (nothing is untagged for being outside it)."""
     actions: list[Action] = []
     parked = parked or {}
     parked_ids = parked_ids or {}
@@ -63,6 +66,9 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
 
     for rc in changes:
         cid = by_remote.get(rc.remote_id)
+        if refill and cid is not None and not rc.deleted:
+            seen[cid] = rc  # outside the new group, as every contact is: it goes in below
+            continue
         if rc.deleted or not rc.in_group:
             if cid is not None and cid not in handled:
                 why = "deleted in Gmail" if rc.deleted else "taken out of the group in Gmail"
@@ -106,6 +112,8 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
         if mine is None:
             if cid in seen:  # a caller's bug: a contact Google changed must be loaded
                 raise ValueError(f"contact {cid} changed in Google but was not read")
+            if refill:
+                actions.append(Refill(cid, remote_id))
             continue  # unchanged on both sides
         if not mine.tagged:
             actions.append(Ungroup(cid, remote_id, "sync tag removed in crmtui", park=True))
@@ -116,6 +124,8 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
                                             crm_id=carried_id(link.remote),
                                             raw=dict(link.remote))
         merges += merge_pair(cid, link.base, mine, rc, report, listed=cid in seen, now=now)
+        if refill:
+            actions.append(Refill(cid, remote_id))
 
     for cid, mine in local.items():
         if mine.tagged and cid not in claimed:
@@ -220,10 +230,11 @@ class ContactSync:
                              existing=existing - waiting, emails=emails, report=report,
                              parked={cid: parked_found.get(state.parked[cid]) for cid in back},
                              parked_ids={cid: rid for cid, rid in state.parked.items()
-                                         if cid not in waiting})
+                                         if cid not in waiting},
+                             refill=bool(group and group.recreated))
         if group is not None and group.recreated:
-            plan.guard_reason = "the Google group was deleted in Gmail"
-            plan.guard_always = True
+            report.notes.append(f"It was filled again with the {len(plan.of(Refill))} "
+                                "contacts that carry the sync tag; their tags stay.")
         ctx = ContactRun(self.repo, self.user_id, self.remote, group_name, tag_id, report,
                          parked=dict(state.parked))
         ctx.failed_imports += sorted(unread)
