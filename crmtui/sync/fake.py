@@ -143,6 +143,12 @@ class FakeContactsRemote:
         self.groups[rn] = name
         return Group(rn, name, created=True, recreated=bool(resource_name))
 
+    def rename_group(self, resource_name: str, name: str) -> Group:
+        self._call("rename_group")
+        self._group_exists(resource_name, "contactGroups.update")
+        self.groups[resource_name] = name
+        return Group(resource_name, name)
+
     def list_changes(self, sync_token: str, group: str) -> Listing:
         self._call("list")
         epoch, _, number = sync_token.rpartition(".")

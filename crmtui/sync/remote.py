@@ -140,6 +140,9 @@ class ContactsRemote(Protocol):
         a group named ``name`` found or created when none is remembered or it was deleted.
         With ``create=False`` (a dry run) nothing is created: None when it would be."""
 
+    def rename_group(self, resource_name: str, name: str) -> Group:
+        """Give the group a new name (the name chosen in crmtui's settings)."""
+
     def list_changes(self, sync_token: str, group: str) -> Listing:
         """Contacts changed since ``sync_token`` (every contact when it is empty or expired),
         tombstones included, each with ``in_group`` for ``group``. Pages of up to 1000. A

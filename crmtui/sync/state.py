@@ -63,6 +63,8 @@ class KindState:
 class ContactsState(KindState):
     kind = SyncKind.CONTACTS
     group: str = ""  # the sync group's resource name
+    group_name: str = ""  # the group's name in crmtui's settings at the last run (a new one
+    # there renames the group in Gmail; a new one in Gmail is followed)
     parked: dict[str, str] = field(default_factory=dict)  # contact id -> the Gmail contact it
     # left the group with (tagged again, that contact goes back into the group)
 

@@ -324,6 +324,24 @@ def test_leaving_and_rejoining_the_sync_never_duplicates_the_gmail_contact(
 # --------------------------------------------------------------------------- the group
 
 
+def test_a_group_name_changed_in_the_settings_renames_the_group_in_gmail(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
+    add(repo, user, sync_tag, "Ada")
+    ok(sync())
+    group = gmail.group
+    repo.save_sync_settings(repo.get_sync_settings(user.id).evolve(
+        contacts_group_name="Customers"))
+    dry = sync(dry_run=True)
+    assert any("rename the group 'crmtui' to 'Customers'" in line for line in dry.report.plan)
+    report = ok(sync())
+    assert any("Renamed the Google group to 'Customers'" in n for n in report.notes)
+    assert gmail.group_named("Customers") == group  # the same group, renamed
+    assert len(gmail.members()) == 1
+    gmail.rename_group("Clients")  # then renamed in Gmail: crmtui follows, does not undo it
+    ok(sync())
+    assert gmail.group_named("Clients") == group
+
+
 def test_a_group_renamed_in_gmail_keeps_syncing_by_resource_name(
         repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer) -> None:
     first = add(repo, user, sync_tag, "First", emails=["first@example.com"])

@@ -159,6 +159,7 @@ class ContactSync:
         state = ContactsState.read(self.repo, self.user_id)
         self.state = state
         progress("Finding the Google contact group", 0, 0)
+        wanted = self.settings.contacts_group_name
         group = self.remote.ensure_group(state.group, self.settings.contacts_group_name,
                                          create=not self.dry_run)
         group_name = group.resource_name if group else ""
@@ -169,7 +170,14 @@ class ContactSync:
                                 "created again.")
         elif group.created:
             report.notes.append(f"Created the Google group {group.name!r}.")
-        elif group.name != self.settings.contacts_group_name:
+        elif group.name != wanted and state.group_name and wanted != state.group_name:
+            # a new name chosen in crmtui's settings: the group takes it in Gmail too
+            if self.dry_run:
+                report.plan.append(f"Google: rename the group {group.name!r} to {wanted!r}")
+            else:
+                group = self.remote.rename_group(group.resource_name, wanted)
+                report.notes.append(f"Renamed the Google group to {wanted!r}.")
+        elif group.name != wanted:
             report.notes.append(f"The Google group is now named {group.name!r} in Gmail; "
                                 "crmtui follows it by its identity, not its name.")
         # The group is remembered with the rest of the state at the end of a run: a run the
@@ -246,7 +254,8 @@ class ContactSync:
         """The state a successful run ends with."""
         ctx = self.ctx
         return ContactsState(
-            group=ctx.group, sync_token=self.listing_token, retry=ctx.failed_imports,
+            group=ctx.group, group_name=self.settings.contacts_group_name,
+            sync_token=self.listing_token, retry=ctx.failed_imports,
             retry_local=sorted(ctx.retry_local),
             parked={cid: rid for cid, rid in ctx.parked.items() if cid in self.existing},
             local_stamp=self.started)

@@ -178,6 +178,15 @@ class GooglePeople:
         return Group(resource_name=made["resourceName"], name=str(made.get("name", name)),
                      created=True, recreated=gone)
 
+    def rename_group(self, resource_name: str, name: str) -> Group:
+        groups = self._groups
+        found = self._call(groups.get(resourceName=resource_name, groupFields="name"),
+                           "contactGroups.get")
+        made = self._call(groups.update(resourceName=resource_name, body={
+            "contactGroup": {"name": name, "etag": found.get("etag", "")},
+            "updateGroupFields": "name"}), "contactGroups.update")
+        return Group(resource_name=resource_name, name=str(made.get("name", name)))
+
     # -- reading --------------------------------------------------------------------------------
 
     def list_changes(self, sync_token: str, group: str) -> Listing:
