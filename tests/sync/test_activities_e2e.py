@@ -545,6 +545,21 @@ def test_an_occurrence_made_in_the_crm_becomes_the_instances_exception(team: Tea
     assert len(team.activities()) == 2
 
 
+def test_an_occurrence_cancelled_in_google_becomes_an_exdate_of_the_series(team: Team) -> None:
+    a = team.add("a", "Amy")
+    series = task(team, a, "Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])  # from 2 March
+    synced(team, a)
+    rid = team.event_id(a, series)
+    a.calendar.cancel(f"{rid}_20260316T100000Z")  # the third occurrence, cancelled in Google
+    synced(team, a)
+    assert team.repo.get_activity(series.id).recurrence == [
+        "RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE:20260316T100000Z"]
+    assert len(team.activities()) == 1  # no activity for the cancelled occurrence
+    team.requests.reset()
+    synced(team, a)  # and the next run has nothing to do
+    assert team.repo.get_activity(series.id).recurrence[-1] == "EXDATE:20260316T100000Z"
+
+
 def test_an_occurrence_of_a_series_before_the_sync_from_date_says_why_once(team: Team) -> None:
     """A changed occurrence after "Synchronize from" whose series starts before it: the series
     is not synchronized, and the run says so with that reason, once (not "next run sends it")."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from crmtui.model import (
@@ -499,6 +499,51 @@ class DropLink(Action):
              last: bool) -> list[Action]:
         for action in batch:
             ctx.repo.delete_link(ctx.user_id, KIND, action.activity_id)
+        return []
+
+
+def exdate_line(original_start: str) -> str:
+    """The EXDATE line that leaves out the occurrence that started at ``original_start`` (a
+    date, or a UTC instant, as the adapter gives it)."""
+    if len(original_start) == 10:
+        return f"EXDATE;VALUE=DATE:{original_start.replace('-', '')}"
+    moment = datetime.fromisoformat(original_start.replace("Z", "+00:00")).astimezone(UTC)
+    return f"EXDATE:{moment:%Y%m%dT%H%M%SZ}"
+
+
+@dataclass
+class ExcludeOccurrence(Action):
+    """An occurrence cancelled in Google: the series activity leaves it out (an EXDATE line)."""
+
+    series_id: str
+    line: str
+    phase = 65
+    message = "Leaving out occurrences cancelled in Google Calendar"
+
+    @property
+    def record(self) -> str:
+        return self.series_id
+
+    def describe(self, report: SyncReport) -> None:
+        report.plan.append(f"crmtui: add {self.line} to the series {self.series_id[:8]} "
+                           "(an occurrence cancelled in Google Calendar)")
+        report.crm.updated += 1
+
+    @classmethod
+    def land(cls, ctx: ActivityRun, batch: Sequence[ExcludeOccurrence], answer: None, *,
+             last: bool) -> list[Action]:
+        existing = ctx.repo.activity_ids()
+        for action in batch:
+            if action.series_id not in existing:
+                continue
+            series = ctx.repo.get_activity(action.series_id)
+            if action.line in series.recurrence or not series.recurrence:
+                continue
+            # not as a crmtui edit: Google already leaves the occurrence out; the series' next
+            # push (whenever it changes) states the EXDATE there too
+            ctx.repo.update_activity(series.evolve(
+                recurrence=[*series.recurrence, action.line]), touch=False)
+            ctx.report.crm.updated += 1
         return []
 
 

@@ -33,12 +33,14 @@ from crmtui.sync.activities.actions import (
     CreateOccurrence,
     DeleteEvent,
     DropLink,
+    ExcludeOccurrence,
     ImportEvent,
     LinkEvent,
     LocalActivity,
     MergeEvent,
     RefreshEvent,
     UnlinkEvent,
+    exdate_line,
     keep_organizer,
     merge_event,
 )
@@ -128,6 +130,9 @@ def plan_activities(local: Mapping[str, LocalActivity], links: Mapping[str, Sync
     for rc in changes:
         aid = by_remote.get(rc.remote_id)
         if rc.cancelled:
+            series = by_remote.get(rc.series_id) if rc.series_id else None
+            if series is not None and series in existing and rc.original_start:
+                actions.append(ExcludeOccurrence(series, exdate_line(rc.original_start)))
             if aid is not None and aid not in handled:
                 gone(aid, "cancelled in Google Calendar")
             continue
