@@ -560,6 +560,17 @@ def test_an_occurrence_cancelled_in_google_becomes_an_exdate_of_the_series(team:
     assert team.repo.get_activity(series.id).recurrence[-1] == "EXDATE:20260316T100000Z"
 
 
+def test_an_exdate_added_in_crmtui_leaves_the_occurrence_out_in_google(team: Team) -> None:
+    a = team.add("a", "Amy")
+    series = task(team, a, "Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    synced(team, a)
+    team.repo.update_activity(team.repo.get_activity(series.id).evolve(
+        recurrence=["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE:20260316T100000Z"]))
+    synced(team, a)
+    master = a.calendar.get(team.event_id(a, series))
+    assert master["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE:20260316T100000Z"]
+
+
 def test_an_occurrence_of_a_series_before_the_sync_from_date_says_why_once(team: Team) -> None:
     """A changed occurrence after "Synchronize from" whose series starts before it: the series
     is not synchronized, and the run says so with that reason, once (not "next run sends it")."""
