@@ -14,8 +14,6 @@ from textual.widgets import DataTable, Input, RichLog
 
 from crmtui.app import CrmApp
 from crmtui.cli import tui_services
-from crmtui.demo import DEMO_EMAIL
-from crmtui.emulator import Emulator
 from crmtui.emulator.control_client import EmulatorControl
 from crmtui.model import Contact, Email, SyncKind, utcnow
 from crmtui.screens.confirm import Confirm
@@ -26,11 +24,6 @@ from crmtui.sync.service import SyncService
 
 from .conftest import Demo
 from .pilot_helpers import SIZE, wait_for
-
-
-def delete_group(emulator: Emulator, group: str) -> None:
-    """Delete the demo account's contact group "in Gmail" (the emulator's control API)."""
-    EmulatorControl(emulator, timeout=10).delete_group(DEMO_EMAIL, group)  # raises unless 2xx
 
 
 def log_text(app: CrmApp) -> str:
@@ -147,9 +140,10 @@ def test_a_run_the_guard_stops_asks_and_goes_on_when_confirmed(demo_google: Demo
             await wait_for(pilot, lambda: not app.running, "the first sync", attempts=1500)
             linked = len(repo.list_links(user_id, SyncKind.CONTACTS))
             assert linked > 5
-            # The group vanishes in Gmail: every link would go at once.
-            group = repo.get_sync_state(user_id, SyncKind.CONTACTS)["group"]
-            delete_group(emulator, group)
+            # Every linked contact is deleted in Gmail at once: every link would go.
+            email = repo.list_accounts(user_id)[0].email
+            for link in repo.list_links(user_id, SyncKind.CONTACTS):
+                EmulatorControl(emulator).delete_contact(email, link.remote_id)
             await pilot.press("y")
             await wait_for(pilot, lambda: isinstance(app.screen, Confirm), "the question",
                            attempts=1500)
