@@ -33,7 +33,9 @@ from crmtui.sync.settings import SyncSettingsService
 PERIOD_OPTIONS = [(f"every {n} minute{'s' if n > 1 else ''}", n) for n in SYNC_PERIODS]
 NO_TAG = ""
 FIELDS = ("contacts_period", "contacts_tag_id", "contacts_group_name", "activities_period",
-          "activities_from")
+          "activities_from", "activities_calendar", "activities_send_updates")
+SEND_UPDATE_OPTIONS = [("nobody", "none"), ("guests outside my domain", "external"),
+                       ("every guest", "all")]
 """The form's fields, each with an error label ``#error-<field>``."""
 
 
@@ -41,7 +43,8 @@ def _message(exc: ValidationError) -> str:
     """The problem as a sentence: "Synchronize from is not a date (YYYY-MM-DD)"."""
     names = {"contacts_group_name": "The Google group name", "activities_from": "The date",
              "contacts_period": "The period", "activities_period": "The period",
-             "contacts_tag_id": "The tag"}
+             "contacts_tag_id": "The tag", "activities_calendar": "The calendar",
+             "activities_send_updates": "Whom to e-mail"}
     return f"{names.get(exc.field, exc.field.replace('_', ' '))} {exc.problem}"
 
 
@@ -121,6 +124,16 @@ class SyncSettingsScreen(Screen[None]):
                     yield Label("YYYY-MM-DD or \"today\".\nEmpty: activities are not "
                                 "synchronized.", classes="hint")
                 yield error_label("activities_from")
+                yield Label("Google calendar (its id)", classes="field-label")
+                with Horizontal(classes="row"):
+                    yield Input(settings.activities_calendar, id="activities-calendar",
+                                placeholder="primary")
+                    yield Label("\"primary\": your own calendar.", classes="hint")
+                yield error_label("activities_calendar")
+                yield Label("Changes crmtui makes to events e-mail", classes="field-label")
+                yield Select(SEND_UPDATE_OPTIONS, value=settings.activities_send_updates,
+                             allow_blank=False, id="activities-send-updates")
+                yield error_label("activities_send_updates")
                 with Horizontal(classes="row"):
                     yield Button("Save (F2)", id="save", variant="primary")
                     yield Label("", id="settings-status")
@@ -220,6 +233,9 @@ class SyncSettingsScreen(Screen[None]):
             "activities_auto": self.query_one("#activities-auto", Checkbox).value,
             "activities_period": select("#activities-period"),
             "activities_from": since or None,
+            "activities_calendar": self.query_one("#activities-calendar", Input).value.strip()
+            or "primary",
+            "activities_send_updates": select("#activities-send-updates") or "none",
         }
 
     def validated(self) -> SyncSettings | None:

@@ -61,6 +61,22 @@ def local(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def test_the_calendar_and_whom_to_e_mail_are_saved(repo: TinyDBRepository, ann: User) -> None:
+    async def edit(app: CrmApp, pilot: Pilot, screen: SyncSettingsScreen) -> None:
+        assert screen.query_one("#activities-calendar", Input).value == "primary"
+        assert screen.query_one("#activities-send-updates", Select).value == "none"
+        screen.query_one("#activities-calendar", Input).value = "team@group.calendar.example"
+        screen.query_one("#activities-send-updates", Select).value = "external"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert str(screen.query_one("#settings-status", Label).content) == "Saved."
+
+    run(repo, ann, edit)
+    saved = repo.get_sync_settings(ann.id)
+    assert (saved.activities_calendar, saved.activities_send_updates) == (
+        "team@group.calendar.example", "external")
+
+
 def test_save_valid_values_then_see_them_again(repo: TinyDBRepository, ann: User,
                                                ann_private_tag: Tag) -> None:
     async def edit(app: CrmApp, pilot: Pilot, screen: SyncSettingsScreen) -> None:
