@@ -34,6 +34,7 @@ from crmtui.sync.state import KindState
 log = logging.getLogger(__name__)
 
 STALE_RETRIES = 2  # a write refused for a stale etag is re-read, re-merged and re-sent this often
+ALL = 1 << 62  # the batch size of CRM-only actions: all of them in one store transaction
 
 
 class Context(Protocol):

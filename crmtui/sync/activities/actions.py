@@ -47,7 +47,7 @@ from crmtui.sync.remote import (
     NewEvent,
     RemoteEvent,
 )
-from crmtui.sync.runner import Action, MergeAction
+from crmtui.sync.runner import ALL, Action, MergeAction
 
 KIND = SyncKind.ACTIVITIES
 
@@ -311,6 +311,7 @@ class LinkEvent(Action):
     remote: RemoteEvent
     fields: dict[str, Any] | None  # the activity's
     phase = 30
+    batch_size = ALL  # CRM-only: one store transaction
     message = "Linking activities found on both sides"
 
     @property
@@ -431,6 +432,7 @@ class RefreshEvent(Action):
     remote: RemoteEvent
     fields: dict[str, Any]
     phase = 60
+    batch_size = ALL  # CRM-only: one store transaction
 
     @property
     def record(self) -> str:
@@ -454,6 +456,7 @@ class UnlinkEvent(Action):
     why: str
     clear: bool
     phase = 70
+    batch_size = ALL  # CRM-only: one store transaction
     unlinks = True
     message = "Unlinking activities whose events are gone"
 
@@ -486,6 +489,7 @@ class DropLink(Action):
     activity_id: str
     why: str
     phase = 75
+    batch_size = ALL  # CRM-only: one store transaction
 
     @property
     def record(self) -> str:
@@ -518,6 +522,7 @@ class ExcludeOccurrence(Action):
     series_id: str
     line: str
     phase = 65
+    batch_size = ALL  # CRM-only: one store transaction
     message = "Leaving out occurrences cancelled in Google Calendar"
 
     @property

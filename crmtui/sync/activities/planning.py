@@ -284,7 +284,7 @@ class ActivitySync:
         index = {aid: rid for aid, (rid, _) in linked.items()}
         changes, unread_now = self._confirmed(  # (records that cannot be read wait: below)
             changes, {aid: rid for aid, rid in index.items() if rid not in unread},
-            full=listing.full)
+            etags=dict(linked.values()), full=listing.full)
         for remote_id, why in unread_now:
             report.skipped.append(f"{remote_id} (Google Calendar): cannot be read: {why}")
         unread |= {remote_id for remote_id, _ in unread_now}
@@ -323,14 +323,19 @@ class ActivitySync:
             local_stamp=self.started)
 
     def _confirmed(self, changes: list[RemoteEvent], index: Mapping[str, str], *,
+                   etags: Mapping[str, str],
                    full: bool) -> tuple[list[RemoteEvent], list[tuple[str, str]]]:
         """The listing, with what it says of linked events checked by ``events.get``: a linked
         event it shows cancelled or in a version older than the one crmtui last wrote or read,
         and (in a full listing) one it leaves out, is read again, and the read is what the plan
         goes by (a listing may lag Google's writes; a direct read does not)."""
         by_remote = {rid: aid for aid, rid in index.items()}
+        known = dict(etags)
         listed = [rc for rc in changes if rc.remote_id in by_remote]
-        stored = self.repo.get_links(self.user_id, KIND, [by_remote[rc.remote_id] for rc in listed])
+        # only a version other than the one crmtui knows can be an older one
+        stored = self.repo.get_links(self.user_id, KIND, [
+            by_remote[rc.remote_id] for rc in listed
+            if not (rc.cancelled) and rc.etag != known.get(rc.remote_id)])
         doubtful: set[str] = set()
         for rc in listed:
             link = stored.get(by_remote[rc.remote_id])

@@ -31,7 +31,7 @@ from crmtui.sync.remote import (
     RemoteContact,
     WriteResult,
 )
-from crmtui.sync.runner import Action, MergeAction
+from crmtui.sync.runner import ALL, Action, MergeAction
 
 WRITE_BATCH = 200  # People: contacts per batchCreate / batchUpdate
 GROUP_BATCH = 1000  # People: members per contactGroups.members.modify
@@ -194,6 +194,7 @@ class LinkPair(Action):
     contact_id: str
     remote: RemoteContact
     phase = 30
+    batch_size = ALL  # CRM-only: one store transaction
     message = "Linking contacts found on both sides"
 
     @property
@@ -391,6 +392,7 @@ class RefreshLink(Action):
     remote: RemoteContact
     fields: dict[str, Any]
     phase = 60
+    batch_size = ALL  # CRM-only: one store transaction
 
     @property
     def record(self) -> str:
@@ -413,6 +415,7 @@ class Untag(Action):
     why: str
     park: str = ""
     phase = 70
+    batch_size = ALL  # CRM-only: one store transaction
     unlinks = True
     message = "Removing the sync tag from contacts gone from Gmail"
 

@@ -202,7 +202,7 @@ class ContactSync:
         unreadable = {remote_id for remote_id, _ in malformed}
         changes, unread_now = self._confirmed(
             changes, {cid: rid for cid, rid in index.items() if rid not in unreadable},
-            full=listing.full, group=group_name)
+            etags=dict(linked.values()), full=listing.full, group=group_name)
         malformed += unread_now
         if not listing.full:
             # A listed contact whose etag is the one crmtui last wrote or read is unchanged: the
@@ -260,7 +260,8 @@ class ContactSync:
             parked={cid: rid for cid, rid in ctx.parked.items() if cid in self.existing},
             local_stamp=self.started)
 
-    def _confirmed(self, changes: list[RemoteContact], index: Mapping[str, str], *, full: bool,
+    def _confirmed(self, changes: list[RemoteContact], index: Mapping[str, str], *,
+                   etags: Mapping[str, str], full: bool,
                    group: str) -> tuple[list[RemoteContact], list[tuple[str, str]]]:
         """The listing, with what it says of linked contacts checked by a direct read.
 
@@ -271,8 +272,12 @@ class ContactSync:
         read says is what the plan goes by. One that the read does not find is gone; one it
         cannot read is left out (and returned with the reason: its record waits)."""
         by_remote = {rid: cid for cid, rid in index.items()}
+        known = dict(etags)
         listed = [rc for rc in changes if rc.remote_id in by_remote]
-        stored = self.repo.get_links(self.user_id, KIND, [by_remote[rc.remote_id] for rc in listed])
+        # only a version other than the one crmtui knows can be an older one
+        stored = self.repo.get_links(self.user_id, KIND, [
+            by_remote[rc.remote_id] for rc in listed
+            if not (rc.deleted or not rc.in_group) and rc.etag != known.get(rc.remote_id)])
         doubtful: set[str] = set()
         for rc in listed:
             link = stored.get(by_remote[rc.remote_id])
