@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from crmtui.model import Conflict
+from crmtui.model import Conflict, SyncLink
 
 GUARD_MIN = 5  # the mass-unlink guard never stops a run that unlinks fewer records than this
 GUARD_SHARE = 0.3  # ... nor one that unlinks at most this share of the linked records
@@ -178,3 +178,19 @@ def describe_merge(report: SyncReport, label: str, to_remote: Sequence[str],
     if to_local:
         report.plan.append(f"crmtui: update {label} ({', '.join(to_local)})")
         report.crm.updated += 1
+
+
+def doubtful_records(listed: Sequence[Any], links: Mapping[str, SyncLink],
+                     local_of: Mapping[str, str], gone: Callable[[Any], bool]) -> set[str]:
+    """The remote ids of linked records a (possibly lagging) listing cannot be trusted on: those
+    it shows ``gone`` (deleted, cancelled, out of the group), and those it shows in a version
+    older than the one crmtui last wrote or read. They are read again before a plan acts."""
+    out: set[str] = set()
+    for rc in listed:
+        link = links.get(local_of[rc.remote_id])
+        if gone(rc):
+            out.add(rc.remote_id)
+        elif (link is not None and rc.etag != link.etag and rc.updated is not None
+              and link.remote_updated is not None and rc.updated < link.remote_updated):
+            out.add(rc.remote_id)
+    return out

@@ -53,7 +53,7 @@ from crmtui.sync.activities.mapping import (
     starts_on,
     user_participants,
 )
-from crmtui.sync.engine import ProgressFn, SyncReport, SyncSetupError
+from crmtui.sync.engine import ProgressFn, SyncReport, SyncSetupError, doubtful_records
 from crmtui.sync.remote import (
     EVENT_FIELDS,
     Attendee,
@@ -336,14 +336,7 @@ class ActivitySync:
         stored = self.repo.get_links(self.user_id, KIND, [
             by_remote[rc.remote_id] for rc in listed
             if not (rc.cancelled) and rc.etag != known.get(rc.remote_id)])
-        doubtful: set[str] = set()
-        for rc in listed:
-            link = stored.get(by_remote[rc.remote_id])
-            if rc.cancelled:
-                doubtful.add(rc.remote_id)
-            elif (link is not None and rc.etag != link.etag and rc.updated is not None
-                  and link.remote_updated is not None and rc.updated < link.remote_updated):
-                doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
+        doubtful = doubtful_records(listed, stored, by_remote, lambda rc: rc.cancelled)
         missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
         if not doubtful and not missing:
             return changes, []

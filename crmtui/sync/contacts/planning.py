@@ -28,7 +28,7 @@ from crmtui.sync.contacts.actions import (
     merge_pair,
 )
 from crmtui.sync.contacts.mapping import carried_id, contact_fields
-from crmtui.sync.engine import ProgressFn, SyncReport
+from crmtui.sync.engine import ProgressFn, SyncReport, doubtful_records
 from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact, malformed_in
 from crmtui.sync.runner import Action, Plan
 from crmtui.sync.settings import SyncSettingsService
@@ -278,14 +278,7 @@ class ContactSync:
         stored = self.repo.get_links(self.user_id, KIND, [
             by_remote[rc.remote_id] for rc in listed
             if not (rc.deleted or not rc.in_group) and rc.etag != known.get(rc.remote_id)])
-        doubtful: set[str] = set()
-        for rc in listed:
-            link = stored.get(by_remote[rc.remote_id])
-            if rc.deleted or not rc.in_group:
-                doubtful.add(rc.remote_id)
-            elif (link is not None and rc.etag != link.etag and rc.updated is not None
-                  and link.remote_updated is not None and rc.updated < link.remote_updated):
-                doubtful.add(rc.remote_id)  # an older version than crmtui's: the listing lags
+        doubtful = doubtful_records(listed, stored, by_remote, lambda rc: rc.deleted or not rc.in_group)
         missing = set(by_remote) - {rc.remote_id for rc in changes} if full else set()
         if not doubtful and not missing:
             return changes, []
