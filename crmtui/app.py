@@ -20,6 +20,9 @@ constructor; nothing is global. It owns what spans the sections:
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import threading
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -39,7 +42,7 @@ from textual.worker import Worker
 from crmtui.model import SyncKind
 from crmtui.screens import ContactsScreen, KeysScreen
 from crmtui.screens.actions_menu import ActionsMenu
-from crmtui.screens.confirm import Confirm
+from crmtui.screens.confirm import Choose, Confirm
 from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
@@ -178,6 +181,13 @@ class CrmApp(App[None]):
         self._pending_lock = threading.Lock()
         self._seen_generation = -1
         self._store_check: Worker[None] | None = None
+        self.sync_ended = {kind: threading.Event() for kind in SyncKind}
+        """Set while no sync of the kind runs (its thread sets it when it returns)."""
+        for ended in self.sync_ended.values():
+            ended.set()
+        self.sync_results: dict[SyncKind, str] = {}
+        """How each kind's last run ended, in a line (for the shell after quitting)."""
+        self.quit_when_synced = False
         for name in SECTIONS:
             self.add_mode(name, partial(self.make_section, name))
 
@@ -256,6 +266,53 @@ class CrmApp(App[None]):
                 self.call_later(screen.run_action, command.action)
 
         self.push_screen(ActionsMenu(title, own), run)
+
+    # -- quitting --------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit; while a sync runs, ask first: wait for it, or quit and let it finish."""
+        if not self.running:
+            self.exit()
+            return
+        if isinstance(self.screen, Choose):
+            return
+        kinds = " and the ".join(sorted(k.value for k in self.running))
+        detail = (f"Wait: crmtui stays open and quits by itself when the {kinds} sync ends.\n"
+                  f"Quit now: the screen closes and the {kinds} sync finishes in the "
+                  "background; the shell says when it is done (Ctrl+C there stops it, and the "
+                  "next sync picks up where it stopped).")
+
+        def answered(answer: str | None) -> None:
+            if answer == "wait":
+                self.quit_when_synced = True
+                self.notify(f"crmtui quits when the {kinds} sync ends (q again to change your "
+                            "mind).", title="Quit", timeout=8)
+            elif answer == "quit":
+                self.exit()
+
+        if self.quit_when_synced:
+            self.quit_when_synced = False
+            self.notify("crmtui stays open after the sync.", title="Quit")
+            return
+        self.push_screen(Choose(f"A {kinds} sync is running: wait, or quit and let it finish "
+                                "in the background?", detail,
+                                [("w", "Wait, then quit", "wait"),
+                                 ("q", "Quit now", "quit"),
+                                 ("escape", "Keep working", "stay")], cancel="stay"),
+                         answered)
+
+    def finish_in_background(self, say: Callable[[str], None]) -> None:
+        """After the screen closed: wait for the syncs still running, saying so (``say``
+        writes a line to the shell)."""
+        left = [kind for kind, ended in self.sync_ended.items() if not ended.is_set()]
+        if not left:
+            return
+        names = " and the ".join(k.value for k in left)
+        say(f"crmtui: the {names} sync is finishing in the background; crmtui ends when it "
+            "does (Ctrl+C stops it now; the next sync picks up where it stopped).")
+        for kind in left:
+            self.sync_ended[kind].wait()
+            say(f"crmtui: the {kind.value} sync {self.sync_results.get(kind, 'ended')}.")
 
     # -- keys -------------------------------------------------------------------------------------
 
@@ -338,6 +395,7 @@ class CrmApp(App[None]):
                             "(key 5).", severity="warning", title="Synchronize now")
             return False
         self.running.add(kind)
+        self.sync_ended[kind].clear()
         self.sync_log.progress[kind].running = True
         self.sync_log.progress[kind].message = "Starting"
         self.sync_log.progress[kind].done = self.sync_log.progress[kind].total = 0
@@ -369,13 +427,20 @@ class CrmApp(App[None]):
         try:
             outcome = service.run(self.user_id, kind, confirmed=confirmed, progress=progress)
         except SyncBusy as exc:
+            self.sync_results[kind] = f"did not run: {exc}"
             self.post_message(SyncFinished(kind, None, f"{exc} (in another crmtui or a cron "
                                            "`crmtui sync`); try again when it ends."))
         except Exception as exc:  # a bug: shown with its traceback in the log, never swallowed
+            self.sync_results[kind] = f"failed: {exc}"
             self.post_message(SyncNote(kind, "".join(traceback.format_exception(exc)), "red"))
             self.post_message(SyncFinished(kind, None, f"internal error: {exc!r}"))
         else:
+            self.sync_results[kind] = (
+                "finished: " + outcome.report.summary().splitlines()[0]
+                if outcome.status == "ok" else f"{outcome.status}: {outcome.message}")
             self.post_message(SyncFinished(kind, outcome, confirmed=confirmed))
+        finally:
+            self.sync_ended[kind].set()
 
     def note_from_thread(self, text: str) -> None:
         """The adapters' notes (retries, waits), from a sync thread."""
@@ -425,6 +490,8 @@ class CrmApp(App[None]):
                         title=f"{title} failed", timeout=12)
         self.show_progress(kind)
         self.data_changed()
+        if self.quit_when_synced and not self.running:
+            self.exit()
 
     def ask_to_unlink(self, kind: SyncKind, reason: str) -> None:
         def answer(yes: bool | None) -> None:
@@ -511,6 +578,13 @@ def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None
     ended the app is raised again here, after the terminal is restored."""
     app = CrmApp(services, keymap=keymap)
     app.run()
+    try:
+        app.finish_in_background(lambda text: print(text, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:  # the store's commits are atomic: what was committed stays
+        print("crmtui: the sync was stopped; the next sync picks up where it stopped.",
+              file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(130)  # without waiting for the sync's thread
     if app.crash is not None:
         raise app.crash
 

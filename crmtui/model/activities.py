@@ -211,6 +211,13 @@ class Activity(_Entity):
                             tzinfo=UTC)
         return self.start.astimezone(UTC) if self.start is not None else None
 
+    def require_organizer(self) -> None:
+        """Refuse an activity with no organizer (raises ValidationError): every stored
+        activity has one, or it would be in nobody's list and no one's sync."""
+        if not self.organizer_id:
+            raise ValidationError("organizer_id", "is missing: an activity always has an "
+                                  "organizer (a crmtui user)")
+
     def involves(self, user_id: str) -> bool:
         return self.organizer_id == user_id or any(
             p.kind is ParticipantKind.USER and p.ref_id == user_id for p in self.participants)

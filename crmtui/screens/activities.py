@@ -435,6 +435,33 @@ class ActivitiesScreen(Screen[None]):
         if activity is None:
             return
         shown = not activity.show_in_calendar
+        if activity.recurrence:
+            self.ask_series_calendar(activity, shown)
+            return
+        self.set_calendar(activity, shown)
+
+    def ask_series_calendar(self, activity: Activity, shown: bool) -> None:
+        """A series changes as a whole: ask first, naming it and saying what the sync does."""
+        linked = self.repo.get_link(self.user_id, SyncKind.ACTIVITIES, activity.id) is not None
+        if shown:
+            detail = ("Every occurrence of the series goes to Google Calendar at the next "
+                      "activity sync.")
+        else:
+            detail = ("Every occurrence of the series leaves the calendar"
+                      + (": the next activity sync removes them all from Google Calendar."
+                         if linked else "."))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.set_calendar(activity, shown)
+
+        verb = "Show" if shown else "Stop showing"
+        self.app.push_screen(Confirm(f"{verb} the recurring series “{activity.title}” in the "
+                                     "calendar?", detail,
+                                     yes="Show the series" if shown else "Stop showing it"),
+                             answered)
+
+    def set_calendar(self, activity: Activity, shown: bool) -> None:
         try:
             self.repo.update_activity(activity.evolve(show_in_calendar=shown))
         except StoreError as exc:

@@ -351,10 +351,16 @@ class ActivityForm(EditForm):
             clean_text("title", self._value("#title"), MAX_TITLE, required=True)
         except ValidationError as exc:
             errors.append(exc)
+        if not self.query_one("#organizer", Picker).keys:
+            typed = self.query_one("#organizer", Picker).input.value.strip()
+            errors.append(ValidationError("organizer_id", (
+                f"no user matches “{typed}”: pick one from the suggestions" if typed else
+                "an activity always has an organizer: type a user's name and pick one")))
         try:
             activity = self._build()
         except ValidationError as exc:
-            errors.append(exc)
+            if exc.field != "organizer_id":
+                errors.append(exc)
         if len(errors) > 1:
             raise FormErrors(errors)
         if errors:

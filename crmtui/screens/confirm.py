@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -66,3 +66,59 @@ class Confirm(ModalScreen[bool]):
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")
+
+
+class Choose(ModalScreen[str]):
+    """A question with several answers: ``choices`` are (key, label, answer) triples, shown as
+    buttons (the first one focused) and answered by their key; Escape answers ``cancel``."""
+
+    DEFAULT_CSS = """
+    Choose { align: center middle; background: $background 60%; }
+    Choose > Vertical {
+        width: 72; max-width: 100%; height: auto; max-height: 100%;
+        padding: 1 2; border: round $warning; background: $panel;
+    }
+    Choose #choose-question { text-style: bold; }
+    Choose #choose-detail { color: $text-muted; margin-top: 1; }
+    Choose Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    Choose Button { margin-left: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="choose.cancel"),
+    ]
+
+    def __init__(self, question: str, detail: str, choices: list[tuple[str, str, str]], *,
+                 cancel: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+        self.choices = choices
+        self.cancel_answer = cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="choose-question", markup=False)
+            if self.detail:
+                yield Static(self.detail, id="choose-detail", markup=False)
+            with Horizontal():
+                for key, label, answer in self.choices:
+                    yield Button(f"{label} ({key})", id=f"choose-{answer}")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def on_key(self, event: events.Key) -> None:
+        for key, _, answer in self.choices:
+            if event.key == key:
+                event.stop()
+                self.dismiss(answer)
+                return
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.cancel_answer)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss((event.button.id or "").removeprefix("choose-"))

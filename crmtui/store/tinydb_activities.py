@@ -21,6 +21,8 @@ class ActivityTables(TinyDBBase):
     def add_activities(self, activities: Sequence[Activity]) -> None:
         with self.transaction():
             table = self._table(ACTIVITIES)
+            for activity in activities:  # before anything is written
+                activity.require_organizer()
             for activity in activities:
                 if activity.id in table:
                     raise StoreConflict(f"an activity with id {activity.id} already exists")
@@ -60,6 +62,7 @@ class ActivityTables(TinyDBBase):
         with self.transaction():
             if activity.id not in self._table(ACTIVITIES):
                 raise NotFound(f"no activity {activity.id}")
+            activity.require_organizer()
             self._check_activity_refs(activity)
             if touch:
                 activity = activity.evolve(modified=utcnow())

@@ -74,6 +74,8 @@ class DumpTables(TinyDBBase):
                 try:
                     if name in entity:
                         record = entity[name].from_dict(row)
+                        if name == ACTIVITIES:
+                            record.require_organizer()
                         out.append((record.id, _stored(record)))
                     elif name == SETTINGS:
                         s = SyncSettings.from_dict(row)

@@ -118,7 +118,7 @@ def full_db(repo: TinyDBRepository, ann: User, bob: User, tags: list[Tag],
         Activity(title="Conference", all_day=True, start_date=date(2024, 5, 1),
                  end_date=date(2024, 5, 3), organizer_id=bob.id, status="completed",
                  priority="high", location="Hall 4", notes="Bring badges\nand cards"),
-        Activity(title="Call back", type="call"),
+        Activity(title="Call back", type="call", organizer_id=ann.id),
     ])
     repo.add_account(Account(user_id=ann.id, email="ann@gmail.example.com",
                              endpoint="http://127.0.0.1:9999"))

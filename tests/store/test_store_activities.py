@@ -27,6 +27,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 @pytest.fixture
 def acts(repo: TinyDBRepository, ann: User, bob: User) -> dict[str, Activity]:
     client = repo.add_contact(Contact(given_name="Client"))
+    # Every activity has an organizer; Cem organizes those neither Ann nor Bob is part of.
+    cem = repo.add_user(User(name="Cem Aydin", email="cem@example.com"))
     made = {
         # 2024-03-10 00:30 in Tokyo is 2024-03-09 15:30 UTC: its local date is the 10th.
         "tokyo": Activity(title="Tokyo breakfast", type=ActivityType.MEETING,
@@ -47,8 +49,10 @@ def acts(repo: TinyDBRepository, ann: User, bob: User) -> dict[str, Activity]:
                            status=ActivityStatus.IN_PROGRESS),
         "utc": Activity(title="Email follow-up", type=ActivityType.EMAIL,
                         start=datetime(2024, 3, 11, 12, 0, tzinfo=UTC),
-                        notes="Send the Ångström quote", status=ActivityStatus.CANCELLED),
-        "undated": Activity(title="Someday task", owner_id=ann.id, priority=Priority.HIGH),
+                        notes="Send the Ångström quote", status=ActivityStatus.CANCELLED,
+                        organizer_id=cem.id),
+        "undated": Activity(title="Someday task", owner_id=ann.id, organizer_id=cem.id,
+                            priority=Priority.HIGH),
     }
     base = datetime(2024, 1, 1, tzinfo=UTC)
     for i, a in enumerate(made.values()):
@@ -162,7 +166,8 @@ def test_activity_references_and_crud(repo: TinyDBRepository, acts: dict[str, Ac
     with pytest.raises(NotFound, match="no user ghost"):
         repo.add_activity(Activity(title="x", organizer_id="ghost"))
     with pytest.raises(NotFound, match="no contact c0"):
-        repo.add_activity(Activity(title="x", participants=[Participant("contact", "c0")]))
+        repo.add_activity(Activity(title="x", organizer_id=ann.id,
+                                   participants=[Participant("contact", "c0")]))
     with pytest.raises(StoreConflict):
         repo.add_activity(acts["utc"])
     with pytest.raises(NotFound):
@@ -171,7 +176,7 @@ def test_activity_references_and_crud(repo: TinyDBRepository, acts: dict[str, Ac
     assert repo.get_activity(changed.id).title == "Email sent"
     assert changed.modified > acts["utc"].modified
     # Deleting a series detaches its occurrences.
-    occurrence = repo.add_activity(Activity(title="One", series_id=acts["tokyo"].id))
+    occurrence = repo.add_activity(Activity(title="One", organizer_id=ann.id, series_id=acts["tokyo"].id))
     repo.delete_activity(acts["tokyo"].id)
     assert repo.get_activity(occurrence.id).series_id == ""
     with pytest.raises(NotFound):

@@ -347,7 +347,7 @@ def test_delete_contact_leaves_the_activities(repo: TinyDBRepository, people: di
         title="Lunch", organizer_id=ann.id, start=T0,
         participants=[Participant("user", ann.id), Participant("contact", jose),
                       Participant("contact", zoe)]))
-    other = repo.add_activity(Activity(title="Solo", participants=[Participant("contact", zoe)]))
+    other = repo.add_activity(Activity(title="Solo", organizer_id=ann.id, participants=[Participant("contact", zoe)]))
     repo.delete_contact(jose)
     with pytest.raises(NotFound):
         repo.get_contact(jose)

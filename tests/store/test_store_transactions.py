@@ -70,7 +70,7 @@ def test_several_writes_make_one_commit(repo: TinyDBRepository, ann: User,
         a = repo.add_contact(Contact(given_name="A"))
         repo.add_contact(Contact(given_name="B"))
         repo.update_contact(a.evolve(family_name="Z"))
-        repo.add_activity(Activity(title="Call A", participants=[Participant("contact", a.id)]))
+        repo.add_activity(Activity(title="Call A", organizer_id=ann.id, participants=[Participant("contact", a.id)]))
         assert flushes == []
         assert stat_id(repo.path) == before  # nothing on disk before the end
     assert flushes == [repo.path]
@@ -164,8 +164,8 @@ def test_failed_inner_write_dooms_the_outer_transaction(repo: TinyDBRepository,
 def test_failed_store_call_that_wrote_dooms_the_outer_transaction(
         repo: TinyDBRepository, ann: User) -> None:
     # add_activities inserts, then finds a missing participant: a write that failed half-way.
-    good = Activity(title="Good")
-    bad = Activity(title="Bad", participants=[Participant("contact", "missing")])
+    good = Activity(title="Good", organizer_id=ann.id)
+    bad = Activity(title="Bad", organizer_id=ann.id, participants=[Participant("contact", "missing")])
     with pytest.raises(StoreError) as info:
         with repo.transaction():
             repo.add_contact(Contact(given_name="Outer"))
