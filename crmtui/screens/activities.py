@@ -42,15 +42,15 @@ UPCOMING = (TODAY, THIS_WEEK, LATER)
 HEADING = "#"
 """Row keys of group headings start with it (activity ids never do)."""
 
-COLUMNS = (
+COLUMNS = (  # on a narrow terminal People go first, then Location, Cal, Sync, Type, Organizer
     Column("when", "When", width=23),
     Column("title", "Title", ratio=5, min_width=16),
-    Column("type", "Type", width=9),
-    Column("organizer", "Organizer", ratio=2, min_width=10),
-    Column("people", "People", width=7),
-    Column("location", "Location", ratio=3, min_width=10),
-    Column("calendar", "Cal", width=4),
-    Column("synced", "Sync", width=5),
+    Column("type", "Type", width=9, drop=2),
+    Column("organizer", "Organizer", ratio=2, min_width=10, drop=1),
+    Column("people", "People", width=7, drop=6),
+    Column("location", "Location", ratio=3, min_width=10, drop=5),
+    Column("calendar", "Cal", width=4, drop=4),
+    Column("synced", "Sync", width=5, drop=3),
 )
 
 

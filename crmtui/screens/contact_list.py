@@ -21,13 +21,13 @@ from crmtui.screens.tags import KIND_ORDER, tag_label
 from crmtui.store.repository import ContactQuery, Repository
 from crmtui.widgets import Column
 
-COLUMNS = (
-    Column("name", "Name", ratio=4, min_width=14),
-    Column("company", "Company", ratio=4, min_width=10),
-    Column("job_title", "Job title", ratio=3, min_width=8),
-    Column("email", "Email", ratio=5, min_width=12),
-    Column("phone", "Phone", width=19),
-    Column("tags", "Tags", ratio=3, min_width=8, sortable=False),
+COLUMNS = (  # on a narrow terminal tags go first, then phone, job title, company
+    Column("name", "Name", ratio=4, min_width=16),
+    Column("company", "Company", ratio=4, min_width=10, drop=1),
+    Column("job_title", "Job title", ratio=3, min_width=8, drop=2),
+    Column("email", "Email", ratio=5, min_width=18),
+    Column("phone", "Phone", width=19, drop=3),
+    Column("tags", "Tags", ratio=3, min_width=8, sortable=False, drop=4),
 )
 SORTABLE = tuple(c for c in COLUMNS if c.sortable)
 

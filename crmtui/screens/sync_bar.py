@@ -47,7 +47,8 @@ class SyncBar(Static):
 
     DEFAULT_CSS = """
     SyncBar {
-        height: 1;
+        height: auto;
+        max-height: 2;
         padding: 0 2;
         background: $panel;
         color: $text-muted;

@@ -73,7 +73,25 @@ class SyncSettingsScreen(Screen[None]):
     SyncSettingsScreen Input { width: 40; }
     SyncSettingsScreen #save { margin-top: 1; }
     SyncSettingsScreen #settings-status { padding: 2 0 0 2; }
+    /* Narrow terminals (80 columns): one scrolling page, the sessions and the account under
+       the form; each checkbox keeps its period beside it, and hints go under their field. */
+    SyncSettingsScreen.-narrow #settings-columns { layout: vertical; overflow-y: auto; }
+    SyncSettingsScreen.-narrow #settings-body { height: auto; padding: 0 1; overflow-y: hidden; }
+    SyncSettingsScreen.-narrow #settings-info {
+        width: 1fr; height: auto; padding: 0 1; margin-top: 1;
+        border-left: none; border-top: solid $primary-darken-2;
+    }
+    SyncSettingsScreen.-narrow #settings-info .settings-heading { margin-top: 0; }
+    SyncSettingsScreen.-narrow #settings-info Static { margin-bottom: 0; }
+    SyncSettingsScreen.-narrow Checkbox { width: 1fr; min-width: 24; }
+    SyncSettingsScreen.-narrow Select { width: 26; }
+    SyncSettingsScreen.-narrow #contacts-tag, SyncSettingsScreen.-narrow Input { width: 1fr; }
+    SyncSettingsScreen.-narrow Horizontal.row.-hinted { layout: vertical; }
+    SyncSettingsScreen.-narrow Horizontal.row.-hinted .hint { padding: 0 0 0 1; }
     """
+
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"), (110, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "save", "Save", id="settings.save"),
@@ -99,7 +117,7 @@ class SyncSettingsScreen(Screen[None]):
                 yield error_label("contacts_period")
                 yield Label("Send all contacts with a tag from crmtui to Google",
                             classes="field-label")
-                with Horizontal(classes="row"):
+                with Horizontal(classes="row -hinted"):
                     yield Select(self.tag_options(),
                                  value=self.tag_value(settings.contacts_tag_id),
                                  allow_blank=False, id="contacts-tag")
@@ -117,7 +135,7 @@ class SyncSettingsScreen(Screen[None]):
                                  allow_blank=False, id="activities-period")
                 yield error_label("activities_period")
                 yield Label("Synchronize from", classes="field-label")
-                with Horizontal(classes="row"):
+                with Horizontal(classes="row -hinted"):
                     yield Input(settings.activities_from.isoformat()
                                 if settings.activities_from else "",
                                 id="activities-from", placeholder="YYYY-MM-DD or today")
@@ -125,7 +143,7 @@ class SyncSettingsScreen(Screen[None]):
                                 "synchronized.", classes="hint")
                 yield error_label("activities_from")
                 yield Label("Google calendar (its id)", classes="field-label")
-                with Horizontal(classes="row"):
+                with Horizontal(classes="row -hinted"):
                     yield Input(settings.activities_calendar, id="activities-calendar",
                                 placeholder="primary")
                     yield Label("\"primary\": your own calendar.", classes="hint")

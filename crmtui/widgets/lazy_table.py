@@ -37,7 +37,9 @@ RowLoader = Callable[[Sequence[str]], Sequence[Sequence[str]]]
 @dataclass(frozen=True, slots=True)
 class Column:
     """A column: ``width`` fixes its width in cells; otherwise it takes ``ratio`` shares of the
-    width left over, but never less than ``min_width``."""
+    width left over, but never less than ``min_width``. When the table is too narrow for every
+    column's minimum, columns with a ``drop`` rank are hidden, the highest rank first (0: never
+    hidden)."""
 
     key: str
     label: str
@@ -45,6 +47,7 @@ class Column:
     ratio: int = 1
     min_width: int = 6
     sortable: bool = True
+    drop: int = 0
 
 
 class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -249,20 +252,32 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             width -= GUTTER
         if self._widths[0] == width:
             return self._widths[1]
-        fixed = sum(c.width for c in self.columns if c.width is not None)
-        flexible = [c for c in self.columns if c.width is None]
+        shown = set(range(len(self.columns)))
+        needed = sum(c.width if c.width is not None else c.min_width for c in self.columns)
+        for i in sorted((i for i, c in enumerate(self.columns) if c.drop),
+                        key=lambda i: -self.columns[i].drop):
+            if needed <= width:
+                break
+            shown.discard(i)  # too narrow: this column goes (its width is 0)
+            column = self.columns[i]
+            needed -= column.width if column.width is not None else column.min_width
+        fixed = sum(c.width for i, c in enumerate(self.columns)
+                    if c.width is not None and i in shown)
+        flexible = [c for i, c in enumerate(self.columns) if c.width is None and i in shown]
         shares = sum(c.ratio for c in flexible) or 1
         spare = max(0, width - fixed)
         widths = []
         given = 0
-        for column in self.columns:
-            if column.width is not None:
+        for i, column in enumerate(self.columns):
+            if i not in shown:
+                widths.append(0)
+            elif column.width is not None:
                 widths.append(column.width)
             else:
                 w = max(column.min_width, spare * column.ratio // shares)
                 widths.append(w)
                 given += w
-        flex = [i for i, c in enumerate(self.columns) if c.width is None]
+        flex = [i for i, c in enumerate(self.columns) if c.width is None and i in shown]
         leftover = spare - given
         # Hand out the cells lost to rounding, left to right.
         for i in flex[:max(0, leftover)]:
@@ -334,7 +349,8 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The cells across ``width`` (less the marks' gutter, which the caller adds)."""
         segments = []
         for text, w, style in zip(cells, self.column_widths(width), styles, strict=False):
-            segments.append(Segment(" " + _fit(text, w - 1), style))
+            if w:  # 0: a column dropped at this width
+                segments.append(Segment(" " + _fit(text, w - 1), style))
         return Strip(segments).adjust_cell_length(width - GUTTER if self.marks else width, fill)
 
     # -- cursor -----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Label
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Label, Select
 
 from crmtui.app import CrmApp
 from crmtui.formats import FormatError, export_file, import_file
@@ -18,11 +19,12 @@ from crmtui.model import Activity, SyncKind, ValidationError
 from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
+from crmtui.widgets import LazyTable
 from crmtui.widgets.picker import Picker
 
 from .activity_fixtures import World, at, run, table, world
 from .conftest import Demo
-from .pilot_helpers import SIZE, wait_for
+from .pilot_helpers import SIZE, line, wait_for
 
 __all__ = ["world"]  # fixtures
 
@@ -202,4 +204,76 @@ def test_quitting_with_no_sync_running_does_not_ask(demo_google: Demo) -> None:
         said: list[str] = []
         app.finish_in_background(said.append)
         assert said == []
+    asyncio.run(main())
+
+
+# -- 4. every screen at 80x24; tables drop columns by priority ------------------------------------
+
+
+def shows(app: CrmApp, widget: Widget, x: int, y: int = 1) -> bool:
+    """The cell (x, y) of ``widget`` (relative to its region) is on the screen and shows it,
+    not something over it or the void past a clipped container."""
+    region = widget.region
+    at_x, at_y = region.x + x, region.y + y
+    if not (0 <= at_x < app.size.width and 0 <= at_y < app.size.height):
+        return False
+    try:
+        found, _ = app.screen.get_widget_at(at_x, at_y)
+    except Exception:  # nothing there
+        return False
+    return found is widget or widget in found.ancestors
+
+
+def test_sync_settings_fit_80_columns(demo_google: Demo) -> None:
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            screen = app.screen
+            for name in ("contacts", "activities"):
+                period = screen.query_one(f"#{name}-period", Select)
+                box = screen.query_one(f"#{name}-auto", Checkbox)
+                period.focus()
+                await pilot.pause()
+                width = period.region.width
+                assert shows(app, period, 1) and shows(app, period, width - 2), name
+                label = str(box.label)
+                assert shows(app, box, len(label) + 4), (name, box.region)  # label not cut
+            for widget in screen.query(Label).results():
+                text = str(widget.content)
+                on_screen = widget.region.height and 0 <= widget.region.y < 24
+                if widget.display and text and on_screen:  # not cut on the right
+                    end = min(len(text.splitlines()[0]), widget.region.width) - 1
+                    assert shows(app, widget, end, 0), text
+    asyncio.run(main())
+
+
+def test_tables_drop_columns_by_priority_when_narrow(demo_google: Demo) -> None:
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=(60, 20)) as pilot:
+            table_ = app.screen.query_one("#contacts", LazyTable)
+            await wait_for(pilot, lambda: table_.row_count > 0, "the contacts")
+            header = line(table_, 0)
+            assert "Name" in header and "Email" in header
+            assert "Phone" not in header and "Tags" not in header
+            widths = dict(zip((c.key for c in table_.columns),
+                              table_.column_widths(table_.scrollable_content_region.width),
+                              strict=True))
+            assert widths["phone"] == widths["tags"] == 0
+            assert widths["name"] >= 14 and widths["email"] >= 14  # not squeezed to 5
+        app = demo_google.app()
+        async with app.run_test(size=(120, 30)) as pilot:
+            table_ = app.screen.query_one("#contacts", LazyTable)
+            await wait_for(pilot, lambda: table_.row_count > 0, "the contacts")
+            assert all(h in line(table_, 0) for h in ("Phone", "Tags", "Job title"))
+        app = demo_google.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2")
+            activities = app.screen.query_one("#activities", LazyTable)
+            await wait_for(pilot, lambda: activities.row_count > 0, "the activities")
+            header = line(activities, 0)
+            assert all(h in header for h in ("When", "Title", "Organizer")), header
+            assert "People" not in header
     asyncio.run(main())

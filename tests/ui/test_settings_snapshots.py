@@ -60,3 +60,8 @@ def test_accounts_snapshot(repo: TinyDBRepository, snap_compare: Any) -> None:
 
 def test_settings_snapshot(repo: TinyDBRepository, snap_compare: Any) -> None:
     assert snap_compare(fixed_app(repo), press=["4"], terminal_size=SNAP_SIZE)
+
+
+def test_settings_snapshot_at_80x24(repo: TinyDBRepository, snap_compare: Any) -> None:
+    """An 80x24 terminal: one scrolling page, both periods beside their checkboxes."""
+    assert snap_compare(fixed_app(repo), press=["4"], terminal_size=(80, 24))
