@@ -11,6 +11,7 @@ account that needs it (the same flow).
 from __future__ import annotations
 
 import threading
+import urllib.request
 import webbrowser
 from typing import ClassVar
 
@@ -57,20 +58,21 @@ class LinkGoogleModal(ModalScreen[None]):
 
     DEFAULT_CSS = """
     LinkGoogleModal { align: center middle; background: $background 60%; }
+    /* Full width, no side borders: the address's row holds the address alone (no box
+       characters to copy with it); it scrolls sideways, never wraps. */
     LinkGoogleModal > Vertical {
-        width: 90; max-width: 95%; height: auto; padding: 1 2;
-        border: round $accent; background: $panel;
+        width: 100%; height: auto; max-height: 100%; padding: 0 1;
+        border-top: tall $accent; border-bottom: tall $accent; background: $panel;
+        overflow-y: auto;
     }
     LinkGoogleModal #link-title { text-style: bold; }
     LinkGoogleModal #link-url-box {
-        margin: 1 0 0 0; background: $boost; height: auto; scrollbar-size-horizontal: 1;
+        margin: 1 0 0 0; height: auto; background: $boost; scrollbar-size-horizontal: 1;
     }
-    LinkGoogleModal #link-url {
-        padding: 0 1; color: $text; width: auto; height: 1; text-wrap: nowrap;
-    }
-    LinkGoogleModal #link-forward { color: $text-muted; margin-bottom: 1; }
+    LinkGoogleModal #link-url { color: $text; width: auto; height: 1; text-wrap: nowrap; }
+    LinkGoogleModal #link-forward { color: $text-muted; margin: 1 0; }
     LinkGoogleModal #link-wait { color: $text-muted; }
-    LinkGoogleModal .error { color: $error; }
+    LinkGoogleModal .error { color: $error; width: 1fr; height: auto; }
     LinkGoogleModal Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     LinkGoogleModal Button { margin-left: 2; }
     """
@@ -93,11 +95,11 @@ class LinkGoogleModal(ModalScreen[None]):
             yield Static(self.title_text, id="link-title")
             yield Static("Open this address in a browser to link your Google account:",
                          id="link-prompt")
-            with HorizontalScroll(id="link-url-box"):  # one line: it is copied whole
+            with HorizontalScroll(id="link-url-box"):  # one line, nothing else on it
                 yield Static("(preparing the address…)", id="link-url", markup=False)
             yield Static("", id="link-forward", markup=False)
             yield Static("Waiting for Google…", id="link-wait")
-            yield Label("", id="link-error", classes="error")
+            yield Static("", id="link-error", classes="error", markup=False)
             with Horizontal():
                 yield Button("Copy (c)", id="link-copy")
                 yield Button("Open in browser (o)", id="link-open")
@@ -111,10 +113,20 @@ class LinkGoogleModal(ModalScreen[None]):
             "Over SSH? Forward the sign-in port from your own computer first (HOST: this "
             f"machine), then open the address in a browser there:\n{forward}" if forward else "")
 
+    def show_demo(self) -> None:
+        """The demo: the built-in emulator plays the browser, its consent page answers at once."""
+        self.query_one("#link-wait", Static).update(
+            "Demo: the built-in Google emulator gives its consent at once (no browser needed)…")
+
     def failed(self, reason: str) -> None:
         self.error = reason
         self.query_one("#link-wait", Static).update("")
-        self.query_one("#link-error", Label).update(f"Linking failed: {reason}")
+        if not self.url:  # there is no address to open: only the reason stays
+            for selector in ("#link-prompt", "#link-url-box", "#link-forward"):
+                self.query_one(selector).display = False
+            self.query_one("#link-copy", Button).display = False
+            self.query_one("#link-open", Button).display = False
+        self.query_one("#link-error", Static).update(f"Linking failed: {reason}")
         self.query_one("#link-cancel", Button).label = "Close (Esc)"
 
     def action_copy_url(self) -> None:
@@ -303,6 +315,26 @@ class AccountsScreen(Screen[None]):
     def _show_url(self, message: LinkUrl) -> None:
         if self.modal is not None and self.modal.is_attached:
             self.modal.show_url(message.url)
+            endpoint = self.services.google_endpoint
+            if self.services.demo and endpoint and message.url.startswith(endpoint + "/"):
+                self.modal.show_demo()
+                self.demo_consent(message.url)
+
+    @work(thread=True, group="accounts-link-demo", exit_on_error=False)
+    def demo_consent(self, url: str) -> None:
+        """The demo has no browser to wait for: load the emulator's consent page, which sends
+        its answer straight to the sign-in's loopback port (as a browser would)."""
+        try:
+            with urllib.request.urlopen(url, timeout=30) as page:  # noqa: S310 (the emulator)
+                page.read()
+        except OSError as exc:  # the flow waits as usual: the address is still shown
+            self.app.call_from_thread(self._demo_failed, str(exc))
+
+    def _demo_failed(self, reason: str) -> None:
+        if self.modal is not None and self.modal.is_attached:
+            self.modal.query_one("#link-wait", Static).update(
+                f"The emulator's consent page did not answer ({reason}): open the address in a "
+                "browser, or press Esc.")
 
     @on(LinkEnded)
     def _link_ended(self, message: LinkEnded) -> None:

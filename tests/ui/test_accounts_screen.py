@@ -194,7 +194,7 @@ def test_a_failed_link_shows_the_reason_in_the_modal(repo: TinyDBRepository,
         await until(pilot, lambda: screen.linking is None, "the failure")
         modal = app.screen
         assert isinstance(modal, LinkGoogleModal)
-        error = str(modal.query_one("#link-error", Label).content)
+        error = str(modal.query_one("#link-error", Static).content)
         assert error == "Linking failed: Google refused the authorization: access_denied"
         await pilot.press("escape")
         assert app.screen is screen
@@ -400,7 +400,7 @@ def test_a_stray_request_to_the_sign_in_port_does_not_end_the_link(
         await until(pilot, lambda: len(statuses) == 2, "the stray requests' answers")
         assert statuses == [404, 400]
         assert app.screen is modal and screen.linking is not None  # still waiting
-        assert str(modal.query_one("#link-error", Label).content) == ""
+        assert str(modal.query_one("#link-error", Static).content) == ""
         errors: list[BaseException] = []
         browse(url, errors)
         await until(pilot, lambda: bool(rows(app)), "the linked account")

@@ -6,19 +6,26 @@ import asyncio
 import json
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Label, Select
+from textual.widgets import Button, Checkbox, Label, Select, Static
 
 from crmtui.app import CrmApp
+from crmtui.cli import tui_services
+from crmtui.demo import demo_client_secrets
 from crmtui.formats import FormatError, export_file, import_file
-from crmtui.model import Activity, SyncKind, ValidationError
+from crmtui.model import Account, Activity, SyncKind, User, ValidationError
+from crmtui.screens.accounts import AccountsScreen, LinkGoogleModal
 from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
+from crmtui.screens.context import Services
+from crmtui.store import TinyDBRepository
+from crmtui.sync.remote import LinkError
 from crmtui.widgets import LazyTable
 from crmtui.widgets.picker import Picker
 
@@ -277,3 +284,106 @@ def test_tables_drop_columns_by_priority_when_narrow(demo_google: Demo) -> None:
             assert all(h in header for h in ("When", "Title", "Organizer")), header
             assert "People" not in header
     asyncio.run(main())
+
+
+# -- 5. the link dialog ---------------------------------------------------------------------------
+
+
+def screen_rows(app: CrmApp) -> list[str]:
+    """The screen's text, row by row."""
+    return ["".join(segment.text for segment in strip)
+            for strip in app.screen._compositor.render_strips()]
+
+
+def test_the_demo_links_at_once_without_a_browser(demo_google: Demo) -> None:
+    services = tui_services(demo_google.repo, demo_google.directory, demo_google.user_id,
+                            demo=True, google_endpoint=demo_google.emulator.base_url,
+                            client_secrets=demo_client_secrets(demo_google.emulator))
+    before = {a.id for a in demo_google.repo.list_accounts(demo_google.user_id)}
+
+    async def main() -> None:
+        app = CrmApp(services, auto_sync=False, store_poll=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            screen = app.screen
+            assert isinstance(screen, AccountsScreen)
+            await pilot.press("n")
+            for _ in range(500):  # no browser opens the address: the demo must not wait
+                await pilot.pause(0.02)
+                if screen.linking is None:
+                    break
+            waiting = screen.linking
+            if waiting is not None:
+                waiting.set()  # end the wait, so that the app can close
+            assert waiting is None, "still waiting for a browser"
+            assert app.screen is screen
+            assert "Linked " in str(screen.query_one("#accounts-status", Label).content)
+    asyncio.run(main())
+    after = demo_google.repo.list_accounts(demo_google.user_id)
+    assert after and {a.id for a in after} >= before
+
+
+def test_the_link_dialog_without_client_secrets_says_what_to_do_in_full(
+        demo_google: Demo) -> None:
+    services = tui_services(demo_google.repo, demo_google.directory, demo_google.user_id)
+
+    async def main() -> None:
+        app = CrmApp(services, auto_sync=False, store_poll=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3")
+            screen = app.screen
+            await pilot.press("n")
+            await wait_for(pilot, lambda: isinstance(app.screen, LinkGoogleModal)
+                           and bool(app.screen.error), "the failure")
+            await pilot.pause()
+            modal = app.screen
+            assert isinstance(modal, LinkGoogleModal)
+            text = "\n".join(screen_rows(app))
+            assert "(preparing the address" not in text
+            assert not modal.query_one("#link-url-box").display
+            error = modal.query_one("#link-error", Static)
+            assert str(error.content).startswith("Linking failed: no OAuth client is set up")
+            # Every word of the instructions is on the screen (wrapped, not cut off).
+            shown = "".join("".join(screen_rows(app)).split())
+            assert "".join(str(error.content).split()) in shown
+            assert "config.toml,orrun`crmtuiaccountlinkgoogle--client-secretsFILE`" in shown
+            await pilot.press("escape")
+            assert app.screen is screen
+    asyncio.run(main())
+
+
+def test_the_consent_address_has_a_row_of_its_own(repo: TinyDBRepository, ann: User) -> None:
+    url = ("http://127.0.0.1:9/o/oauth2/auth?response_type=code&client_id=" + "x" * 150
+           + "&redirect_uri=http%3A%2F%2Flocalhost%3A4711%2F&scope=contacts&state=" + "s" * 40)
+
+    def waiting(user_id: str, show_url: Callable[[str], None],
+                cancelled: threading.Event) -> Account:
+        show_url(url)
+        cancelled.wait(30)
+        raise LinkError("cancelled")
+
+    async def main() -> None:
+        services = Services(repo, ann.id, Path(repo.path).parent, link_google=waiting)
+        app = CrmApp(services, auto_sync=False, store_poll=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("3", "n")
+            await wait_for_url(pilot, app)
+            modal = app.screen
+            assert isinstance(modal, LinkGoogleModal)
+            box = modal.query_one("#link-url", Static).region
+            [row] = screen_rows(app)[box.y:box.bottom]
+            assert row.strip() == url[:len(row.strip())]  # nothing but the address
+            assert len(row.strip()) >= 76  # the whole width of the terminal
+            await pilot.press("c")
+            assert app.clipboard == url
+            await pilot.press("escape")
+    asyncio.run(main())
+
+
+async def wait_for_url(pilot: Pilot, app: CrmApp) -> None:
+    for _ in range(300):
+        await pilot.pause(0.02)
+        if isinstance(app.screen, LinkGoogleModal) and app.screen.url:
+            await pilot.pause()
+            return
+    raise AssertionError("no consent address shown")
