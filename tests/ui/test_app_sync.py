@@ -275,7 +275,7 @@ def test_conflicts_view_lists_what_was_overwritten(demo_google: Demo) -> None:
             row = [str(cell) for cell in table.get_row_at(0)]
             assert row[1:6] == ["Contacts", name[:27] + ("…" if len(name) > 28 else ""),
                                 "job title", "Head of Sales", "Sales Lead"]
-            assert row[6].startswith("Google (newer)")
+            assert row[6] == "Google"
     asyncio.run(main())
 
 

@@ -6,30 +6,42 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Label, Select, Static
+from textual.widgets.data_table import ColumnKey
+from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static
 
 from crmtui.app import CrmApp
 from crmtui.cli import tui_services
 from crmtui.demo import demo_client_secrets
 from crmtui.formats import FormatError, export_file, import_file
-from crmtui.model import Account, Activity, SyncKind, User, ValidationError
+from crmtui.model import (
+    Account,
+    Activity,
+    Conflict,
+    Email,
+    SyncKind,
+    SyncRun,
+    User,
+    ValidationError,
+)
 from crmtui.screens.accounts import AccountsScreen, LinkGoogleModal
 from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
 from crmtui.screens.context import Services
-from crmtui.store import TinyDBRepository
+from crmtui.screens.sync_log import ConflictDetail, ConflictsScreen
+from crmtui.store import ContactQuery, TinyDBRepository
 from crmtui.sync.remote import LinkError
 from crmtui.widgets import LazyTable
 from crmtui.widgets.picker import Picker
 
-from .activity_fixtures import World, at, run, table, world
+from .activity_fixtures import NOW, World, at, run, table, world
 from .conftest import Demo
 from .pilot_helpers import SIZE, line, wait_for
 
@@ -387,3 +399,72 @@ async def wait_for_url(pilot: Pilot, app: CrmApp) -> None:
             await pilot.pause()
             return
     raise AssertionError("no consent address shown")
+
+
+# -- 6. the Conflicts view ------------------------------------------------------------------------
+
+
+def test_conflicts_read_as_a_person_reads_them_and_can_be_restored(demo_google: Demo) -> None:
+    repo, user_id = demo_google.repo, demo_google.user_id
+    contact = repo.get_contact(repo.contact_ids(ContactQuery(), user_id)[0], user_id)
+    ours = [{"value": "lucia@new.example", "type": "work", "primary": True}]
+    theirs = [{"value": "lucia.lopez@old.example", "type": "home", "primary": True},
+              {"value": "l.lopez@second.example", "type": "other", "primary": False}]
+    repo.update_contact(contact.evolve(emails=[Email.from_dict(e) for e in ours]), user_id)
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    repo.add_run(SyncRun(user_id=user_id, kind=SyncKind.CONTACTS, started=at, finished=at,
+                         status="ok", conflicts=[Conflict(
+                             record_id=contact.id, field_name="emails", kept=ours, lost=theirs,
+                             winner="crm", at=at)]))
+    before = repo.get_contact(contact.id, user_id)
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("6")
+            screen = app.screen
+            assert isinstance(screen, ConflictsScreen)
+            table = screen.query_one(DataTable)
+            row = [str(cell) for cell in table.get_row_at(0)]
+            assert row[4].startswith("lucia@new.example (work, pri")  # shortened to fit
+            assert row[5].startswith("lucia.lopez@old.example (home")
+            assert row[6] == "crmtui"
+            assert not any("{" in cell or "'value'" in cell for cell in row)
+            won = table.columns[ColumnKey("won")]
+            assert won.get_render_width(table) >= len("crmtui") + 2  # not cut
+            await pilot.press("enter")
+            await pilot.pause()
+            detail = app.screen
+            assert isinstance(detail, ConflictDetail)
+            text = detail.text.plain
+            for part in (contact.display_name, "Field: emails", "lucia@new.example (work, primary)",
+                         "lucia.lopez@old.example (home, primary)",
+                         "l.lopez@second.example (other)", "Won: crmtui", "Overwritten (Google's)",
+                         "When: 2026-11-20"):
+                assert part in text, (part, text)
+            await pilot.press("r")
+            await pilot.pause()
+            assert app.screen is screen
+    asyncio.run(main())
+    after = repo.get_contact(contact.id, user_id)
+    assert [e.to_dict() for e in after.emails] == [Email.from_dict(e).to_dict() for e in theirs]
+    assert after.modified > before.modified  # an edit: the next sync sends it
+
+
+def test_restoring_an_activity_field(world: World) -> None:
+    call = world.activity("call")
+    world.repo.update_activity(call.evolve(location="Room 2"))
+    world.repo.add_run(SyncRun(user_id="ann", kind=SyncKind.ACTIVITIES, started=NOW,
+                               finished=NOW, status="ok", conflicts=[Conflict(
+                                   record_id="call", field_name="location", kept="Room 2",
+                                   lost="Phone", winner="google", at=NOW)]))
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        await pilot.press("6")
+        conflicts = app.screen
+        assert isinstance(conflicts, ConflictsScreen)
+        await pilot.press("r")
+        await pilot.pause()
+
+    run(world, check)
+    assert world.activity("call").location == "Phone"

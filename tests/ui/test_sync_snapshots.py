@@ -31,7 +31,13 @@ def fixed_app(repo: TinyDBRepository) -> CrmApp:
                                  "conflicts": 1, "skipped": 0},
                          conflicts=[Conflict(record_id=contact.id, field_name="job_title",
                                              kept="Head of Sales", lost="Sales Lead",
-                                             winner="google", at=started)]))
+                                             winner="google", at=started),
+                                    Conflict(record_id=contact.id, field_name="emails",
+                                             kept=[{"value": "ines@lisboa.example",
+                                                    "type": "work", "primary": True}],
+                                             lost=[{"value": "ines.duarte@home.example",
+                                                    "type": "home", "primary": True}],
+                                             winner="crm", at=started)]))
     repo.add_run(SyncRun(user_id=user.id, kind=SyncKind.ACTIVITIES, started=started,
                          finished=started + timedelta(seconds=1.1), status="failed",
                          errors=["Google refused the account: invalid_grant"]))
