@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets.data_table import ColumnKey
 from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from crmtui.app import CrmApp
 from crmtui.cli import tui_services
