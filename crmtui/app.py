@@ -317,15 +317,22 @@ class CrmApp(App[None]):
     # -- keys -------------------------------------------------------------------------------------
 
     def apply_keymap(self) -> None:
-        """Apply the config's ``[keys]``; ids no binding has are reported, not ignored."""
+        """Apply the config's ``[keys]`` (a remapped binding's keys replace its defaults); ids no
+        binding has, and a remapped key another binding of the same screen also answers to, are
+        reported, not ignored."""
         if not self.user_keymap:
             return
         unknown = sorted(set(self.user_keymap) - known_binding_ids())
-        self.set_keymap({k: v for k, v in self.user_keymap.items() if k not in unknown})
+        keymap = {k: v for k, v in self.user_keymap.items() if k not in unknown}
+        self.set_keymap(keymap)
         if unknown:
             self.notify("No key binding has the id " + ", ".join(unknown)
                         + " (config.toml [keys]); press ? to see the ids.",
-                        severity="warning", title="Keys", timeout=10)
+                        severity="warning", title="Keys", timeout=10, markup=False)
+        clashes = keymap_clashes(keymap)
+        if clashes:
+            self.notify("\n".join(clashes) + "\nChoose other keys in config.toml [keys].",
+                        severity="warning", title="Keys that clash", timeout=20, markup=False)
 
     # -- data written elsewhere -------------------------------------------------------------------
 
@@ -565,6 +572,51 @@ def crmtui_bindings() -> list[tuple[type, BindingType]]:
         if cls.__module__.startswith("crmtui."):
             found.extend((cls, binding) for binding in cls.__dict__.get("BINDINGS", []))
     return found
+
+
+SCREEN_WIDGETS = {"ContactsScreen": ("LazyTable",), "ActivitiesScreen": ("LazyTable",),
+                  "ActivityForm": ("PickerInput",)}
+"""The widget classes with bindings of their own that a screen holds (their keys count as the
+screen's when looking for clashes)."""
+
+
+def keymap_clashes(keymap: Mapping[str, str]) -> list[str]:
+    """A sentence for each remapped key that another binding of the same screen (its widgets'
+    and the app's included) also answers to, naming both binding ids."""
+    found = crmtui_bindings()
+    by_class: dict[str, list[Binding]] = {}
+    for cls, binding in found:
+        if isinstance(binding, Binding) and binding.id:
+            by_class.setdefault(cls.__name__, []).append(binding)
+
+    def keys_of(binding: Binding) -> set[str]:
+        text = keymap.get(binding.id or "", binding.key)
+        return {key.strip() for key in text.split(",") if key.strip()}
+
+    out: list[str] = []
+    for cls, _ in found:
+        if not issubclass(cls, Screen):
+            continue
+        own = [b for klass in cls.__mro__ for b in by_class.get(klass.__name__, [])
+               if klass.__module__.startswith("crmtui.")]
+        scope = own + [b for name in SCREEN_WIDGETS.get(cls.__name__, ())
+                       for b in by_class.get(name, [])]
+        scope += by_class.get("CrmApp", [])
+        for remapped in scope:
+            if remapped.id not in keymap:
+                continue
+            for other in scope:
+                if other.id == remapped.id:
+                    continue
+                shared = keys_of(remapped) & keys_of(other)
+                if not shared:
+                    continue
+                line = (f"{remapped.id} is now on {', '.join(sorted(shared))} (no longer "
+                        f"{remapped.key}), but {other.id} on the same screen answers to "
+                        f"{', '.join(sorted(shared))} too.")
+                if line not in out:
+                    out.append(line)
+    return out
 
 
 def known_binding_ids() -> set[str]:

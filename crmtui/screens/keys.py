@@ -50,4 +50,5 @@ class KeysScreen(ModalScreen[None]):
             yield Static("Keys", id="keys-title")
             yield Static(table)
             yield Static("Escape closes this list. The dim names remap keys in config.toml's "
-                         '[keys] table, e.g. "contacts.new" = "insert".', id="keys-hint")
+                         '[keys] table, e.g. "contacts.new" = "insert".', id="keys-hint",
+                         markup=False)

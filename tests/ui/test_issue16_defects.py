@@ -35,6 +35,7 @@ from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
 from crmtui.screens.context import Services
+from crmtui.screens.keys import KeysScreen
 from crmtui.screens.sync_log import ConflictDetail, ConflictsScreen
 from crmtui.store import ContactQuery, TinyDBRepository
 from crmtui.sync.remote import LinkError
@@ -468,3 +469,44 @@ def test_restoring_an_activity_field(world: World) -> None:
 
     run(world, check)
     assert world.activity("call").location == "Phone"
+
+
+# -- 7. key remapping -----------------------------------------------------------------------------
+
+
+def test_a_remap_that_clashes_is_reported_with_both_ids(demo_google: Demo) -> None:
+    notes: list[str] = []
+
+    async def main() -> None:
+        app = demo_google.app(keymap={"contacts.delete": "j", "no.such.id": "f9"})
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            notes.extend(str(n.message) for n in app._notifications)
+            table_ = app.screen.query_one("#contacts", LazyTable)
+            await wait_for(pilot, lambda: table_.row_count > 0, "the contacts")
+            await pilot.press("d")  # replaced: d no longer deletes (and was reported)
+            await pilot.pause()
+            assert not isinstance(app.screen, Confirm)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            keys = app.screen
+            assert isinstance(keys, KeysScreen)
+            hint = keys.query_one("#keys-hint", Static)
+            assert "[keys] table" in str(hint.render())  # not eaten as markup
+    asyncio.run(main())
+    clash = [n for n in notes if "contacts.delete" in n]
+    assert clash, notes
+    assert "table.down" in clash[0] and "no longer d" in clash[0] and "[keys]" in clash[0]
+    unknown = [n for n in notes if "no.such.id" in n]
+    assert unknown and "[keys]" in unknown[0]
+
+
+def test_remaps_that_clash_with_nothing_are_not_reported(demo_google: Demo) -> None:
+    async def main() -> None:
+        app = demo_google.app(keymap={"contacts.delete": "x", "app.keys": "f1"})
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not [n for n in app._notifications if "clash" in str(n.title).lower()]
+            await pilot.press("x")
+            await wait_for(pilot, lambda: isinstance(app.screen, Confirm), "the delete question")
+    asyncio.run(main())
