@@ -199,7 +199,7 @@ class ActivityForm(EditForm):
     ActivityForm .pair > Input { width: 14; margin-right: 2; }
     ActivityForm .pair > Select { width: 18; margin-right: 2; }
     ActivityForm .pair > .hint { color: $text-muted; width: auto; margin-right: 1; }
-    ActivityForm .error { color: $error; display: none; }
+    ActivityForm .error { color: $error; display: none; width: 1fr; height: auto; }
     ActivityForm .error.-shown { display: block; }
     ActivityForm #notes { height: 3; }
     ActivityForm #recurrence { color: $text-muted; }
@@ -244,6 +244,7 @@ class ActivityForm(EditForm):
         with VerticalScroll(id="form"):
             yield Static("New activity" if a is None else "Edit activity", id="form-title")
             yield self._row("Title", Input(a.title if a else "", id="title", compact=True,
+                                           select_on_focus=False,
                                            placeholder="what is it about"), error="title")
             yield self._row("Type", Horizontal(
                 Select([(v, k) for k, v in TYPE_LABELS.items()], allow_blank=False,
@@ -428,6 +429,27 @@ class ActivityForm(EditForm):
             if not label.has_class("-shown"):  # the first problem of a field
                 label.update(one.problem if target != "form" else str(one))
                 label.add_class("-shown")
+
+    @on(Input.Changed)
+    @on(Checkbox.Changed)
+    @on(Picker.Changed)
+    def recheck(self) -> None:
+        """After a refused save, an error goes as soon as its field is right (new ones wait
+        for the next save)."""
+        shown = [label for label in self.query(".error").results(Label)
+                 if label.has_class("-shown")]
+        if not shown:
+            return
+        try:
+            self.build()
+        except ValidationError as exc:
+            self.show_error(exc)
+        else:
+            self.show_error(None)
+        for label in self.query(".error").results(Label):
+            if label.has_class("-shown") and label not in shown:
+                label.update("")
+                label.remove_class("-shown")
 
     # -- actions ----------------------------------------------------------------------------------
 

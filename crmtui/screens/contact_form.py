@@ -48,6 +48,7 @@ class EntryRow(Vertical):
 
     DEFAULT_CSS = """
     EntryRow { height: auto; }
+    EntryRow > .error { width: 1fr; height: auto; }
     EntryRow > Horizontal { height: auto; }
     EntryRow Select { width: 16; }
     EntryRow Input { width: 1fr; }
@@ -69,7 +70,7 @@ class EntryRow(Vertical):
             yield Select([(t, t) for t in self.types], value=self.initial_type,
                          allow_blank=False, compact=True, classes="type")
             yield Input(self.initial_value, placeholder=self.kind, compact=True,
-                        classes="value")
+                        classes="value", select_on_focus=False)
             yield Button("Remove", classes="remove", compact=True)
         label = Label("", classes="error")
         label.display = False
@@ -116,7 +117,7 @@ class ContactForm(EditForm):
     ContactForm .section { text-style: bold; margin-top: 1; }
     ContactForm .add { margin-bottom: 0; }
     ContactForm TextArea { height: 5; }
-    ContactForm .error { color: $error; }
+    ContactForm .error { color: $error; width: 1fr; height: auto; }
     ContactForm #form-buttons { height: auto; align-horizontal: right; padding: 0 1; }
     ContactForm #form-buttons Button { margin-left: 2; }
     """
@@ -200,7 +201,7 @@ class ContactForm(EditForm):
               ) -> ComposeResult:
         with Vertical(classes="field"):
             yield Label(label)
-            yield Input(value, id=f"{prefix}{name}", compact=True)
+            yield Input(value, id=f"{prefix}{name}", compact=True, select_on_focus=False)
             if not prefix:
                 yield error_label(name)
 
@@ -228,7 +229,24 @@ class ContactForm(EditForm):
     def changed(self) -> bool:
         return self.snapshot() != self._initial
 
-    def build(self) -> Contact | None:
+    def shown_errors(self) -> list[Label]:
+        return [label for label in self.query(".error").results(Label) if label.display]
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    def recheck(self) -> None:
+        """After a refused save, an error goes as soon as its field is right (no new ones show
+        while typing: they wait for the next save)."""
+        before = self.shown_errors()
+        if not before:
+            return
+        self.build(scroll=False)
+        for label in self.shown_errors():
+            if label not in before:
+                show_error(label, "")
+
+    def build(self, *, scroll: bool = True) -> Contact | None:
         """The contact the form describes, or None with every error shown beside its field."""
         for label in self.query(".error").results(Label):
             show_error(label, "")
@@ -252,7 +270,7 @@ class ContactForm(EditForm):
             except ValidationError as exc:
                 errors["birthday"] = _message(exc)
         if errors:
-            self._show(errors)
+            self._show(errors, scroll=scroll)
             return None
         c = self.contact
         now = self.services.now()
@@ -265,7 +283,7 @@ class ContactForm(EditForm):
                 return Contact(**values, owner_id=self.user_id, created=now, modified=now)
             return c.evolve(**values)
         except ValidationError as exc:
-            self._show({_field_of(exc): _message(exc)})
+            self._show({_field_of(exc): _message(exc)}, scroll=scroll)
             return None
 
     def _entries(self, kind: str, cls: type[Any], errors: dict[str, str]) -> list[Any]:
@@ -282,14 +300,14 @@ class ContactForm(EditForm):
             items[0] = cls(items[0].value, items[0].type, True)
         return items
 
-    def _show(self, errors: dict[str, str]) -> None:
+    def _show(self, errors: dict[str, str], *, scroll: bool = True) -> None:
         first = None
         for field, message in errors.items():
             label = self.query_one(f"#error-{field}", Label)
             if message:
                 show_error(label, message)
             first = first or label
-        if first is not None:
+        if first is not None and scroll:
             first.scroll_visible()
 
     # -- actions ----------------------------------------------------------------------------------

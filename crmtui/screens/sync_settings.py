@@ -65,7 +65,7 @@ class SyncSettingsScreen(Screen[None]):
     SyncSettingsScreen #settings-info Static { margin-bottom: 1; }
     SyncSettingsScreen .field-label { margin-top: 1; }
     SyncSettingsScreen .hint { color: $text-muted; padding: 0 0 0 2; width: 1fr; height: auto; }
-    SyncSettingsScreen .error { color: $error; height: auto; }
+    SyncSettingsScreen .error { color: $error; height: auto; width: 1fr; }
     SyncSettingsScreen Horizontal.row { height: auto; }
     SyncSettingsScreen Checkbox { width: 46; }
     SyncSettingsScreen Select { width: 28; }
@@ -95,6 +95,8 @@ class SyncSettingsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "save", "Save", id="settings.save"),
+        Binding("escape", "leave_field", "Leave the field", show=False,
+                id="settings.leave_field"),
     ]
 
     def __init__(self, services: Services) -> None:
@@ -297,6 +299,29 @@ class SyncSettingsScreen(Screen[None]):
         status.update(Text("Saved.", style="green"))
         self.notify("Sync settings saved.", title="Settings")
         self.show_status()
+
+    def action_leave_field(self) -> None:
+        """Escape leaves a text field: the keys are the app's again (5 opens the sync log)."""
+        self.set_focus(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # only from a text field (a Select's Escape closes it)
+            return isinstance(self.focused, Input)
+        return True
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def recheck(self) -> None:
+        """After a refused save, an error goes as soon as its field is right."""
+        shown = [name for name in FIELDS
+                 if self.query_one(f"#error-{name}", Label).display]
+        if not shown:
+            return
+        self.validated()
+        for name in FIELDS:
+            if name not in shown:
+                show_error(self.query_one(f"#error-{name}", Label), "")
 
     @on(Button.Pressed, "#save")
     def pressed_save(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, DataTable, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 from textual.widgets.data_table import ColumnKey
 
 from crmtui.app import CrmApp
@@ -34,6 +34,7 @@ from crmtui.screens.accounts import AccountsScreen, LinkGoogleModal
 from crmtui.screens.activities import ActivitiesScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
+from crmtui.screens.contact_form import ContactForm, EntryRow
 from crmtui.screens.context import Services
 from crmtui.screens.keys import KeysScreen
 from crmtui.screens.sync_log import ConflictDetail, ConflictsScreen
@@ -44,6 +45,7 @@ from crmtui.widgets.picker import Picker
 
 from .activity_fixtures import NOW, World, at, run, table, world
 from .conftest import Demo
+from .contacts_fixtures import run_contacts, seed
 from .pilot_helpers import SIZE, line, wait_for
 
 __all__ = ["world"]  # fixtures
@@ -510,3 +512,84 @@ def test_remaps_that_clash_with_nothing_are_not_reported(demo_google: Demo) -> N
             await pilot.press("x")
             await wait_for(pilot, lambda: isinstance(app.screen, Confirm), "the delete question")
     asyncio.run(main())
+
+
+# -- 8. forms -------------------------------------------------------------------------------------
+
+
+def test_the_contact_form_opens_without_a_selected_field_and_errors_clear_when_fixed(
+        repo: TinyDBRepository) -> None:
+    people = seed(repo)
+    hopper = people.by_family("Hopper")
+
+    async def check(app: CrmApp, pilot: Pilot, screen: Any) -> None:
+        t = screen.table
+        t.cursor_row = list(t.keys).index(hopper.id)
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ContactForm)
+        given = form.query_one("#given_name", Input)
+        assert app.focused is given and given.selected_text == ""
+        await pilot.press("x")  # a stray key adds to the name, it does not replace it
+        assert given.value in ("Gracex", "xGrace")
+        given.value = "Grace"
+        form.query_one("#birthday", Input).value = "1906-13-09"
+        form.query_one("#company", Input).value = ""
+        await pilot.press("f2")
+        await pilot.pause()
+        birthday = form.query_one("#error-birthday", Label)
+        assert birthday.display
+        form.query_one("#birthday", Input).value = "1906-12-09"  # fixed: the error goes
+        await pilot.pause()
+        assert not birthday.display
+        assert app.screen is form
+        # A long error wraps inside the form instead of being cut.
+        form.query_one("#given_name", Input).value = ""
+        form.query_one("#family_name", Input).value = ""
+        for row in form.query(".email-row").results(EntryRow):
+            row.query_one(Input).value = ""
+        await pilot.press("f2")
+        await pilot.pause()
+        name_error = form.query_one("#error-given_name", Label)
+        assert name_error.display
+        message = str(name_error.content)
+        assert name_error.region.height >= 2 or name_error.region.width >= len(message)
+        assert name_error.region.right <= name_error.parent.region.right  # type: ignore[union-attr]
+
+    run_contacts(people.services(), check, size=(80, 24))
+
+
+def test_escape_leaves_a_field_in_sync_settings(demo_google: Demo) -> None:
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            await pilot.pause()
+            group = app.screen.query_one("#group-name", Input)
+            group.focus()
+            group.value = ""
+            await pilot.press("a", "b", "escape", "5")
+            await pilot.pause()
+            assert group.value == "ab"
+            assert app.current_mode == "sync"  # 5 went to the app, not into the field
+    asyncio.run(main())
+
+
+def test_an_activity_form_error_clears_when_the_field_is_fixed(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActivityForm), "the form")
+        form = app.screen
+        assert isinstance(form, ActivityForm)
+        title = form.query_one("#title", Input)
+        assert app.focused is title and title.selected_text == ""
+        form.query_one("#end-time", Input).value = "13:00"
+        form.query_one("#save", Button).press()
+        await pilot.pause()
+        assert form_error(form, "end") == "is before the start"
+        form.query_one("#end-time", Input).value = "15:00"
+        await pilot.pause()
+        assert form_error(form, "end") == ""
+
+    run(world, check)
