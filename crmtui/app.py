@@ -25,14 +25,14 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
@@ -239,6 +239,15 @@ class CrmApp(App[None]):
         if self.auto_sync and self.auto_sync_check > 0 and self.services.sync is not None:
             self.set_timer(min(AUTO_SYNC_FIRST, self.auto_sync_check), self.run_due_syncs)
             self.set_interval(self.auto_sync_check, self.run_due_syncs)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own palette commands, whose "Keys" shows crmtui's keys list (``?``)."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                yield SystemCommand("Keys", "Every key of the current screen, with the id to "
+                                    "remap it", self.action_show_keys)
+            else:
+                yield command
 
     def action_section(self, name: str) -> None:
         if name not in SECTIONS:

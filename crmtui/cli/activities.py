@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crmtui.cli.activity_times import new_times, parse_moment, recurrence_line, when
+from crmtui.cli.activity_times import new_times, parse_moment, recurrence_line, time_zone, when
 from crmtui.cli.output import (
     Decorator,
     compose,
@@ -198,8 +198,8 @@ def activities_list(session: Session, from_: str | None, to: str | None, user_em
         click.echo("No activities.")
         return
     names = {u.id: u.name for u in repo.list_users()}
-    print_table(["WHEN", "TYPE", "TITLE", "STATUS", "CALENDAR", "ORGANIZER", "ID"],
-                [[when(a), a.type.value, a.title, a.status.value,
+    print_table(["WHEN", "ZONE", "TYPE", "TITLE", "STATUS", "CALENDAR", "ORGANIZER", "ID"],
+                [[when(a), time_zone(a), a.type.value, a.title, a.status.value,
                   "yes" if a.show_in_calendar else "", names.get(a.organizer_id, ""), short(a.id)]
                  for a in found])
 

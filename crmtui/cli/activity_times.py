@@ -39,6 +39,13 @@ def recurrence_line(text: str) -> str:
     return line
 
 
+def time_zone(activity: Activity) -> str:
+    """The zone :func:`when` shows a timed activity's times in ("" for an all-day one)."""
+    if activity.all_day or activity.start is None:
+        return ""
+    return activity.timezone or activity.start.tzname() or "UTC"
+
+
 def when(activity: Activity) -> str:
     """When an activity takes place, in its own zone, e.g. ``2026-11-24 10:00-11:00``."""
     if activity.all_day and activity.start_date is not None:

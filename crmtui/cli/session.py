@@ -121,8 +121,9 @@ def current_user(repo: Repository, base: Path, email: str | None) -> User:
 def _prompted(check: Callable[[], T]) -> T:
     try:
         return check()
-    except ValidationError as exc:
-        raise click.BadParameter(exc.problem) from None
+    except ValidationError as exc:  # named: "zoe@ is not a valid email address: ..."
+        shown = str(exc.value).strip() if exc.value is not None else ""
+        raise click.BadParameter(f"{shown} {exc.problem}" if shown else exc.problem) from None
 
 
 def first_run(repo: Repository, base: Path) -> User:

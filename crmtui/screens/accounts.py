@@ -104,6 +104,7 @@ class LinkGoogleModal(ModalScreen[None]):
                 yield Button("Copy (c)", id="link-copy")
                 yield Button("Open in browser (o)", id="link-open")
                 yield Button("Cancel (Esc)", id="link-cancel", variant="warning")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def show_url(self, url: str) -> None:
         self.url = url

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.screens.context import Command
@@ -57,6 +57,7 @@ class ActionsMenu(ModalScreen[Command | None]):
                     label.append(f"\n  {command.help}", style="dim")
                 options.append(Option(label, id=str(i)))
             yield OptionList(*options, id="menu")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def on_mount(self) -> None:
         menu = self.query_one(OptionList)

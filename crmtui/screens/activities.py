@@ -8,8 +8,8 @@ row keys (group headings are rows too) and renders only the rows on screen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, tzinfo
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -88,6 +88,15 @@ def group_of(activity: Activity, today: date, zone: tzinfo) -> str:
         return EARLIER
     week_end = today + timedelta(days=6 - today.weekday())  # the Sunday of this week
     return THIS_WEEK if first <= week_end else LATER
+
+
+def not_over(activity: Activity, now: datetime) -> bool:
+    """Whether the activity is still to come or running at ``now`` (all-day ones: their
+    days)."""
+    if activity.all_day or activity.start is None:
+        return True  # listed under today or later: its day is not over
+    end = activity.end if activity.end is not None else activity.start
+    return end > now
 
 
 def when_text(activity: Activity, zone: tzinfo, today: date) -> str:
@@ -226,11 +235,16 @@ class ActivitiesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield ActivityTable(COLUMNS, self.load_rows, empty_text="Loading activities…",
+        yield ActivityTable(self.columns(), self.load_rows, empty_text="Loading activities…",
                             id="activities")
         yield Static("Loading activities…", id="activities-status")
         yield SyncBar(self.services)
         yield Footer()
+
+    def columns(self) -> tuple[Column, ...]:
+        """The columns, the When heading naming the time zone the times are shown in."""
+        return tuple(replace(c, label=f"When ({self.zone_name})") if c.key == "when" else c
+                     for c in COLUMNS)
 
     @property
     def table(self) -> ActivityTable:
@@ -270,12 +284,19 @@ class ActivitiesScreen(Screen[None]):
                      start.isoformat() if start else "")
             groups[group_of(a, today, zone)].append((order, a))
         listing = Listing(name, count=len(activities))
+        now = self.services.now()
+        fallback = -1  # the first row of the upcoming groups
         for group in GROUPS:
             members = sorted(groups[group], key=lambda pair: pair[0])
             if not members:
                 continue
             if listing.first_upcoming < 0 and group in UPCOMING:
-                listing.first_upcoming = len(listing.keys) + 1
+                # The cursor starts on the next activity: the first one not over yet.
+                ahead = [i for i, (_, a) in enumerate(members) if not_over(a, now)]
+                if fallback < 0:
+                    fallback = len(listing.keys) + 1
+                if ahead:
+                    listing.first_upcoming = len(listing.keys) + 1 + ahead[0]
             key = HEADING + group
             title = f"{group} · {today:%a %d %b}" if group == TODAY else group
             listing.keys.append(key)
@@ -292,6 +313,8 @@ class ActivitiesScreen(Screen[None]):
                     "✓" if a.show_in_calendar else "",
                     "●" if a.id in linked else "",
                 )
+        if listing.first_upcoming < 0:
+            listing.first_upcoming = fallback
         return listing
 
     @on(Loaded)
@@ -399,7 +422,15 @@ class ActivitiesScreen(Screen[None]):
 
     @on(LazyTable.Selected, "#activities")
     def _open(self, event: LazyTable.Selected) -> None:
-        self.action_edit_activity()
+        self.action_open_activity()
+
+    def action_open_activity(self) -> None:
+        """Enter: the activity's read-only page (``e`` there edits it)."""
+        from crmtui.screens.activity_detail import ActivityDetailScreen
+
+        activity = self.cursor_activity()
+        if activity is not None:  # an edit there reaches the list as any change does
+            self.app.push_screen(ActivityDetailScreen(self.services, activity))
 
     def _saved(self, activity_id: str | None) -> None:
         if activity_id:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class Confirm(ModalScreen[bool]):
@@ -56,6 +56,7 @@ class Confirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button(self.no_label, id="confirm-no")
                 yield Button(self.yes_label, id="confirm-yes", variant="warning")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
@@ -104,6 +105,7 @@ class Choose(ModalScreen[str]):
             with Horizontal():
                 for key, label, answer in self.choices:
                     yield Button(f"{label} ({key})", id=f"choose-{answer}")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()

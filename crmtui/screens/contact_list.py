@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.geometry import Region
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.model import Contact, Tag
@@ -117,6 +117,7 @@ class TagPicker(ModalScreen[str | None]):
                         for t in sorted(self.tags, key=lambda t: (KIND_ORDER.index(t.kind),
                                                                   t.name.casefold()))]
             yield OptionList(*options, id="tag-picker")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def on_mount(self) -> None:
         picker = self.query_one(OptionList)

@@ -109,6 +109,7 @@ def sync_commands(kind: str) -> list[Command]:
                 "app.section('settings')", f"Open the sync settings of {kind}",
                 menu=f"Synchronize {kind} → Set up…"),
         Command("sync", f"synchronize {kind} now", f"app.sync_now('{kind}')",
-                f"Run a {kind} sync with Google now, with a live log",
+                f"Run {'an' if kind[0] in 'aeiou' else 'a'} {kind} sync with Google now, with a "
+                "live log",
                 menu=f"Synchronize {kind} → Synchronize now"),
     ]

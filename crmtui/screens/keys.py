@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 
 class KeysScreen(ModalScreen[None]):
@@ -52,3 +52,4 @@ class KeysScreen(ModalScreen[None]):
             yield Static("Escape closes this list. The dim names remap keys in config.toml's "
                          '[keys] table, e.g. "contacts.new" = "insert".', id="keys-hint",
                          markup=False)
+        yield Footer()  # the modal's keys, not the screen's underneath

@@ -318,6 +318,7 @@ class ConflictDetail(ModalScreen[bool]):
             yield Static(self.text, id="conflict-text")
             yield Static("r: restore the overwritten value (a change in crmtui, sent at the next "
                          "sync) · Esc: close", id="conflict-hint")
+        yield Footer()  # the modal's keys, not the screen's underneath
 
     def action_answer(self, restore: bool) -> None:
         self.dismiss(restore)

@@ -90,8 +90,7 @@ class SyncSettingsScreen(Screen[None]):
     SyncSettingsScreen.-narrow Horizontal.row.-hinted .hint { padding: 0 0 0 1; }
     """
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "save", "Save", id="settings.save"),

@@ -161,8 +161,10 @@ def test_list_defaults_to_the_current_users_activities_by_start(
     assert _titles(crm.json("activities", "list")) == [
         "Past call", "November meeting", "Bob with Ann", "December trip", "Someday"]
     lines = crm.ok("activities", "list").splitlines()
-    assert lines[0].split() == ["WHEN", "TYPE", "TITLE", "STATUS", "CALENDAR", "ORGANIZER", "ID"]
+    assert lines[0].split() == ["WHEN", "ZONE", "TYPE", "TITLE", "STATUS", "CALENDAR",
+                                "ORGANIZER", "ID"]
     assert lines[2].startswith("2026-11-25 23:30") and "yes" in lines[2]
+    assert "Europe/Paris" in lines[2] and "UTC" in lines[1]  # the zone each time is in
     assert lines[4].startswith("2026-12-01..2026-12-03 all day")
     assert "Bob Stone" in lines[3]
 

@@ -137,3 +137,9 @@ def test_first_run_on_a_terminal_asks_and_creates_the_default_user(crm: Crm, tty
 
 def test_commands_that_need_no_user_do_not_ask(crm: Crm, tty: None) -> None:
     assert crm.json("users", "list") == []
+
+
+def test_first_run_names_the_email_it_refuses(crm: Crm, tty: None) -> None:
+    result = crm.run("tags", "add", "Friends", input="Zoë Ångström\nzoe@\nzoe@nordlys.example\n")
+    assert result.exit_code == 0, result.stderr
+    assert "Error: zoe@ is not a valid email address" in result.stderr

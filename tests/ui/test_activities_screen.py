@@ -19,6 +19,7 @@ from crmtui.screens.activities import (
     ActivitiesScreen,
     group_of,
 )
+from crmtui.screens.activity_detail import ActivityDetailScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command
@@ -153,11 +154,16 @@ def test_d_deletes_after_confirmation(world: World) -> None:
     run(world, check)
 
 
-def test_enter_and_e_open_the_form_n_a_new_one(world: World) -> None:
+def test_enter_opens_the_page_e_the_form_n_a_new_one(world: World) -> None:
     async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
-        await pilot.press("enter")
+        await pilot.press("enter")  # the read-only page, as for a contact
+        await wait_for(pilot, lambda: isinstance(app.screen, ActivityDetailScreen), "the page")
+        assert app.screen.activity.id == "call"
+        await pilot.press("e")  # e on the page edits
         await wait_for(pilot, lambda: isinstance(app.screen, ActivityForm), "the form")
         assert app.screen.activity.id == "call"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActivityDetailScreen), "the page")
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, "back")
         await pilot.press("j", "e")

@@ -11,9 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    HelpPanel,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    Static,
+)
 from textual.widgets.data_table import ColumnKey
 
 from crmtui.app import CrmApp
@@ -32,10 +43,11 @@ from crmtui.model import (
 )
 from crmtui.screens.accounts import AccountsScreen, LinkGoogleModal
 from crmtui.screens.activities import ActivitiesScreen
+from crmtui.screens.activity_detail import ActivityDetailScreen
 from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Choose, Confirm
 from crmtui.screens.contact_form import ContactForm, EntryRow
-from crmtui.screens.context import Services
+from crmtui.screens.context import Services, sync_commands
 from crmtui.screens.keys import KeysScreen
 from crmtui.screens.sync_log import ConflictDetail, ConflictsScreen
 from crmtui.store import ContactQuery, TinyDBRepository
@@ -591,5 +603,77 @@ def test_an_activity_form_error_clears_when_the_field_is_fixed(world: World) -> 
         form.query_one("#end-time", Input).value = "15:00"
         await pilot.pause()
         assert form_error(form, "end") == ""
+
+    run(world, check)
+
+
+# -- 9. smaller ones ------------------------------------------------------------------------------
+
+
+def test_the_palette_says_an_activities_sync_and_its_keys_are_crmtuis(
+        demo_google: Demo) -> None:
+    helps = {c.label: c.help for c in sync_commands("activities") + sync_commands("contacts")}
+    assert helps["synchronize activities now"].startswith("Run an activities sync")
+    assert helps["synchronize contacts now"].startswith("Run a contacts sync")
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            await pilot.press(*"Keys")
+            await wait_for(pilot, lambda: app.screen.query_one(OptionList).option_count > 0,
+                           "the palette's hits")
+            prompts = [str(app.screen.query_one(OptionList).get_option_at_index(i).prompt)
+                       for i in range(app.screen.query_one(OptionList).option_count)]
+            index = next(i for i, p in enumerate(prompts) if p.split("\n")[0] == "Keys")
+            app.screen.query_one(OptionList).highlighted = index
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, KeysScreen), "crmtui's keys")
+            assert not app.screen.query(HelpPanel)
+    asyncio.run(main())
+
+
+def test_a_modal_shows_its_own_keys_in_the_footer(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm), "the question")
+        await pilot.pause()
+        bottom = screen_rows(app)[-1]
+        assert "Yes" in bottom and "No" in bottom, bottom
+        assert "Filter" not in bottom and "New" not in bottom, bottom  # not the list's keys
+        await pilot.press("n")
+
+    run(world, check)
+
+
+def test_enter_on_an_activity_opens_its_page_naming_the_time_zone(world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        assert "When (Europe/Paris)" in line(table(app), 0)  # the list names the zone
+        table(app).cursor_row = table(app).keys.index("call")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActivityDetailScreen), "the page")
+        page = app.screen
+        assert isinstance(page, ActivityDetailScreen)
+        text = "\n".join(screen_rows(app))
+        assert "Call Carla about the renewal" in text
+        assert "Mon 23 Nov 2026 14:00–14:30  (time zone Europe/Paris)" in text
+        assert "Carla Diaz (contact)" in text and "Ann Lee <ann@example.com>" in text
+        assert not page.query(Input)  # read-only
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActivityForm), "the form")
+
+    run(world, check)
+
+
+def test_a_fresh_list_puts_the_cursor_on_the_next_activity(world: World) -> None:
+    # Earlier today (Paris): over at 10:00, when the list opens.
+    world.repo.add_activity(Activity(id="standup", title="Stand-up", start=at(23, 8),
+                                     end=at(23, 8, 30), organizer_id="ann", owner_id="ann"))
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        keys = list(table(app).keys)
+        assert keys.index("standup") < keys.index("call")  # both listed under today
+        assert table(app).cursor_key == "call"
 
     run(world, check)
