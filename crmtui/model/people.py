@@ -181,6 +181,8 @@ class Contact(_Entity):
     notes: str = ""
     tags: list[str] = field(default_factory=list)
     owner_id: str = ""
+    honorific: str = ""
+    """A title before the name ("Dr", "Prof."): Google's ``honorificPrefix``."""
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
     modified: datetime = field(default_factory=utcnow)
@@ -191,6 +193,7 @@ class Contact(_Entity):
         self.given_name = clean_text("given_name", self.given_name, MAX_NAME)
         self.family_name = clean_text("family_name", self.family_name, MAX_NAME)
         self.middle_name = clean_text("middle_name", self.middle_name, MAX_NAME)
+        self.honorific = clean_text("honorific", self.honorific, MAX_NAME)
         self.job_title = clean_text("job_title", self.job_title, MAX_SHORT)
         self.company = clean_text("company", self.company, MAX_SHORT)
         if not (self.given_name or self.family_name or self.company or self.emails):

@@ -104,7 +104,8 @@ class Choose(ModalScreen[str]):
                 yield Static(self.detail, id="choose-detail", markup=False)
             with Horizontal():
                 for key, label, answer in self.choices:
-                    yield Button(f"{label} ({key})", id=f"choose-{answer}")
+                    shown = "Esc" if key == "escape" else key
+                    yield Button(f"{label} ({shown})", id=f"choose-{answer}")
         yield Footer()  # the modal's keys, not the screen's underneath
 
     def on_mount(self) -> None:

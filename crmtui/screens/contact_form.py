@@ -34,8 +34,8 @@ from crmtui.screens.context import Services
 from crmtui.screens.forms import EditForm, error_label, show_error
 from crmtui.store.repository import StoreError
 
-NAME_FIELDS = (("given_name", "Given name"), ("middle_name", "Middle name"),
-               ("family_name", "Family name"))
+NAME_FIELDS = (("honorific", "Title (Dr…)"), ("given_name", "Given name"),
+               ("middle_name", "Middle name"), ("family_name", "Family name"))
 ADDRESS_FIELDS = (("street", "Street"), ("city", "City"), ("region", "Region"),
                   ("postal_code", "Postal code"), ("country", "Country"))
 FIELD_ERRORS = {"name": "given_name", "email": "emails", "email type": "emails",
@@ -113,6 +113,7 @@ class ContactForm(EditForm):
     ContactForm #form-title { text-style: bold; padding: 0 1; }
     ContactForm VerticalScroll { height: 1fr; padding: 0 1; }
     ContactForm .field { height: auto; width: 1fr; margin-right: 1; }
+    ContactForm .field.-honorific { width: 12; }
     ContactForm .row { height: auto; }
     ContactForm .section { text-style: bold; margin-top: 1; }
     ContactForm .add { margin-bottom: 0; }
@@ -199,7 +200,7 @@ class ContactForm(EditForm):
 
     def field(self, name: str, label: str, value: str, *, prefix: str = ""
               ) -> ComposeResult:
-        with Vertical(classes="field"):
+        with Vertical(classes="field -honorific" if name == "honorific" else "field"):
             yield Label(label)
             yield Input(value, id=f"{prefix}{name}", compact=True, select_on_focus=False)
             if not prefix:
@@ -207,7 +208,7 @@ class ContactForm(EditForm):
 
     def on_mount(self) -> None:
         self._initial = self.snapshot()
-        self.query_one("#given_name", Input).focus()
+        self.query_one("#given_name", Input).focus()  # the title is rarely set: Tab back
 
     # -- reading the form -------------------------------------------------------------------------
 
@@ -354,7 +355,7 @@ def _field_of(exc: ValidationError) -> str:
     if field.startswith("address"):
         return "address"
     field = FIELD_ERRORS.get(field, field)
-    if field in {"given_name", "middle_name", "family_name", "company", "job_title",
+    if field in {"honorific", "given_name", "middle_name", "family_name", "company", "job_title",
                  "birthday", "notes", "emails", "phones"}:
         return field
     return "form"

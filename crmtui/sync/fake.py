@@ -35,7 +35,8 @@ from crmtui.sync.remote import (
     WriteResult,
 )
 
-TEXT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "notes")
+TEXT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "notes",
+               "honorific")
 
 
 def complete(fields: dict[str, Any]) -> dict[str, Any]:

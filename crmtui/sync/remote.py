@@ -5,8 +5,8 @@ google-api-python-client; :class:`crmtui.sync.fake.FakeContactsRemote` implement
 the engine's unit tests. Contacts cross this boundary as *canonical fields*: a dict with exactly
 the keys of :data:`CONTACT_FIELDS`, values as in the JSON schema of a crmtui contact:
 
-- ``given_name``, ``middle_name``, ``family_name``, ``company``, ``job_title``, ``notes``: str
-  ("" when absent);
+- ``given_name``, ``middle_name``, ``family_name``, ``company``, ``job_title``, ``notes``,
+  ``honorific`` (a title before the name, "Dr"): str ("" when absent);
 - ``emails``, ``phones``: lists of ``{"value", "type", "primary"}`` (types as in crmtui:
   emails work/home/other; phones work/home/mobile/main/fax/other), in Google's order;
 - ``addresses``: list of ``{"type", "street", "city", "region", "postal_code", "country",
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 CONTACT_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "emails",
-                  "phones", "addresses", "birthday", "notes")
+                  "phones", "addresses", "birthday", "notes", "honorific")
 
 CRM_ID_KEY = "crmtui-id"  # the clientData key carrying the CRM id on every person crmtui creates
 

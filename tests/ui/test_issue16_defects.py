@@ -35,6 +35,7 @@ from crmtui.model import (
     Account,
     Activity,
     Conflict,
+    Contact,
     Email,
     SyncKind,
     SyncRun,
@@ -51,6 +52,8 @@ from crmtui.screens.context import Services, sync_commands
 from crmtui.screens.keys import KeysScreen
 from crmtui.screens.sync_log import ConflictDetail, ConflictsScreen
 from crmtui.store import ContactQuery, TinyDBRepository
+from crmtui.sync.contacts.mapping import apply_fields, contact_fields
+from crmtui.sync.google.people_mapping import person_body, to_fields
 from crmtui.sync.remote import LinkError
 from crmtui.widgets import LazyTable
 from crmtui.widgets.picker import Picker
@@ -677,3 +680,34 @@ def test_a_fresh_list_puts_the_cursor_on_the_next_activity(world: World) -> None
         assert table(app).cursor_key == "call"
 
     run(world, check)
+
+
+def test_a_gmail_honorific_maps_to_the_contacts_both_ways(demo_google: Demo) -> None:
+    person = {"names": [{"honorificPrefix": "Dr", "givenName": "Hélène",
+                         "familyName": "Roux"}]}
+    fields = to_fields(person)
+    assert fields["honorific"] == "Dr" and fields["given_name"] == "Hélène"
+    body = person_body({**fields, "honorific": "Prof."}, person)
+    assert body["names"][0]["honorificPrefix"] == "Prof."
+    assert body["names"][0]["givenName"] == "Hélène"
+    contact = Contact(given_name="Hélène", family_name="Roux", honorific="Dr")
+    assert contact_fields(contact)["honorific"] == "Dr"
+    assert apply_fields(contact, {**contact_fields(contact), "honorific": ""}).honorific == ""
+
+    async def main() -> None:  # the contact form edits it
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            table_ = app.screen.query_one("#contacts", LazyTable)
+            await wait_for(pilot, lambda: table_.row_count > 0, "the contacts")
+            await pilot.press("n")
+            await wait_for(pilot, lambda: isinstance(app.screen, ContactForm), "the form")
+            form = app.screen
+            form.query_one("#honorific", Input).value = "Dr"
+            form.query_one("#given_name", Input).value = "Hélène"
+            form.query_one("#family_name", Input).value = "Roux"
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: not isinstance(app.screen, ContactForm), "saved")
+    asyncio.run(main())
+    repo = demo_google.repo
+    ids = repo.contact_ids(ContactQuery(text="Hélène Roux"), demo_google.user_id)
+    assert [repo.get_contact(i).honorific for i in ids] == ["Dr"]

@@ -28,7 +28,7 @@ def contact_fields(contact: Contact) -> dict[str, Any]:
         "phones": one_primary([p.to_dict() for p in contact.phones]),
         "addresses": one_primary([a.to_dict() for a in contact.addresses]),
         "birthday": contact.birthday.isoformat() if contact.birthday else None,
-        "notes": contact.notes,
+        "notes": contact.notes, "honorific": contact.honorific,
     }
 
 
@@ -42,7 +42,7 @@ def apply_fields(contact: Contact, fields: Mapping[str, Any]) -> Contact:
         phones=[Phone.from_dict(p) for p in fields.get("phones") or []],
         addresses=[Address.from_dict(a) for a in fields.get("addresses") or []],
         birthday=date.fromisoformat(fields["birthday"]) if fields.get("birthday") else None,
-        notes=fields.get("notes", ""))
+        notes=fields.get("notes", ""), honorific=fields.get("honorific", ""))
 
 
 def label(fields: Mapping[str, Any], fallback: str) -> str:

@@ -31,13 +31,14 @@ log = logging.getLogger(__name__)
 
 # The Person field each canonical field lives in.
 PERSON_FIELD_OF = {"given_name": "names", "middle_name": "names", "family_name": "names",
+                   "honorific": "names",
                    "company": "organizations", "job_title": "organizations",
                    "emails": "emailAddresses", "phones": "phoneNumbers",
                    "addresses": "addresses", "birthday": "birthdays", "notes": "biographies"}
 OWNED = tuple(dict.fromkeys(PERSON_FIELD_OF.values()))
 
 NAME_PARTS = {"givenName": "given_name", "middleName": "middle_name",
-              "familyName": "family_name"}
+              "familyName": "family_name", "honorificPrefix": "honorific"}
 ORG_PARTS = {"name": "company", "title": "job_title"}
 ADDRESS_PARTS = {"streetAddress": "street", "city": "city", "region": "region",
                  "postalCode": "postal_code", "country": "country"}
