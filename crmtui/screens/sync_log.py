@@ -190,13 +190,14 @@ class ConflictsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        # Who won before the values, so that it shows on an 80-column terminal too.
         table.add_column("When", key="when")
-        table.add_column("Kind", key="kind")
         table.add_column("Record", key="record")
         table.add_column("Field", key="field")
+        table.add_column("Won", key="won")
         table.add_column("Kept", key="kept")
         table.add_column("Overwritten", key="lost")
-        table.add_column("Won", key="won")
+        table.add_column("Kind", key="kind")
         self.refresh_data()
         table.focus()
 
@@ -231,11 +232,13 @@ class ConflictsScreen(Screen[None]):
                 key = f"{run.id}:{index}"
                 self.rows[key] = (run, conflict)
                 name = conflict.field_name
-                table.add_row(local_time(conflict.at, now), KIND_LABEL[run.kind],
-                              _short(self.record_name(run.kind, conflict.record_id), 28),
-                              name.replace("_", " "), _short(readable(name, conflict.kept), 30),
+                table.add_row(local_time(conflict.at, now),
+                              _short(self.record_name(run.kind, conflict.record_id), 24),
+                              name.replace("_", " "),
+                              "Google" if conflict.winner == "google" else "crmtui",
+                              _short(readable(name, conflict.kept), 30),
                               _short(readable(name, conflict.lost), 30),
-                              "Google" if conflict.winner == "google" else "crmtui", key=key)
+                              KIND_LABEL[run.kind], key=key)
         rows = len(self.rows)
         if rows:
             table.move_cursor(row=min(max(cursor, 0), rows - 1))

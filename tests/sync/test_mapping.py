@@ -121,7 +121,7 @@ def test_reading_a_person_maps_every_canonical_field() -> None:
                    {"value": "555-0100", "type": "other", "primary": False}],
         "addresses": [{"type": "home", "street": "1 Main St", "city": "London", "region": "",
                        "postal_code": "N1", "country": "United Kingdom", "primary": True}],
-        "birthday": None, "notes": "Counts things"}
+        "birthday": None, "notes": "Counts things", "honorific": "Dr"}
     assert tuple(fields) == CONTACT_FIELDS
 
 
@@ -144,7 +144,8 @@ def test_a_birthday_with_a_year_reads_as_a_date_and_one_without_as_none() -> Non
 def test_an_empty_person_reads_as_empty_fields() -> None:
     assert to_fields({}) == {"given_name": "", "middle_name": "", "family_name": "",
                              "company": "", "job_title": "", "emails": [], "phones": [],
-                             "addresses": [], "birthday": None, "notes": ""}
+                             "addresses": [], "birthday": None, "notes": "",
+                             "honorific": ""}
 
 
 # --------------------------------------------------------------------------- round trips

@@ -273,9 +273,8 @@ def test_conflicts_view_lists_what_was_overwritten(demo_google: Demo) -> None:
             table = screen.query_one(DataTable)
             assert table.row_count == 1
             row = [str(cell) for cell in table.get_row_at(0)]
-            assert row[1:6] == ["Contacts", name[:27] + ("…" if len(name) > 28 else ""),
-                                "job title", "Head of Sales", "Sales Lead"]
-            assert row[6] == "Google"
+            assert row[1:7] == [name[:23] + ("…" if len(name) > 24 else ""), "job title",
+                                "Google", "Head of Sales", "Sales Lead", "Contacts"]
     asyncio.run(main())
 
 
