@@ -220,7 +220,7 @@ def test_a_series_shows_its_rule_read_only(world: World) -> None:
         await pilot.press("j")
         assert table(app).cursor_key == "weekly"
         assert "↻" in table(app).row_cells(table(app).cursor_row)[1]
-        form = await open_form(app, pilot, "enter")
+        form = await open_form(app, pilot, "e")
         rule = form.query_one("#recurrence", Static)
         assert "RRULE:FREQ=WEEKLY;BYDAY=MO" in str(rule.content)
         assert not rule.can_focus
