@@ -30,6 +30,7 @@ from textual.widgets.data_table import ColumnKey
 from crmtui.app import CrmApp
 from crmtui.cli import tui_services
 from crmtui.demo import demo_client_secrets
+from crmtui.emulator.control_client import EmulatorControl
 from crmtui.formats import FormatError, export_file, import_file
 from crmtui.model import (
     Account,
@@ -712,3 +713,35 @@ def test_a_gmail_honorific_maps_to_the_contacts_both_ways(demo_google: Demo) -> 
     repo = demo_google.repo
     ids = repo.contact_ids(ContactQuery(text="Hélène Roux"), demo_google.user_id)
     assert [repo.get_contact(i).honorific for i in ids] == ["Dr"]
+
+
+def test_the_honorific_travels_both_ways_through_a_sync(demo_google: Demo) -> None:
+    repo, user_id = demo_google.repo, demo_google.user_id
+    control = EmulatorControl(demo_google.emulator)
+
+    async def main() -> None:
+        app = demo_google.app()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.running, "the first sync", attempts=1500)
+            email = repo.list_accounts(user_id)[0].email
+            group = repo.get_sync_settings(user_id).contacts_group_name
+            [found] = [g for g in control.groups(email) if g.get("name") == group]
+            control.create_contact(email, {
+                "names": [{"honorificPrefix": "Dr", "givenName": "Hélène",
+                           "familyName": "Roux"}],
+                "emailAddresses": [{"value": "helene.roux@clinique.example"}],
+                "memberships": [{"contactGroupMembership": {
+                    "contactGroupResourceName": found["resourceName"]}}]})
+            link = repo.list_links(user_id, SyncKind.CONTACTS)[0]
+            mine = repo.get_contact(link.local_id, user_id)
+            repo.update_contact(mine.evolve(honorific="Prof."), user_id)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.running, "the second sync", attempts=1500)
+            [helene] = [repo.get_contact(i, user_id) for i in repo.contact_ids(
+                ContactQuery(text="helene.roux@clinique.example"), user_id)]
+            assert helene.honorific == "Dr"  # from Gmail
+            person = next(p for p in control.contacts(email)
+                          if p["resourceName"] == link.remote_id)
+            assert person["names"][0].get("honorificPrefix") == "Prof."  # to Gmail
+    asyncio.run(main())
