@@ -88,6 +88,7 @@ class ActivityTables(TinyDBBase):
             items = list(self._table(ACTIVITIES).items())
         words = fold(query.text).split()
         since = query.modified_since
+        statuses = {s.value for s in query.statuses}
         if since is not None:
             check_aware("modified_since", since)
         out: list[Activity] = []
@@ -98,6 +99,12 @@ class ActivityTables(TinyDBBase):
                     bool(doc.get("show_in_calendar")) != query.show_in_calendar:
                 continue
             if query.type is not None and doc.get("type") != query.type.value:
+                continue
+            if statuses and doc.get("status", "not_started") not in statuses:
+                continue
+            if query.contact_id is not None and not any(
+                    p["kind"] == "contact" and p["ref_id"] == query.contact_id
+                    for p in doc.get("participants", ())):
                 continue
             if query.user_id is not None and not (
                     doc.get("organizer_id") == query.user_id or any(
