@@ -43,6 +43,7 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
+from crmtui.screens.undo import UndoLog
 from crmtui.sync.service import SyncBusy, SyncOutcome
 from crmtui.sync.state import FailureKind
 
@@ -69,6 +70,7 @@ APP_COMMANDS = [
     Command("sync", "synchronize everything now", "app.sync_now('all')",
             "Run the contacts and the activities sync that are set up"),
     Command("app", "show keys", "app.show_keys", "Every key of the current screen"),
+    Command("app", "undo", "app.undo", "Undo the last deletion or tag change (ctrl+z)"),
     Command("app", "quit", "app.quit", "Leave crmtui"),
 ]
 
@@ -146,6 +148,7 @@ class CrmApp(App[None]):
                 id="app.palette"),
         Binding("colon", "command_palette", "Commands", show=False, id="app.palette_colon"),
         Binding("y", "sync_now", "Sync now", id="app.sync_now"),
+        Binding("ctrl+z,u", "undo", "Undo", id="app.undo"),
         *(Binding(str(i), f"section('{name}')", SECTION_TITLES[name].split(":")[0],
                   show=False, id=f"app.section.{name}")
           for i, name in enumerate(SECTIONS, start=1)),
@@ -173,6 +176,8 @@ class CrmApp(App[None]):
         self.store_poll = store_poll
         self.auto_sync_check = auto_sync_check
         self.sync_log = SyncLogModel()
+        self.undo_log = UndoLog()
+        """The last deletion or tag change, which ctrl+z (u) undoes."""
         self.running: set[SyncKind] = set()
         self._pending = {kind: _Pending() for kind in SyncKind}
         self._pending_lock = threading.Lock()
@@ -256,6 +261,13 @@ class CrmApp(App[None]):
                 self.call_later(screen.run_action, command.action)
 
         self.push_screen(ActionsMenu(title, own), run)
+
+    def action_undo(self) -> None:
+        """Undo the last deletion or tag change (the screens record them in ``undo_log``)."""
+        message, done = self.undo_log.undo(self.repo)
+        self.notify(message, title="Undo", severity="information" if done else "warning")
+        if done:
+            self.data_changed()
 
     # -- keys -------------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from crmtui.screens.confirm import Confirm
 from crmtui.screens.contact_list import SearchInput
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.sync_bar import SyncBar
+from crmtui.screens.undo import activity_deleted, record_undo
 from crmtui.store.repository import ActivityQuery, NotFound, StoreError
 from crmtui.widgets import Column, LazyTable
 
@@ -553,11 +554,13 @@ class ActivitiesScreen(Screen[None]):
             if not yes:
                 return
             try:
+                undo = activity_deleted(self.repo, activity)
                 self.repo.delete_activity(activity.id)
             except StoreError as exc:
                 self.notify(f"Cannot delete “{activity.title}”: {exc}", severity="error")
                 return
-            self.notify(f"Deleted “{activity.title}”.", title="Activities")
+            record_undo(self.app, undo)
+            self.notify(f"Deleted “{activity.title}”; ctrl+z undoes it.", title="Activities")
             self.reload()
 
         self.app.push_screen(Confirm(f"Delete “{activity.title}”?", " ".join(notes),

@@ -35,6 +35,7 @@ from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.context import Command, Services
 from crmtui.screens.opener import Opener, mailto, system_open, tel
 from crmtui.screens.tags import TagEditor
+from crmtui.screens.undo import record_undo, tags_changed
 from crmtui.store.repository import ActivityQuery, NotFound, StoreError
 from crmtui.widgets.picker import Choice, Picker
 from crmtui.widgets.sync_status import SyncStatusView
@@ -218,7 +219,14 @@ class ContactDetailScreen(Screen[None]):
         self.app.push_screen(ContactForm(self.services, self.contact), self._changed)
 
     def action_edit_tags(self) -> None:
-        self.app.push_screen(TagEditor(self.services, [self.contact.id]), self._changed)
+        undo = tags_changed(self.repo, [self.contact.id], self.user_id)
+
+        def edited(changed: bool | None) -> None:
+            if changed:
+                record_undo(self.app, undo)
+            self._changed(changed)
+
+        self.app.push_screen(TagEditor(self.services, [self.contact.id]), edited)
 
     def _changed(self, result: object) -> None:
         if result:
