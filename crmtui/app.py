@@ -71,6 +71,10 @@ APP_COMMANDS = [
             "Run the contacts and the activities sync that are set up"),
     Command("app", "show keys", "app.show_keys", "Every key of the current screen"),
     Command("app", "undo", "app.undo", "Undo the last deletion or tag change (ctrl+z)"),
+    Command("data", "import a file…", "app.transfer('import')",
+            "Import contacts (.csv, .vcf) or a whole database (.json) from a file"),
+    Command("data", "export to a file…", "app.transfer('export')",
+            "Export everything (.json), contacts (.csv, .vcf) or your activities (.ics)"),
     Command("app", "quit", "app.quit", "Leave crmtui"),
 ]
 
@@ -268,6 +272,12 @@ class CrmApp(App[None]):
         self.notify(message, title="Undo", severity="information" if done else "warning")
         if done:
             self.data_changed()
+
+    def action_transfer(self, mode: str) -> None:
+        """Import or export a file (the palette's "data: …"): a dialog asks for the path."""
+        from crmtui.screens.transfer import TransferDialog
+
+        self.push_screen(TransferDialog(self.services, mode, on_change=self.data_changed))
 
     # -- keys -------------------------------------------------------------------------------------
 
