@@ -230,6 +230,7 @@ class CrmApp(App[None]):
     def on_mount(self) -> None:
         self.apply_keymap()
         self.action_section("contacts")
+        self.welcome()
         if self.services.sync_notes is not None:
             self.services.sync_notes.target = self.note_from_thread
         self._seen_generation = self.repo.generation
@@ -238,6 +239,13 @@ class CrmApp(App[None]):
         if self.auto_sync and self.auto_sync_check > 0 and self.services.sync is not None:
             self.set_timer(min(AUTO_SYNC_FIRST, self.auto_sync_check), self.run_due_syncs)
             self.set_interval(self.auto_sync_check, self.run_due_syncs)
+
+    def welcome(self) -> None:
+        """An empty app (nothing but the users, no account) shows the way: the three steps."""
+        from crmtui.screens.first_run import WelcomeScreen, is_empty
+
+        if is_empty(self.services):
+            self.push_screen(WelcomeScreen(self.services))
 
     def action_section(self, name: str) -> None:
         if name not in SECTIONS:
