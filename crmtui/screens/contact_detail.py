@@ -126,7 +126,7 @@ class ContactDetailScreen(Screen[None]):
 
     def load_history(self) -> list[Activity]:
         """The activities with the contact, newest first (those without a date last)."""
-        found = self.repo.find_activities(ActivityQuery(contact_id=self.contact.id,
+        found = self.repo.find_activities(ActivityQuery(contact_ids=(self.contact.id,),
                                                         sort="start", descending=True))
         dated = [a for a in found if a.sort_start() is not None]
         return dated + [a for a in found if a.sort_start() is None]

@@ -61,36 +61,33 @@ def _plural(n: int, word: str, words: str = "") -> str:
     return f"{n} {word if n == 1 else words or word + 's'}"
 
 
-def _existing_contacts(repo: Repository, ids: Sequence[str]) -> set[str]:
-    found = set()
-    for cid in ids:
-        try:
-            repo.get_contact(cid)
-        except NotFound:
-            continue
-        found.add(cid)
-    return found
+def _contacts(repo: Repository, ids: Sequence[str], viewer_id: str | None = None
+              ) -> list[Contact]:
+    """Those of the contacts ``ids`` still stored (one read when all are)."""
+    try:
+        return repo.get_contacts(ids, viewer_id)
+    except NotFound:
+        found = []
+        for cid in ids:
+            try:
+                found.append(repo.get_contact(cid, viewer_id))
+            except NotFound:
+                continue
+        return found
 
 
 def contacts_deleted(repo: Repository, ids: Sequence[str]) -> UndoEntry:
     """A snapshot of contacts about to be deleted: every field and tag, and the activities
     they take part in."""
-    contacts: list[Contact] = []
-    for cid in ids:
-        try:
-            contacts.append(repo.get_contact(cid))
-        except NotFound:
-            continue
+    contacts = _contacts(repo, ids)
     wanted = {c.id for c in contacts}
     places: dict[str, list[Participant]] = {}
     if wanted:
-        for a in repo.find_activities(ActivityQuery()):
-            if any(p.kind is ParticipantKind.CONTACT and p.ref_id in wanted
-                   for p in a.participants):
-                places[a.id] = list(a.participants)
+        for a in repo.find_activities(ActivityQuery(contact_ids=tuple(wanted))):
+            places[a.id] = list(a.participants)
 
     def restore(store: Repository) -> str:
-        present = _existing_contacts(store, [c.id for c in contacts])
+        present = {c.id for c in _contacts(store, [c.id for c in contacts])}
         back = [c for c in contacts if c.id not in present]
         store.add_contacts(back)
         restored = {c.id for c in back}
@@ -119,32 +116,39 @@ def contacts_deleted(repo: Repository, ids: Sequence[str]) -> UndoEntry:
 
 def tags_changed(repo: Repository, ids: Sequence[str], viewer_id: str) -> UndoEntry:
     """A snapshot of the tags (those ``viewer_id`` sees) of contacts about to be re-tagged."""
-    before: dict[str, list[str]] = {}
-    for cid in ids:
-        try:
-            before[cid] = list(repo.get_contact(cid, viewer_id).tags)
-        except NotFound:
-            continue
+    before = {c.id: set(c.tags) for c in _contacts(repo, ids, viewer_id)}
 
     def restore(store: Repository) -> str:
-        changed = 0
-        for cid, tags in before.items():
+        # One batch per tag: take off the tags added, put back the ones taken off.
+        added: dict[str, list[str]] = {}
+        removed: dict[str, list[str]] = {}
+        for contact in _contacts(store, list(before), viewer_id):
+            now, then = set(contact.tags), before[contact.id]
+            for tag_id in now - then:
+                added.setdefault(tag_id, []).append(contact.id)
+            for tag_id in then - now:
+                removed.setdefault(tag_id, []).append(contact.id)
+        changed: set[str] = set()
+        for tag_id, cids in added.items():
             try:
-                contact = store.get_contact(cid, viewer_id)
+                store.tag_contacts(cids, tag_id, viewer_id, remove=True)
             except NotFound:
-                continue
-            if contact.tags != tags:
-                store.update_contact(contact.evolve(tags=tags), viewer_id)
-                changed += 1
-        return f"Restored the tags of {_plural(changed, 'contact')}."
+                continue  # the tag was deleted meanwhile: it is on nobody any more
+            changed.update(cids)
+        for tag_id, cids in removed.items():
+            try:
+                store.tag_contacts(cids, tag_id, viewer_id)
+            except NotFound:
+                continue  # a deleted tag cannot be put back
+            changed.update(cids)
+        return f"Restored the tags of {_plural(len(changed), 'contact')}."
 
     return UndoEntry(f"the tag change on {_plural(len(before), 'contact')}", restore)
 
 
 def activity_deleted(repo: Repository, activity: Activity) -> UndoEntry:
     """A snapshot of an activity about to be deleted, with the occurrences of its series."""
-    occurrences = [a.id for a in repo.find_activities(ActivityQuery())
-                   if a.series_id == activity.id]
+    occurrences = repo.find_activities(ActivityQuery(series_id=activity.id))
 
     def restore(store: Repository) -> str:
         kept = []
@@ -158,13 +162,14 @@ def activity_deleted(repo: Repository, activity: Activity) -> UndoEntry:
                 continue
             kept.append(p)
         store.add_activity(activity.evolve(participants=kept))
-        for aid in occurrences:
+        for before in occurrences:  # occurrences again, with the start each replaces
             try:
-                occurrence = store.get_activity(aid)
+                occurrence = store.get_activity(before.id)
             except NotFound:
                 continue
             if not occurrence.series_id:
-                store.update_activity(occurrence.evolve(series_id=activity.id))
+                store.update_activity(occurrence.evolve(series_id=activity.id,
+                                                        original_start=before.original_start))
         return f"Restored “{activity.title}”."
 
     return UndoEntry(f"the deletion of “{activity.title}”", restore)

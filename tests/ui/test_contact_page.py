@@ -102,7 +102,7 @@ def test_new_activity_from_the_page_has_the_contact_as_participant(world: World)
         await pilot.press(*"Send the quote")
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is screen, "back on the page")
-        saved = [a for a in world.repo.find_activities(ActivityQuery(contact_id="carla"))
+        saved = [a for a in world.repo.find_activities(ActivityQuery(contact_ids=("carla",)))
                  if a.title == "Send the quote"]
         assert len(saved) == 1
         assert Participant(ParticipantKind.CONTACT, "carla") in saved[0].participants
