@@ -46,6 +46,8 @@ from crmtui.widgets import LazyTable
 
 PREPARE_DELAY = 0.2
 """Seconds after the first rows show before the search texts are indexed in a thread."""
+SNAPSHOT_IN_THREAD = 2000
+"""More contacts than this to tag: their tags are read for undo in a thread, not in the UI."""
 CACHED_RESULTS = 16
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
@@ -497,7 +499,22 @@ class ContactsScreen(Screen[None]):
         if not ids:
             self.notify("No contact to tag.", severity="warning")
             return
-        before = tags_changed(self.repo, ids, self.user_id)
+        if len(ids) > SNAPSHOT_IN_THREAD:  # reading their tags takes a while: not in the UI
+            self.notify(f"Reading the tags of {len(ids):,} contacts…", title="Tags")
+            self.open_tag_editor(ids)
+            return
+        self.show_tag_editor(ids, tags_changed(self.repo, ids, self.user_id))
+
+    @work(thread=True, exclusive=True, group="contacts-tags-snapshot")
+    def open_tag_editor(self, ids: list[str]) -> None:
+        """Take the undo snapshot of many contacts' tags in a thread, then open the editor."""
+        try:
+            before: UndoEntry | None = tags_changed(self.repo, ids, self.user_id)
+        except StoreError:
+            before = None  # the editor says what is wrong with the store
+        self.app.call_from_thread(self.show_tag_editor, ids, before)
+
+    def show_tag_editor(self, ids: list[str], before: UndoEntry | None) -> None:
         self.app.push_screen(TagEditor(self.services, ids),
                              lambda changed: self.tags_edited(changed, before))
 

@@ -150,3 +150,29 @@ def test_undo_an_activity_deletion(repo: Repository) -> None:
             assert repo.get_activity(activity.id).notes == "bring the numbers"
 
     asyncio.run(main())
+
+
+def test_many_contacts_are_read_for_undo_in_a_thread(repo: Repository, monkeypatch) -> None:
+    import crmtui.screens.contacts as contacts_module
+
+    monkeypatch.setattr(contacts_module, "SNAPSHOT_IN_THREAD", 2)
+    world = seed(repo)
+    bell = [c for c in world.ids if repo.get_contact(c).company == "Bell Labs"]
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ContactsScreen) -> None:
+        await search(pilot, screen, "bell labs")
+        await pilot.press("asterisk", "t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TagEditor), "the editor")
+        assert any("Reading the tags of 3 contacts" in str(n.message)
+                   for n in app._notifications)
+        editor = app.screen
+        options = editor.query_one("#tag-list", OptionList)
+        options.highlighted = options.get_option_index(world.key_accounts.id)
+        await pilot.press("space", "escape")
+        await wait_for(pilot, lambda: app.screen is screen, "the list")
+        assert all(world.key_accounts.id in repo.get_contact(c).tags for c in bell)
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert not any(world.key_accounts.id in repo.get_contact(c).tags for c in bell)
+
+    run_contacts(world.services(), check)
