@@ -130,6 +130,9 @@ class WelcomeScreen(ModalScreen[None]):
         Binding("3", "go('accounts')", "Link Google", id="welcome.link"),
         Binding("4", "go('settings')", "Sync settings", id="welcome.settings"),
         Binding("y", "go('sync')", "Synchronize", id="welcome.sync"),
+        # A modal screen hides the app's keys: these two stay reachable from here.
+        Binding("question_mark", "app.show_keys", "Keys", id="welcome.keys"),
+        Binding("q", "app.quit", "Quit", id="welcome.quit"),
     ]
 
     def __init__(self, services: Services) -> None:

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 from crmtui.app import CrmApp
 from crmtui.model import Account, Contact, SyncKind, SyncRun, SyncSettings, Tag, TagKind, User
+from crmtui.screens import KeysScreen
 from crmtui.screens.accounts import AccountsScreen
 from crmtui.screens.context import Services
 from crmtui.screens.first_run import FirstRunSteps, WelcomeScreen, setup_steps
@@ -61,6 +62,11 @@ def test_an_empty_app_greets_with_the_three_steps(repo: TinyDBRepository, ann: U
 def test_the_welcome_closes_with_escape_and_3_opens_accounts(repo: TinyDBRepository,
                                                               ann: User) -> None:
     async def check(app: CrmApp, pilot: Pilot) -> None:
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("question_mark")  # the keys, from the welcome too
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        await pilot.press("escape")
         assert isinstance(app.screen, WelcomeScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, WelcomeScreen)
