@@ -72,6 +72,15 @@ def store_figures(repo: Repository, user_id: str) -> None:
         ActivityQuery(contact_ids=(with_history[i],), sort="start", descending=True)))
     timed("contact page: the contact's sync status", RUNS, lambda i: service.contact(
         user_id, repo.get_contact(with_history[i])))
+    from crmtui.screens.activities import ActivitiesScreen, Criteria
+    from crmtui.screens.context import Services
+
+    screen = ActivitiesScreen(Services(repo, user_id, Path(repo.path).parent))
+    words = ["call 12", "garcia", "meeting jose", "zz-nothing"]
+    timed("activities search (title or a contact's name), all", len(words) * 3,
+          lambda i: screen.find(Criteria(text=words[i % len(words)]), ActivityQuery()))
+    timed("activities listing without a search, all", 5,
+          lambda i: screen.find(Criteria(), ActivityQuery()))
     some = repo.contact_ids(ContactQuery(limit=30_000), user_id)
     thousand = [rng.sample(some, 1000) for _ in range(5)]
     tag = repo.list_tags(user_id)[0]

@@ -24,7 +24,14 @@ from textual.strip import Strip
 from textual.widgets import Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
-from crmtui.model import Activity, ActivityStatus, ActivityType, SyncKind
+from crmtui.model import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    ParticipantKind,
+    SyncKind,
+    fold,
+)
 from crmtui.screens.activity_form import STATUS_LABELS, TYPE_LABELS, ActivityForm, local_zone
 from crmtui.screens.agenda import DAY, WEEK, AgendaPanel
 from crmtui.screens.confirm import Confirm
@@ -32,7 +39,7 @@ from crmtui.screens.contact_list import SearchInput
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.undo import activity_deleted, record_undo
-from crmtui.store.repository import ActivityQuery, NotFound, StoreError
+from crmtui.store.repository import ActivityQuery, ContactQuery, NotFound, StoreError
 from crmtui.widgets import Column, LazyTable
 
 FILTERS = ("mine", "all", "calendar")
@@ -346,7 +353,8 @@ class ActivitiesScreen(Screen[None]):
         yield Header()
         with Horizontal(id="activity-search-bar"):
             yield Label("Search", id="activity-search-label")
-            yield SearchInput(placeholder="titles, places, notes  (press / to type here)",
+            yield SearchInput(placeholder="titles, places, notes, people  (press / to type "
+                              "here)",
                               id="activity-search", compact=True)
         with Horizontal(id="activities-body"):
             yield ActivityTable(COLUMNS, self.load_rows, empty_text="Loading activities…",
@@ -383,7 +391,7 @@ class ActivitiesScreen(Screen[None]):
     def make_listing(self, name: str) -> Listing:
         """Query and group (runs in the worker thread)."""
         criteria = self.criteria
-        activities = self.repo.find_activities(criteria.apply(query_for(name, self.user_id)))
+        activities = self.find(criteria, query_for(name, self.user_id))
         users = {u.id: u.name for u in self.repo.list_users()}
         linked = self.repo.link_index(self.user_id, SyncKind.ACTIVITIES)
         zone = self.zone
@@ -594,6 +602,36 @@ class ActivitiesScreen(Screen[None]):
         self.update_agenda()
 
     # -- finding: search, today, agenda, type and status filters ---------------------------------
+
+    PEOPLE_SEARCHED = 2000
+    """At most this many contacts matching a searched word bring their activities."""
+
+    def find(self, criteria: Criteria, query: ActivityQuery) -> list[Activity]:
+        """The activities of ``query`` narrowed by ``criteria``. A search keeps those where
+        every word occurs (accents and case aside) in the title, the place or the notes, or
+        matches a contact taking part (name, email, phone, company, as in Contacts)."""
+        query = criteria.apply(query)
+        words = fold(criteria.text).split()
+        if not words:
+            return self.repo.find_activities(query)
+        people = [set(self.repo.contact_ids(ContactQuery(text=word, limit=self.PEOPLE_SEARCHED),
+                                            self.user_id)) for word in words]
+        # Those with every word in their text, and those with a matching contact (a contact
+        # matches a word at least): only the candidates are built, then each is checked.
+        candidates = {a.id: a for a in self.repo.find_activities(query)}
+        anyone = set().union(*people)
+        if anyone:
+            for a in self.repo.find_activities(replace(query, text="",
+                                                       contact_ids=tuple(anyone))):
+                candidates.setdefault(a.id, a)
+        found = []
+        for a in candidates.values():
+            hay = fold(" ".join((a.title, a.location, a.notes)))
+            with_them = {p.ref_id for p in a.participants if p.kind is ParticipantKind.CONTACT}
+            if all(word in hay or with_them & matching
+                   for word, matching in zip(words, people, strict=True)):
+                found.append(a)
+        return found
 
     def feature_commands(self) -> list[Command]:
         return [

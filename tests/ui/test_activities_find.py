@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from crmtui.app import CrmApp
-from crmtui.model import Activity, ActivityStatus, ActivityType
+from crmtui.model import Activity, ActivityStatus, ActivityType, Participant, ParticipantKind
 from crmtui.screens.activities import EARLIER, OVERDUE, ActivitiesScreen, is_overdue
 from crmtui.screens.agenda import AgendaPanel
 
@@ -52,6 +52,25 @@ def test_slash_searches_ignoring_accents_and_escape_clears(world: World) -> None
         await settled(pilot, screen)
         assert "geneve" in activity_keys(app) and "call" in activity_keys(app)
         assert screen.query_one("#activity-search", Input).value == ""
+
+    run(world, check)
+
+
+def test_the_search_finds_the_activities_of_a_matching_contact(world: World) -> None:
+    world.repo.add_activity(Activity(
+        id="pitch", title="Pitch the new plan", organizer_id="ann", start=at(25, 9),
+        end=at(25, 10), participants=[Participant(ParticipantKind.CONTACT, "dmitri")]))
+
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        await pilot.press("slash", *"volkov")  # Dmitri's family name: not in any title
+        await settled(pilot, screen)
+        assert activity_keys(app) == ["pitch"]
+        await pilot.press(*" plan")  # every word: his and the title's
+        await settled(pilot, screen)
+        assert activity_keys(app) == ["pitch"]
+        screen.query_one("#activity-search", Input).value = "borealis"  # his company
+        await settled(pilot, screen)
+        assert activity_keys(app) == ["pitch"]
 
     run(world, check)
 
