@@ -514,7 +514,8 @@ def crmtui_bindings() -> list[tuple[type, BindingType]]:
 
     import crmtui.screens.accounts
     import crmtui.screens.activities
-    import crmtui.screens.sync_settings  # noqa: F401  (their bindings count too)
+    import crmtui.screens.sync_settings
+    import crmtui.screens.transfer  # noqa: F401  (their bindings count too)
 
     found: list[tuple[type, BindingType]] = []
     seen: set[type] = set()
