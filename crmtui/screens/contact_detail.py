@@ -145,7 +145,7 @@ class ContactDetailScreen(Screen[None]):
         now = self.services.now()
         table = Table(box=None, padding=(0, 1), show_edge=False, expand=True,
                       header_style="bold dim")
-        table.add_column("When", no_wrap=True)
+        table.add_column(f"When ({self.zone_name})", no_wrap=True)
         table.add_column("", no_wrap=True, width=1)
         table.add_column("Title", ratio=1, overflow="ellipsis", no_wrap=True)
         table.add_column("Type", no_wrap=True)
