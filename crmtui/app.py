@@ -46,6 +46,7 @@ from crmtui.screens.confirm import Choose, Confirm
 from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
+from crmtui.screens.undo import UndoLog
 from crmtui.sync.service import SyncBusy, SyncOutcome
 from crmtui.sync.state import FailureKind
 
@@ -72,6 +73,11 @@ APP_COMMANDS = [
     Command("sync", "synchronize everything now", "app.sync_now('all')",
             "Run the contacts and the activities sync that are set up"),
     Command("app", "show keys", "app.show_keys", "Every key of the current screen"),
+    Command("app", "undo", "app.undo", "Undo the last deletion or tag change (ctrl+z)"),
+    Command("data", "import a file…", "app.transfer('import')",
+            "Import contacts (.csv, .vcf) or a whole database (.json) from a file"),
+    Command("data", "export to a file…", "app.transfer('export')",
+            "Export everything (.json), contacts (.csv, .vcf) or your activities (.ics)"),
     Command("app", "quit", "app.quit", "Leave crmtui"),
 ]
 
@@ -149,6 +155,7 @@ class CrmApp(App[None]):
                 id="app.palette"),
         Binding("colon", "command_palette", "Commands", show=False, id="app.palette_colon"),
         Binding("y", "sync_now", "Sync now", id="app.sync_now"),
+        Binding("ctrl+z,u", "undo", "Undo", id="app.undo"),
         *(Binding(str(i), f"section('{name}')", SECTION_TITLES[name].split(":")[0],
                   show=False, id=f"app.section.{name}")
           for i, name in enumerate(SECTIONS, start=1)),
@@ -176,6 +183,8 @@ class CrmApp(App[None]):
         self.store_poll = store_poll
         self.auto_sync_check = auto_sync_check
         self.sync_log = SyncLogModel()
+        self.undo_log = UndoLog()
+        """The last deletion or tag change, which ctrl+z (u) undoes."""
         self.running: set[SyncKind] = set()
         self._pending = {kind: _Pending() for kind in SyncKind}
         self._pending_lock = threading.Lock()
@@ -231,6 +240,7 @@ class CrmApp(App[None]):
     def on_mount(self) -> None:
         self.apply_keymap()
         self.action_section("contacts")
+        self.welcome()
         if self.services.sync_notes is not None:
             self.services.sync_notes.target = self.note_from_thread
         self._seen_generation = self.repo.generation
@@ -248,6 +258,13 @@ class CrmApp(App[None]):
                                     "remap it", self.action_show_keys)
             else:
                 yield command
+
+    def welcome(self) -> None:
+        """An empty app (nothing but the users, no account) shows the way: the three steps."""
+        from crmtui.screens.first_run import WelcomeScreen, is_empty
+
+        if is_empty(self.services):
+            self.push_screen(WelcomeScreen(self.services))
 
     def action_section(self, name: str) -> None:
         if name not in SECTIONS:
@@ -322,6 +339,19 @@ class CrmApp(App[None]):
         for kind in left:
             self.sync_ended[kind].wait()
             say(f"crmtui: the {kind.value} sync {self.sync_results.get(kind, 'ended')}.")
+
+    def action_undo(self) -> None:
+        """Undo the last deletion or tag change (the screens record them in ``undo_log``)."""
+        message, done = self.undo_log.undo(self.repo)
+        self.notify(message, title="Undo", severity="information" if done else "warning")
+        if done:
+            self.data_changed()
+
+    def action_transfer(self, mode: str) -> None:
+        """Import or export a file (the palette's "data: …"): a dialog asks for the path."""
+        from crmtui.screens.transfer import TransferDialog
+
+        self.push_screen(TransferDialog(self.services, mode, on_change=self.data_changed))
 
     # -- keys -------------------------------------------------------------------------------------
 
@@ -567,7 +597,8 @@ def crmtui_bindings() -> list[tuple[type, BindingType]]:
 
     import crmtui.screens.accounts
     import crmtui.screens.activities
-    import crmtui.screens.sync_settings  # noqa: F401  (their bindings count too)
+    import crmtui.screens.sync_settings
+    import crmtui.screens.transfer  # noqa: F401  (their bindings count too)
 
     found: list[tuple[type, BindingType]] = []
     seen: set[type] = set()

@@ -27,6 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 from crmtui.model import Account, AccountState
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command, Services
+from crmtui.screens.first_run import FirstRunSteps
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.store.repository import NotFound
 from crmtui.sync.accounts import AccountService, port_forward_command
@@ -191,6 +192,7 @@ class AccountsScreen(Screen[None]):
             yield Static("Profile → Accounts in external resources", id="accounts-heading")
             yield Static("n: link a Google account · u: unlink · r: reconnect an account that "
                          "needs it", id="accounts-hint")
+            yield FirstRunSteps(self.services, compact=True)
             yield DataTable(id="accounts-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="accounts-note")
             yield Label("", id="accounts-status")

@@ -40,11 +40,14 @@ from crmtui.screens.contact_list import (
 from crmtui.screens.context import Command, Services, sync_commands
 from crmtui.screens.sync_bar import SyncBar, local_time
 from crmtui.screens.tags import TagEditor
+from crmtui.screens.undo import UndoEntry, contacts_deleted, record_undo, tags_changed
 from crmtui.store.repository import ContactQuery, NotFound, StoreConflict, StoreError
 from crmtui.widgets import LazyTable
 
 PREPARE_DELAY = 0.2
 """Seconds after the first rows show before the search texts are indexed in a thread."""
+SNAPSHOT_IN_THREAD = 2000
+"""More contacts than this to tag: their tags are read for undo in a thread, not in the UI."""
 CACHED_RESULTS = 16
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
@@ -68,6 +71,7 @@ class ContactsScreen(Screen[None]):
         Binding("t", "edit_tags", "Tags", id="contacts.tags"),
         Binding("f", "filter_by_tag", "Tag filter", id="contacts.tag_filter"),
         Binding("space", "toggle_selection", "Select", id="contacts.select"),
+        Binding("asterisk", "select_all", "Select all", id="contacts.select_all"),
         Binding("s", "cycle_sort", "Sort column", id="contacts.sort"),
         Binding("r", "reverse_sort", "Reverse sort", id="contacts.reverse"),
         Binding("escape", "clear", "Back / clear", id="contacts.clear"),
@@ -142,6 +146,9 @@ class ContactsScreen(Screen[None]):
                     menu="Search"),
             Command("contact", "filter by tag", "filter_by_tag",
                     "Show only the contacts with one tag", menu="Filter by tag"),
+            Command("contact", "select all that match", "select_all",
+                    "Select every contact the search and the tag filter find (again: none)",
+                    menu="Select all that match"),
             *sync_commands("contacts"),
         ]
 
@@ -382,6 +389,18 @@ class ContactsScreen(Screen[None]):
         self.table.action_cursor_down()
         self.update_status()
 
+    def action_select_all(self) -> None:
+        """Select every contact of the current search and tag filter; when they all are
+        selected already, select none."""
+        result = self.result
+        if result is None or result.query != self.contact_query or not result.ids:
+            self.notify("No contact to select.", severity="warning", title="Select all")
+            return
+        found = set(result.ids)
+        marked = self.table.marked
+        self.table.set_marked(marked - found if found <= marked else marked | found)
+        self.update_status()
+
     def targets(self) -> list[str]:
         """The selected contacts in list order, else the one under the cursor."""
         marked = self.table.marked
@@ -430,22 +449,26 @@ class ContactsScreen(Screen[None]):
             if yes:
                 self.delete(ids)
 
-        self.app.push_screen(Confirm(question, "This cannot be undone.", yes="Delete"),
-                             answered)
+        self.app.push_screen(Confirm(question, "ctrl+z (or u) undoes it while crmtui runs.",
+                                     yes="Delete"), answered)
 
     class Deleted(Message):
         """A deletion finished in the worker."""
 
-        def __init__(self, deleted: int, refused: list[str]) -> None:
+        def __init__(self, deleted: int, refused: list[str],
+                     undo: UndoEntry | None = None) -> None:
             super().__init__()
             self.deleted = deleted
             self.refused = refused
+            self.undo = undo
 
     @work(thread=True, group="contacts-delete")
     def delete(self, ids: list[str]) -> None:
         """Delete the contacts in one transaction (one write however many), in a thread."""
         deleted, refused = 0, []
+        undo: UndoEntry | None = None
         try:
+            undo = contacts_deleted(self.repo, ids)
             with self.repo.transaction():
                 for cid in ids:
                     try:
@@ -457,13 +480,15 @@ class ContactsScreen(Screen[None]):
                         refused.append(str(exc))
         except StoreError as exc:
             deleted, refused = 0, [str(exc)]
-        self.post_message(self.Deleted(deleted, refused))
+        self.post_message(self.Deleted(deleted, refused, undo if deleted else None))
 
     def on_contacts_screen_deleted(self, message: Deleted) -> None:
         self.table.set_marked(set())
         if message.deleted:
+            record_undo(self.app, message.undo)
             self.notify(f"Deleted {message.deleted} contact"
-                        f"{'s' if message.deleted != 1 else ''}.", title="Contacts")
+                        f"{'s' if message.deleted != 1 else ''}; ctrl+z undoes it.",
+                        title="Contacts")
         if message.refused:
             self.notify("Not deleted: " + "; ".join(message.refused), severity="error",
                         title="Contacts")
@@ -474,10 +499,28 @@ class ContactsScreen(Screen[None]):
         if not ids:
             self.notify("No contact to tag.", severity="warning")
             return
-        self.app.push_screen(TagEditor(self.services, ids), self.tags_edited)
+        if len(ids) > SNAPSHOT_IN_THREAD:  # reading their tags takes a while: not in the UI
+            self.notify(f"Reading the tags of {len(ids):,} contacts…", title="Tags")
+            self.open_tag_editor(ids)
+            return
+        self.show_tag_editor(ids, tags_changed(self.repo, ids, self.user_id))
 
-    def tags_edited(self, changed: bool | None) -> None:
+    @work(thread=True, exclusive=True, group="contacts-tags-snapshot")
+    def open_tag_editor(self, ids: list[str]) -> None:
+        """Take the undo snapshot of many contacts' tags in a thread, then open the editor."""
+        try:
+            before: UndoEntry | None = tags_changed(self.repo, ids, self.user_id)
+        except StoreError:
+            before = None  # the editor says what is wrong with the store
+        self.app.call_from_thread(self.show_tag_editor, ids, before)
+
+    def show_tag_editor(self, ids: list[str], before: UndoEntry | None) -> None:
+        self.app.push_screen(TagEditor(self.services, ids),
+                             lambda changed: self.tags_edited(changed, before))
+
+    def tags_edited(self, changed: bool | None, undo: UndoEntry | None = None) -> None:
         if changed:
+            record_undo(self.app, undo)
             self.refresh_data()
 
     def action_filter_by_tag(self) -> None:

@@ -26,6 +26,7 @@ from crmtui.model import (
     ValidationError,
 )
 from crmtui.screens.context import Command, Services, sync_commands
+from crmtui.screens.first_run import FirstRunSteps
 from crmtui.screens.forms import error_label, show_error
 from crmtui.screens.sync_bar import KIND_LABEL, SyncBar
 from crmtui.sync.settings import SyncSettingsService
@@ -157,6 +158,7 @@ class SyncSettingsScreen(Screen[None]):
                     yield Button("Save (F2)", id="save", variant="primary")
                     yield Label("", id="settings-status")
             with Vertical(id="settings-info"):
+                yield FirstRunSteps(self.services, compact=True)
                 yield Static("Latest sync sessions", classes="settings-heading")
                 yield Static("", id="latest-contacts")
                 yield Static("", id="latest-activities")

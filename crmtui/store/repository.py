@@ -16,6 +16,7 @@ from typing import Any
 from crmtui.model import (
     Account,
     Activity,
+    ActivityStatus,
     ActivityType,
     Contact,
     SyncKind,
@@ -73,6 +74,8 @@ class ActivityQuery:
     the activity's local start date, a datetime with its start instant (an all-day activity's date
     compares with the bound's date). ``user_id``: organized by or with that user as participant.
     ``modified_since``: changed at or after that instant (sync finds local changes with it).
+    ``statuses``: one of these statuses (empty: any). ``contact_ids``: one of these contacts
+    takes part (empty: anyone). ``series_id``: the occurrences of that series.
     """
 
     start_from: date | datetime | None = None
@@ -86,6 +89,9 @@ class ActivityQuery:
     descending: bool = False
     offset: int = 0
     limit: int | None = None
+    statuses: tuple[ActivityStatus, ...] = ()
+    contact_ids: tuple[str, ...] = ()
+    series_id: str | None = None
 
 
 class Repository(ABC):

@@ -75,8 +75,9 @@ class ActivityTables(TinyDBBase):
             if activity_id not in table:
                 raise NotFound(f"no activity {activity_id}")
             occurrences = [aid for aid, d in table.items() if d.get("series_id") == activity_id]
-            if occurrences:
-                self._update_fields(ACTIVITIES, {"series_id": ""}, occurrences)
+            if occurrences:  # no longer occurrences of anything: no original start either
+                self._update_fields(ACTIVITIES, {"series_id": "", "original_start": None},
+                                    occurrences)
             self._remove(ACTIVITIES, [activity_id])
 
     def find_activities(self, query: ActivityQuery) -> list[Activity]:
@@ -91,6 +92,8 @@ class ActivityTables(TinyDBBase):
             items = list(self._table(ACTIVITIES).items())
         words = fold(query.text).split()
         since = query.modified_since
+        statuses = {s.value for s in query.statuses}
+        contacts = set(query.contact_ids)
         if since is not None:
             check_aware("modified_since", since)
         out: list[Activity] = []
@@ -101,6 +104,13 @@ class ActivityTables(TinyDBBase):
                     bool(doc.get("show_in_calendar")) != query.show_in_calendar:
                 continue
             if query.type is not None and doc.get("type") != query.type.value:
+                continue
+            if statuses and doc.get("status", "not_started") not in statuses:
+                continue
+            if query.series_id is not None and doc.get("series_id") != query.series_id:
+                continue
+            if contacts and not any(p["kind"] == "contact" and p["ref_id"] in contacts
+                                    for p in doc.get("participants", ())):
                 continue
             if query.user_id is not None and not (
                     doc.get("organizer_id") == query.user_id or any(

@@ -83,6 +83,14 @@ def malformed_in(records: Sequence[Any]) -> Malformed:
     return list(records.malformed) if isinstance(records, Found) else []
 
 
+def not_read_again(name: str, why: str | None) -> str:
+    """The skipped-line for a record a re-read (after a stale write) did not bring back:
+    ``why`` is the reason Google's answer could not be read, None when the record was gone."""
+    if why:
+        return f"{name}: cannot be read from Google ({why}); read again next run"
+    return f"{name}: gone from Google while syncing; next run settles it"
+
+
 @dataclass
 class Listing:
     """The result of :meth:`ContactsRemote.list_changes`."""

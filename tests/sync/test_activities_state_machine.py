@@ -16,11 +16,14 @@ After a clean sync of everyone, twice (no fault pending, confirmed):
 - nothing vanished without a journal entry: every activity that ever existed and was not
   deleted by a rule is still in the CRM; an event that was linked and that a rule cancelled in
   Google left its activity unlinked with Show in calendar cleared, and the driver's journal
-  counts an unlinked activity.
+  counts an unlinked activity;
+- it converged: another sync of each, with nothing changed, writes nothing to Google and
+  changes nothing in the CRM.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from calkit import Json, Team
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from synckit import control, fault
@@ -308,11 +311,16 @@ class ActivitySyncMachine(RuleBasedStateMachine):
         w.check_agreement()
         w.check_no_duplicates()
         w.check_nothing_vanished()
+        w.check_converged()
         w.remember_links()
 
 
+# SM_EXAMPLES=N runs N random (not derandomized) examples, to look further than CI does. A
+# failing case is reported as found, not shrunk: shrinking these runs can take many minutes.
 ActivitySyncMachine.TestCase.settings = settings(
-    max_examples=15, stateful_step_count=25, deadline=None, derandomize=True, database=None,
+    max_examples=int(os.environ.get("SM_EXAMPLES", "15")), stateful_step_count=25,
+    deadline=None, derandomize=not os.environ.get("SM_EXAMPLES"), database=None,
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_activity_sync_state_machine = ActivitySyncMachine.TestCase
 
@@ -354,5 +362,54 @@ def test_an_idle_sync_after_a_clean_one_writes_nothing() -> None:
         machine.google_cancel(who="a", pick=0)
         machine.clean_sync_and_check()
         machine.world.check_converged()
+    finally:
+        machine.teardown()
+
+
+def test_a_participant_does_not_bring_back_an_activity_deleted_in_crmtui() -> None:
+    """B's meeting with A is imported by B's sync, then deleted in crmtui before A's sync has
+    seen it: A's sync does not import A's copy (that would bring the activity back), and B's
+    sync removes the event from Google."""
+    machine = ActivitySyncMachine()
+    try:
+        w = machine.world
+        machine.google_create(who="b", with_other=True, slot=3)
+        assert w.sync("b").ok
+        assert len(w.activities()) == 1
+        machine.crm_delete(pick=0)
+        outcome = w.sync("a")
+        assert outcome.ok
+        assert w.activities() == [], "A's sync brought back an activity deleted in crmtui"
+        assert any("deleted in crmtui" in note for note in outcome.report.notes)
+        assert w.sync("b").ok
+        assert w.members["b"].calendar.live() == []
+        machine.clean_sync_and_check()
+        assert w.activities() == []
+    finally:
+        machine.teardown()
+
+
+def test_an_activity_put_in_google_again_is_linked_again_not_copied() -> None:
+    """B hides and shows again a meeting with A, syncing each time: B's sync cancels the event
+    and creates a new one carrying the same CRM id. A's next sync sees both at once and links
+    the activity to the new event, with no second copy and Show in calendar kept."""
+    machine = ActivitySyncMachine()
+    try:
+        w = machine.world
+        machine.crm_create(organizer="b", with_other=True, shown=True, slot=4)
+        machine.clean_sync_and_check()
+        [activity] = w.activities()
+        a_link = w.repo.get_link(w.members["a"].user.id, SyncKind.ACTIVITIES, activity.id)
+        assert a_link is not None
+        machine.crm_edit(pick=0, what="show")
+        assert w.sync("b").ok
+        machine.crm_edit(pick=0, what="show")
+        assert w.sync("b").ok
+        assert w.sync("a").ok
+        [again] = w.activities()
+        assert again.id == activity.id and again.show_in_calendar
+        relinked = w.repo.get_link(w.members["a"].user.id, SyncKind.ACTIVITIES, activity.id)
+        assert relinked is not None and relinked.remote_id != a_link.remote_id
+        machine.clean_sync_and_check()
     finally:
         machine.teardown()

@@ -29,7 +29,8 @@ from crmtui.store import TinyDBRepository
 from crmtui.sync.google import auth, factory
 from crmtui.sync.google.calendar import CALENDAR
 from crmtui.sync.google.calendar import PAGE_SIZE as EVENT_PAGE
-from crmtui.sync.google.people import PAGE_SIZE, PERSON_FIELDS, SOURCES
+from crmtui.sync.google.people import PAGE_SIZE, PERSON_FIELDS, SOURCES, GooglePeople
+from crmtui.sync.remote import Listing
 from crmtui.sync.state import ActivitiesState, ContactsState
 
 Json = dict[str, Any]
@@ -156,6 +157,36 @@ def test_a_linked_contact_that_cannot_be_read_in_a_full_listing_stays_linked_and
     got = repo.get_contact(zoe.id, user.id)
     assert str(got.birthday) == "1990-03-01" and got.job_title == "CEO"
     assert [o.get("title") for o in gmail.get(name).get("organizations", [])] == ["CEO"]
+
+
+def test_a_contact_read_again_after_a_stale_write_that_cannot_be_read_says_why(
+        repo: TinyDBRepository, user: User, sync_tag: Tag, gmail: Gmail, sync: Syncer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edited in Gmail between the listing and crmtui's write: the write is refused as stale and
+    the contact read again; Google's answer cannot be read, and the report gives that reason
+    (not "gone from Google"). The next run settles it."""
+    synced = add(repo, user, sync_tag, "Zoë", emails=["zoe@example.com"])
+    ok(sync())
+    rid = remote_id(repo, user, synced)
+    listed = GooglePeople.list_changes
+
+    def list_then_spoil_in_gmail(self: GooglePeople, sync_token: str, group: str) -> Listing:
+        listing = listed(self, sync_token, group)
+        gmail.edit(rid, birthdays=MONTH_13)
+        return listing
+
+    monkeypatch.setattr(GooglePeople, "list_changes", list_then_spoil_in_gmail)
+    edit(repo, user, synced, job_title="Founder")
+    report = ok(sync())
+    assert len(report.skipped) == 1
+    assert "cannot be read from Google (birthday month 13)" in report.skipped[0]
+    assert "gone from Google" not in report.skipped[0]
+    monkeypatch.undo()
+    gmail.edit(rid, birthdays=[{"date": {"year": 1990, "month": 3, "day": 1}}])
+    ok(sync())
+    found = gmail.get(rid)
+    assert [o.get("title") for o in found.get("organizations", [])] == ["Founder"]
+    assert str(repo.get_contact(synced.id).birthday) == "1990-03-01"
 
 
 # --------------------------------------------------------------------------- events

@@ -14,6 +14,7 @@ from crmtui.screens.activities import (
     EARLIER,
     LATER,
     NO_DATE,
+    OVERDUE,
     THIS_WEEK,
     TODAY,
     ActivitiesScreen,
@@ -45,10 +46,11 @@ def test_activities_land_in_their_groups(world: World) -> None:
     async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
         t = table(app)
         # Mine: Bob's lunch (he organizes it, Ann is not in it) is left out.
-        assert list(t.keys) == ["#" + EARLIER, "old", "#" + TODAY, "call", "#" + THIS_WEEK,
+        # The old task is still open: overdue, above the rest.
+        assert list(t.keys) == ["#" + OVERDUE, "old", "#" + TODAY, "call", "#" + THIS_WEEK,
                                 "review", "#" + LATER, "fair", "#" + NO_DATE, "someday"]
         lines = rendered(app)
-        assert lines[0].strip() == "Earlier (1)"
+        assert lines[0].strip() == "Overdue (1)"
         assert lines[2].strip() == "Today · Mon 23 Nov (1)"
         assert "Mon 23 Nov 14:00" in lines[3] and "Call Carla about the renewal" in lines[3]
         assert "Call" in lines[3] and "Ann Lee" in lines[3] and "Phone" in lines[3]
@@ -225,7 +227,7 @@ def test_thousands_of_activities_render_only_the_rows_on_screen(world: World) ->
     async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
         t = table(app)
         assert screen.listing.count == 3005
-        assert t.row_count == 3005 + 5  # and the five headings
+        assert t.row_count == 3005 + 6  # and the six headings (overdue: the old task)
         assert t.cached_rows <= 2 * SIZE[1]
         await pilot.press("G")
         assert t.cursor_key == "someday"

@@ -46,6 +46,8 @@ from crmtui.sync.remote import (
     EventUpdate,
     NewEvent,
     RemoteEvent,
+    malformed_in,
+    not_read_again,
 )
 from crmtui.sync.runner import ALL, Action, MergeAction
 
@@ -401,15 +403,17 @@ class MergeEvent(MergeAction):
     @classmethod
     def again(cls, ctx: ActivityRun, retry: list[MergeEvent]) -> list[Action]:
         """Changed in Google since it was read: read it again and merge again."""
-        fresh = {rc.remote_id: rc for rc in ctx.remote.get([a.remote.remote_id for a in retry])}
+        found = ctx.remote.get([a.remote.remote_id for a in retry])
+        fresh = {rc.remote_id: rc for rc in found}
+        unreadable = dict(malformed_in(found))
         pending: list[Action] = []
         for action in retry:
             aid = action.activity_id
             rc = fresh.get(action.remote.remote_id)
             link = ctx.repo.get_link(ctx.user_id, KIND, aid)
             if rc is None or rc.cancelled or link is None:
-                ctx.report.skipped.append(f"{label(action.merged, aid)}: gone from Google "
-                                          "while syncing; next run settles it")
+                ctx.report.skipped.append(not_read_again(
+                    label(action.merged, aid), unreadable.get(action.remote.remote_id)))
                 ctx.retry_local.add(aid)
                 continue
             a = ctx.repo.get_activity(aid)

@@ -120,14 +120,19 @@ def plan_activities(local: Mapping[str, LocalActivity], links: Mapping[str, Sync
     by_remote = {rid: aid for aid, rid in index.items()}
     seen: dict[str, RemoteEvent] = {}
     handled: set[str] = set()
-    claimed: set[str] = set(index)
+    # An activity whose event was cancelled is free to be linked again: the organizer's sync
+    # may have put it in Google once more, as a new event that carries its CRM id.
+    freed = {by_remote[rc.remote_id] for rc in changes
+             if rc.cancelled and rc.remote_id in by_remote}
+    claimed: set[str] = set(index) - freed
 
     def gone(aid: str, why: str) -> None:
         mine = local.get(aid)
         actions.append(UnlinkEvent(aid, why, bool(mine and mine.drives)))
         handled.add(aid)
 
-    for rc in changes:
+    # Cancellations last: an activity linked again to a new event is then not unlinked.
+    for rc in sorted(changes, key=lambda rc: rc.cancelled):
         aid = by_remote.get(rc.remote_id)
         if rc.cancelled:
             series = by_remote.get(rc.series_id) if rc.series_id else None
@@ -293,6 +298,7 @@ class ActivitySync:
             changes = [rc for rc in changes if rc.cancelled or known.get(rc.remote_id) != rc.etag]
         existing = self.repo.activity_ids()
         self.existing = existing
+        changes = self._without_deleted(changes, index, existing)
         local, uids = self._local(index, changes, since,
                                   None if listing.full else state.local_stamp,
                                   state.retry_local, existing)
@@ -349,6 +355,29 @@ class ActivitySync:
         out += [fresh[rid] for rid in sorted(missing)
                 if rid in fresh and not fresh[rid].cancelled]
         return out, unread
+
+    def _without_deleted(self, changes: list[RemoteEvent], index: Mapping[str, str],
+                         existing: set[str]) -> list[RemoteEvent]:
+        """The listing without the events another user's sync links to an activity deleted in
+        crmtui: that user's sync removes them from Google, and importing this user's copy
+        meanwhile would bring the deleted activity back."""
+        mine = set(index.values())
+        unlinked = {rc.remote_id for rc in changes if not rc.cancelled
+                    and rc.remote_id not in mine}
+        if not unlinked:
+            return changes
+        deleted: set[str] = set()
+        for user in self.repo.list_users():
+            if user.id == self.user_id:
+                continue
+            deleted |= {rid for aid, (rid, _) in self.repo.link_index(user.id, KIND).items()
+                        if rid in unlinked and aid not in existing}
+        if not deleted:
+            return changes
+        self.report.notes.append(
+            f"{len(deleted)} event(s) of your calendar belong to activities deleted in crmtui; "
+            "they are not imported (their organizer's sync removes them from Google).")
+        return [rc for rc in changes if rc.remote_id not in deleted]
 
     # -- reading the CRM side ----------------------------------------------------------------
 

@@ -30,6 +30,8 @@ from crmtui.sync.remote import (
     NewContact,
     RemoteContact,
     WriteResult,
+    malformed_in,
+    not_read_again,
 )
 from crmtui.sync.runner import ALL, Action, MergeAction
 
@@ -362,15 +364,16 @@ class MergeContact(MergeAction):
     @classmethod
     def again(cls, ctx: ContactRun, retry: list[MergeContact]) -> list[Action]:
         """Changed in Gmail since it was read: read it again and merge again."""
-        fresh = {rc.remote_id: rc for rc in ctx.remote.get(
-            [a.remote.remote_id for a in retry], ctx.group)}
+        found = ctx.remote.get([a.remote.remote_id for a in retry], ctx.group)
+        fresh = {rc.remote_id: rc for rc in found}
+        unreadable = dict(malformed_in(found))
         pending: list[Action] = []
         for action in retry:
             rc = fresh.get(action.remote.remote_id)
             link = ctx.repo.get_link(ctx.user_id, KIND, action.contact_id)
             if rc is None or link is None:
-                ctx.report.skipped.append(f"{label(action.merged, action.contact_id)}: gone "
-                                          "from Google while syncing; next run settles it")
+                ctx.report.skipped.append(not_read_again(
+                    label(action.merged, action.contact_id), unreadable.get(action.remote.remote_id)))
                 ctx.retry_local.add(action.contact_id)
                 continue
             contact = ctx.repo.get_contact(action.contact_id, ctx.user_id)
