@@ -7,8 +7,42 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from crmtui.model import Address, Contact, Email, Phone
+from crmtui.model import Address, Contact, Email, Phone, SyncLink
+from crmtui.sync.engine import full_base, lean_base
 from crmtui.sync.remote import CRM_ID_KEY
+
+# A link keeps the base without the values that are these defaults (see engine.lean_base).
+BASE_DEFAULTS: dict[str, Any] = {
+    "given_name": "", "middle_name": "", "family_name": "", "company": "", "job_title": "",
+    "emails": [], "phones": [], "addresses": [], "birthday": None, "notes": ""}
+ITEM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "emails": {"primary": False}, "phones": {"primary": False},
+    "addresses": {"street": "", "city": "", "region": "", "postal_code": "", "country": "",
+                  "primary": False}}
+
+
+def lean_link_base(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The base a contact link keeps (:func:`link_base` gives it back whole)."""
+    return lean_base(fields, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def link_base(link: SyncLink) -> dict[str, Any]:
+    """The whole base of a contact link."""
+    return full_base(link.base, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def lean_link_remote(raw: Mapping[str, Any], etag: str) -> dict[str, Any]:
+    """What a contact link keeps of the Person as read (the adapter's ``raw``, itself only what
+    an update needs): its etag is the link's own, so it is not kept twice."""
+    return {k: v for k, v in raw.items() if not (k == "etag" and v == etag)}
+
+
+def link_raw(link: SyncLink) -> dict[str, Any]:
+    """The adapter's ``raw`` of the Person a link was made with (see :func:`lean_link_remote`)."""
+    raw = dict(link.remote)
+    if "etag" not in raw and link.etag:
+        raw["etag"] = link.etag
+    return raw
 
 
 def one_primary(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

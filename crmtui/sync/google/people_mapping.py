@@ -147,14 +147,64 @@ def _remote_contact(person: Mapping[str, Any], group: str) -> RemoteContact:
     name = str(person.get("resourceName", ""))
     etag = str(person.get("etag", ""))
     if (person.get("metadata") or {}).get("deleted"):
-        return RemoteContact(remote_id=name, etag=etag, deleted=True, raw=dict(person))
+        return RemoteContact(remote_id=name, etag=etag, deleted=True)
     groups = {(m.get("contactGroupMembership") or {}).get("contactGroupResourceName")
               for m in person.get("memberships") or []}
     crm_id = next((str(d.get("value", "")) for d in person.get("clientData") or []
                    if d.get("key") == CRM_ID_KEY), "")
+    fields = to_fields(person)
     return RemoteContact(remote_id=name, etag=etag, updated=_updated(person),
-                         fields=to_fields(person), in_group=group in groups, crm_id=crm_id,
-                         raw=dict(person))
+                         fields=fields, in_group=group in groups, crm_id=crm_id,
+                         raw=slim_person(person, fields))
+
+
+def _comparable(field: str, items: Sequence[Mapping[str, Any]]) -> list[Json]:
+    """Items as :func:`slim_person` compares them: without ``metadata`` (primary is a canonical
+    part), a names item's ``unstructuredName`` when it is the name Google displays, and an
+    address's ``formattedValue`` (Google formats the parts itself)."""
+    out = []
+    for item in items:
+        clean = {k: v for k, v in _clean(field, item).items() if k != "metadata"}
+        if field == "names" and item.get("unstructuredName") == item.get("displayName"):
+            clean.pop("unstructuredName", None)
+        if field == "addresses":
+            clean.pop("formattedValue", None)
+        out.append(clean)
+    return out
+
+
+def slim_person(person: Mapping[str, Any], fields: Mapping[str, Any] | None = None) -> Json:
+    """What an update needs of a Person besides its canonical ``fields`` (kept with the sync
+    link instead of the whole Person): the etags (the person's, and its CONTACT source's),
+    ``clientData``, and, of the Person fields crmtui writes, only those that hold something the
+    canonical fields do not (a department, an email's display name, a yearless birthday, an
+    item crmtui cannot hold...), as read. :func:`person_body` builds every other Person field
+    from the canonical fields alone, which gives the same items."""
+    fields = to_fields(person) if fields is None else fields
+    out: Json = {}
+    if person.get("etag"):
+        out["etag"] = person["etag"]
+    sources = [{k: s[k] for k in ("type", "id", "etag") if k in s}
+               for s in (person.get("metadata") or {}).get("sources") or []
+               if isinstance(s, Mapping) and s.get("type") == "CONTACT"]
+    if sources:
+        out["metadata"] = {"sources": sources}
+    client = [{k: v for k, v in d.items() if k != "metadata"}
+              for d in person.get("clientData") or [] if isinstance(d, Mapping)]
+    if client:
+        out["clientData"] = client
+    try:
+        rebuilt = person_body(fields, {})
+    except (ValueError, TypeError, KeyError):
+        rebuilt = {}
+    for name in OWNED:
+        items = person.get(name) or []
+        if not items:
+            continue
+        if name in rebuilt and _comparable(name, items) == _comparable(name, rebuilt[name]):
+            continue
+        out[name] = _cleaned(name, items)
+    return out
 
 
 # --------------------------------------------------------------------------- writing a Person
