@@ -21,6 +21,7 @@ Schema history:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 SCHEMA_VERSION = 2
@@ -132,8 +133,11 @@ def _rebuilt(field: str, items: Any) -> bool:
             return False
         if field in ("emailAddresses", "phoneNumbers", "biographies") and not own.get("value"):
             return False
-        if field == "names" and own.get("unstructuredName", item.get("displayName")) != \
-                item.get("displayName"):
+        if field == "names" and (
+                not any(own.get(p) for p in ("givenName", "middleName", "familyName"))
+                or own.get("unstructuredName", item.get("displayName")) != item.get("displayName")):
+            return False
+        if field == "organizations" and not (own.get("name") or own.get("title")):
             return False
         if field == "addresses" and not any(own.get(p) for p in _ADDRESS_PARTS):
             return False
@@ -142,6 +146,10 @@ def _rebuilt(field: str, items: Any) -> bool:
         if field == "birthdays":
             when = own.get("date")
             if not (isinstance(when, dict) and set(when) == {"year", "month", "day"}):
+                return False
+            try:
+                date(int(when["year"]), int(when["month"]), int(when["day"]))
+            except (TypeError, ValueError):
                 return False
     return True
 
