@@ -11,11 +11,12 @@ Schema history:
   Google Person) and a complete ``base``.
 - 2: the current layout, described in the README's "JSON schema": sync links are lean. A contact
   link's ``remote`` keeps only what an update needs besides the base (the CONTACT source's id and
-  etag, ``clientData``, the Person's etag when it is not the link's, and the Person fields that
-  hold something the base cannot rebuild, as read); an activity link's ``remote`` keeps
-  ``organizer_self`` when true, ``ical_uid`` unless it is Google's ``EVENT_ID@google.com``, and
-  the attendees without their default values. The ``base`` leaves out the values that are a
-  field's default ("", [], None, false; see ``crmtui.sync.contacts.mapping.BASE_DEFAULTS``).
+  etag, ``clientData`` unless it holds only the contact's own id, the Person's etag when it is
+  not the link's, and the Person fields that hold something the base cannot rebuild, as read);
+  an activity link's ``remote`` keeps ``organizer_self`` when true, ``ical_uid`` unless it is
+  Google's ``EVENT_ID@google.com``, and the attendees without their default values. The ``base``
+  leaves out the values that are a field's default ("", [], None, false, an item's type "work";
+  see ``crmtui.sync.contacts.mapping.BASE_DEFAULTS`` and ``ITEM_DEFAULTS``).
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ _CONTACT_DEFAULTS: dict[str, Any] = {
     "given_name": "", "middle_name": "", "family_name": "", "company": "", "job_title": "",
     "emails": [], "phones": [], "addresses": [], "birthday": None, "notes": ""}
 _CONTACT_ITEMS: dict[str, dict[str, Any]] = {
-    "emails": {"primary": False}, "phones": {"primary": False},
-    "addresses": {"street": "", "city": "", "region": "", "postal_code": "", "country": "",
-                  "primary": False}}
+    "emails": {"type": "work", "primary": False}, "phones": {"type": "work", "primary": False},
+    "addresses": {"type": "work", "street": "", "city": "", "region": "", "postal_code": "",
+                  "country": "", "primary": False}}
 _EVENT_DEFAULTS: dict[str, Any] = {"title": "", "notes": "", "location": "", "time": None,
                                    "recurrence": [], "attendees": []}
 _EVENT_ITEMS: dict[str, dict[str, Any]] = {
@@ -168,7 +169,7 @@ def _clean_items(field: str, items: list[Any]) -> list[Any]:
     return out
 
 
-def _lean_person(person: dict[str, Any], etag: str) -> dict[str, Any]:
+def _lean_person(person: dict[str, Any], etag: str, contact_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if person.get("etag") and person["etag"] != etag:
         out["etag"] = person["etag"]
@@ -180,7 +181,7 @@ def _lean_person(person: dict[str, Any], etag: str) -> dict[str, Any]:
         out["metadata"] = {"sources": sources}
     client = [{k: v for k, v in d.items() if k != "metadata"}
               for d in person.get("clientData") or [] if isinstance(d, dict)]
-    if client:
+    if client and client != [{"key": "crmtui-id", "value": contact_id}]:
         out["clientData"] = client
     for field in _REBUILT:
         items = person.get(field)
@@ -211,7 +212,8 @@ def _v1_to_v2(data: Data) -> Data:
             if isinstance(base, dict) and set(base) >= set(_CONTACT_DEFAULTS):
                 doc["base"] = _lean(base, _CONTACT_DEFAULTS, _CONTACT_ITEMS)
             if isinstance(remote, dict):
-                doc["remote"] = _lean_person(remote, str(doc.get("etag", "")))
+                doc["remote"] = _lean_person(remote, str(doc.get("etag", "")),
+                                             str(doc.get("local_id", "")))
         elif doc.get("kind") == "activities":
             if isinstance(base, dict) and set(base) >= set(_EVENT_DEFAULTS):
                 doc["base"] = _lean(base, _EVENT_DEFAULTS, _EVENT_ITEMS)

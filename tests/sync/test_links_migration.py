@@ -168,8 +168,7 @@ def test_the_step_to_schema_2_keeps_what_each_link_needs() -> None:
         "clientData": [{"key": "crmtui-id", "value": "c" * 32}],
         "birthdays": [{"date": {"month": 12, "day": 10}}]}  # yearless: the base has None
     assert contact["base"] == {"given_name": "Ada", "family_name": "Lovelace",
-                               "emails": [{"value": "ada@x.org", "type": "work",
-                                           "primary": True}]}
+                               "emails": [{"value": "ada@x.org", "primary": True}]}
     # read back by the sync core: the same values as before the step
     a_link = SyncLink.from_dict(event)
     assert amap.link_base(a_link) == event_base

@@ -75,7 +75,8 @@ class ContactRun:
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=contact_id,
                                     remote_id=remote.remote_id, etag=remote.etag,
                                     base=lean_link_base(base),
-                                    remote=lean_link_remote(remote.raw, remote.etag),
+                                    remote=lean_link_remote(remote.raw, remote.etag,
+                                                            contact_id),
                                     synced=datetime.now(UTC), remote_updated=remote.updated))
 
 

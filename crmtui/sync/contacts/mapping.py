@@ -16,9 +16,9 @@ BASE_DEFAULTS: dict[str, Any] = {
     "given_name": "", "middle_name": "", "family_name": "", "company": "", "job_title": "",
     "emails": [], "phones": [], "addresses": [], "birthday": None, "notes": ""}
 ITEM_DEFAULTS: dict[str, dict[str, Any]] = {
-    "emails": {"primary": False}, "phones": {"primary": False},
-    "addresses": {"street": "", "city": "", "region": "", "postal_code": "", "country": "",
-                  "primary": False}}
+    "emails": {"type": "work", "primary": False}, "phones": {"type": "work", "primary": False},
+    "addresses": {"type": "work", "street": "", "city": "", "region": "", "postal_code": "",
+                  "country": "", "primary": False}}
 
 
 def lean_link_base(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,10 +31,14 @@ def link_base(link: SyncLink) -> dict[str, Any]:
     return full_base(link.base, BASE_DEFAULTS, ITEM_DEFAULTS)
 
 
-def lean_link_remote(raw: Mapping[str, Any], etag: str) -> dict[str, Any]:
+def lean_link_remote(raw: Mapping[str, Any], etag: str, contact_id: str) -> dict[str, Any]:
     """What a contact link keeps of the Person as read (the adapter's ``raw``, itself only what
-    an update needs): its etag is the link's own, so it is not kept twice."""
-    return {k: v for k, v in raw.items() if not (k == "etag" and v == etag)}
+    an update needs): its etag is the link's own, so it is not kept twice; a ``clientData``
+    that holds only this contact's own id is not kept either (a Person read without it is
+    written the same way: nothing to correct, and a correction writes that id alone)."""
+    own = [{"key": CRM_ID_KEY, "value": contact_id}]
+    return {k: v for k, v in raw.items()
+            if not (k == "etag" and v == etag) and not (k == "clientData" and v == own)}
 
 
 def link_raw(link: SyncLink) -> dict[str, Any]:
