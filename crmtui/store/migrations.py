@@ -204,8 +204,10 @@ def _lean_event(remote: dict[str, Any], event_id: str) -> dict[str, Any]:
     return out
 
 
-def _v1_to_v2(data: Data) -> Data:
-    for doc in data.get("sync_links", {}).values():
+def lean_link(doc: dict[str, Any]) -> None:
+    """Make one sync link of schema 1 (a stored document, or a record of a JSON export) lean,
+    in place."""
+    if isinstance(doc, dict):
         remote = doc.get("remote")
         base = doc.get("base")
         if doc.get("kind") == "contacts":
@@ -219,6 +221,11 @@ def _v1_to_v2(data: Data) -> Data:
                 doc["base"] = _lean(base, _EVENT_DEFAULTS, _EVENT_ITEMS)
             if isinstance(remote, dict):
                 doc["remote"] = _lean_event(remote, str(doc.get("remote_id", "")))
+
+
+def _v1_to_v2(data: Data) -> Data:
+    for doc in data.get("sync_links", {}).values():
+        lean_link(doc)
     return data
 
 
