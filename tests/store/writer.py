@@ -6,6 +6,13 @@
     sets the counter to N + 1. Invariant of every committed state: the number of ``c-`` contacts
     is ``BATCH`` times the counter. After each commit it prints ``committed N+1``.
 
+``writer.py forks DATA_DIR [COMPACT_SHARE]``
+    A fork server for many kills in little time: imports crmtui once, prints ``ready``, then for
+    each line ``fork`` read on stdin forks a child that runs ``loop`` (and prints ``child PID``),
+    waits for it and prints ``exited PID``: the child's ``committed N`` lines all come before.
+    With COMPACT_SHARE, the journal is compacted when it passes that share of the base (and no
+    minimum size), so that kills land in compactions too.
+
 ``writer.py race DATA_DIR PREFIX COUNT``
     Adds COUNT contacts ``PREFIX-i``, each in its own commit, and after each one increments its
     own counter contact ``PREFIX-counter`` in a second commit. Before starting it creates the file
@@ -21,7 +28,7 @@ import time
 from pathlib import Path
 
 from crmtui.model import Contact
-from crmtui.store import NotFound, TinyDBRepository, open_store
+from crmtui.store import NotFound, TinyDBRepository, open_store, storage
 
 BATCH = 3
 BALLAST = 300  # contacts that make every commit write a file of some size
@@ -54,6 +61,25 @@ def loop(data_dir: str) -> None:
         print(f"committed {n + 1}", flush=True)
 
 
+def forks(data_dir: str, share: str | None) -> None:
+    if share is not None:
+        storage.COMPACT_SHARE, storage.COMPACT_MIN = float(share), 0
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "fork":
+            continue
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                loop(data_dir)
+            finally:
+                os._exit(1)
+        print(f"child {pid}", flush=True)
+        os.waitpid(pid, 0)
+        print(f"exited {pid}", flush=True)
+
+
 def race(data_dir: str, prefix: str, count: int) -> None:
     repo = open_store(data_dir)
     counter_id = f"{prefix}-counter"
@@ -74,5 +100,7 @@ def race(data_dir: str, prefix: str, count: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "loop":
         loop(sys.argv[2])
+    elif sys.argv[1] == "forks":
+        forks(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         race(sys.argv[2], sys.argv[3], int(sys.argv[4]))
