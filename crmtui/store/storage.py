@@ -94,7 +94,7 @@ def journal_path(path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + JOURNAL_SUFFIX)
 
 
-class _Table(dict):  # type: ignore[type-arg]
+class _Table(dict[str, Any]):
     """A table's documents by id, telling the storage which ids were set or removed.
 
     Reads are the plain dict's. Changes made inside a stored document (not through the table)
@@ -145,7 +145,7 @@ class _Table(dict):  # type: ignore[type-arg]
         dict.clear(self)
 
 
-class _Tables(dict):  # type: ignore[type-arg]
+class _Tables(dict[str, Any]):
     """The tables by name. Adding an empty table is nothing to commit; replacing or removing a
     table makes the next commit rewrite the whole base."""
 

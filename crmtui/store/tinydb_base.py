@@ -68,7 +68,7 @@ class _Table(Table):
     document_id_class = str  # type: ignore[assignment]
 
     def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        updater(self._storage.read().setdefault(self.name, {}))
+        updater(cast(AtomicJSONStorage, self._storage).read().setdefault(self.name, {}))
         self.clear_cache()
 
     def update(self, fields: Any, cond: Any = None, doc_ids: Any = None) -> list[Any]:

@@ -81,8 +81,8 @@ def read_files(data_dir: Path) -> tuple[dict[str, dict[str, Any]], str]:
 
 
 @pytest.mark.parametrize(("case", "share", "kills"), [
-    ("journal", None, 110),  # the default thresholds: commits append to the journal
-    ("compaction", "0.05", 110),  # a compaction every few commits
+    ("journal", None, 100),  # the default thresholds: commits append to the journal
+    ("compaction", "0.05", 100),  # a compaction every few commits
 ])
 def test_sigkill_at_random_moments_never_damages_the_store(tmp_path: Path, case: str,
                                                            share: str | None, kills: int
