@@ -1,12 +1,14 @@
 """The TinyDB repository's foundation: the file, the locks, transactions and low-level writes.
 
-One JSON file per data directory (``crmtui.json``), written through :class:`AtomicJSONStorage`.
-Documents are keyed by crmtui's own ids (TinyDB document ids are those strings), so the file reads
-naturally and the ids survive export and import.
+One JSON base file per data directory (``crmtui.json``) and its journal (``crmtui.json.journal``),
+written through :class:`AtomicJSONStorage`: a commit appends the documents it changed to the
+journal. Documents are keyed by crmtui's own ids (TinyDB document ids are those strings), so the
+file reads naturally and the ids survive export and import.
 
 Concurrency: a file lock (``crmtui.json.lock``) is held for every commit. A write first takes the
-lock, reloads the file if another process committed since it was read, applies the change and
-commits, so no process loses another's update. Reads reload when the file changed on disk. A lock
+lock, catches up with what other processes committed since it last read (their journal records,
+or the whole database after a compaction), applies the change and commits, so no process loses
+another's update. Reads catch up the same way (:meth:`TinyDBBase._catch_up`). A lock
 file that cannot be used (a directory in its place, no permission) is reported in words: opening
 the database for reading goes on without it, a write is refused.
 
