@@ -46,10 +46,12 @@ import re
 import secrets
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 from tinydb.storages import Storage
@@ -62,6 +64,10 @@ class StorageError(RuntimeError):
 Signature = tuple[int, int, int, int]
 FREEZE_SIZE = 4 << 20  # bytes: a database file this large has its data frozen out of the gc
 LINE_DOCS = 1000  # documents per line of the file
+# A table this large is written sorted by id, with the first id of each line listed in the base's
+# _storage table; opening reads its lines only when a document of theirs is asked for (a command
+# that edits one contact parses one line of them).
+LAZY_MIN_DOCS = 10_000
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_FORMAT = 1
 STORAGE_TABLE = "_storage"  # the base's own table: which base this is (never seen by TinyDB)
@@ -100,13 +106,21 @@ class _Table(dict[str, Any]):
     Reads are the plain dict's. Changes made inside a stored document (not through the table)
     are told with :meth:`AtomicJSONStorage.mark_dirty`."""
 
-    __slots__ = ("_owner", "_name")
+    __slots__ = ("_owner", "_name", "_lazy")
 
     def __init__(self, owner: AtomicJSONStorage, name: str, docs: Mapping[str, Any] = {}
                  ) -> None:
         dict.__init__(self, docs)
         self._owner = owner
         self._name = name
+        self._lazy: _Lines | None = None
+
+    def _quiet_set(self, key: str, value: Any) -> None:
+        """Set without noting a write (applying a journal record)."""
+        dict.__setitem__(self, key, value)
+
+    def _quiet_del(self, key: str) -> None:
+        dict.pop(self, key, None)
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._owner._touch(self._name, key)
@@ -145,6 +159,152 @@ class _Table(dict[str, Any]):
         dict.clear(self)
 
 
+class _Lines:
+    """A large table's documents as the base holds them: lines of LINE_DOCS documents sorted by
+    id, parsed when a document of theirs is first asked for."""
+
+    __slots__ = ("firsts", "lines", "parsed", "deleted", "where")
+
+    def __init__(self, firsts: list[str], lines: list[bytes], where: Path) -> None:
+        self.firsts = firsts  # the first id of each line
+        self.lines = lines
+        self.parsed: dict[int, dict[str, Any]] = {}
+        self.deleted: set[str] = set()  # ids deleted since the base was read
+        self.where = where
+
+    def line(self, i: int) -> dict[str, Any]:
+        docs = self.parsed.get(i)
+        if docs is None:
+            raw = self.lines[i]
+            try:
+                docs = orjson.loads(b"{" + raw[1 if i else 0:] + b"}")
+            except orjson.JSONDecodeError as exc:
+                raise StorageError(f"the database {self.where} is not valid JSON ({exc}): it "
+                                   f"was damaged outside crmtui; {FIX}") from exc
+            problem = _not_a_database({"table": docs})
+            if problem:
+                raise StorageError(f"{self.where} does not hold a crmtui database ({problem}); "
+                                   f"{FIX}")
+            self.parsed[i] = docs
+        return docs
+
+    def find(self, key: str) -> Any:
+        """The base's document ``key``, or None."""
+        if key in self.deleted or not isinstance(key, str):
+            return None
+        i = bisect_right(self.firsts, key) - 1
+        return self.line(i).get(key) if i >= 0 else None
+
+    def all(self) -> Iterator[tuple[str, Any]]:
+        for i in range(len(self.lines)):
+            for key, doc in self.line(i).items():
+                if key not in self.deleted:
+                    yield key, doc
+
+
+_MISSING = object()
+
+
+class _LazyTable(_Table):
+    """A large table read from the base a line at a time, as its documents are asked for by id.
+
+    Documents set since are held in the dict itself. Anything else than asking for, setting or
+    removing one document by id (iterating, counting, comparing) first reads every line, and the
+    table becomes a plain :class:`_Table`."""
+
+    __slots__ = ()
+
+    def _get(self, key: str) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        lazy = self._lazy
+        if lazy is None:
+            return _MISSING
+        doc = lazy.find(key)
+        return _MISSING if doc is None else doc
+
+    def _materialize(self) -> None:
+        lazy = self._lazy
+        if lazy is None:
+            return
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            since = dict(dict.items(self))
+            dict.clear(self)
+            for key, doc in lazy.all():
+                dict.__setitem__(self, key, doc)
+            dict.update(self, since)
+        finally:
+            if collecting:
+                gc.enable()
+        self._lazy = None
+        self.__class__ = cast(Any, _Table)
+
+    def __getitem__(self, key: str) -> Any:
+        doc = self._get(key)
+        if doc is _MISSING:
+            raise KeyError(key)
+        return doc
+
+    def get(self, key: str, default: Any = None) -> Any:
+        doc = self._get(key)
+        return default if doc is _MISSING else doc
+
+    def __contains__(self, key: object) -> bool:
+        return self._get(cast(str, key)) is not _MISSING
+
+    def _quiet_set(self, key: str, value: Any) -> None:
+        if self._lazy is not None:
+            self._lazy.deleted.discard(key)
+        dict.__setitem__(self, key, value)
+
+    def _quiet_del(self, key: str) -> None:
+        dict.pop(self, key, None)
+        if self._lazy is not None:
+            self._lazy.deleted.add(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._owner._touch(self._name, key)
+        self._quiet_set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        if self._get(key) is _MISSING:
+            raise KeyError(key)
+        self._owner._touch(self._name, key)
+        self._quiet_del(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        doc = self._get(key)
+        if doc is _MISSING:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        self._owner._touch(self._name, key)
+        self._quiet_del(key)
+        return doc
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        doc = self._get(key)
+        if doc is _MISSING:
+            self[key] = doc = default
+        return doc
+
+
+def _whole_table(name: str) -> Any:
+    def method(self: _LazyTable, *args: Any, **kwargs: Any) -> Any:
+        self._materialize()
+        return getattr(self, name)(*args, **kwargs)
+    method.__name__ = name
+    return method
+
+
+for _name in ("__iter__", "__len__", "__reversed__", "__eq__", "__ne__", "__repr__", "__or__",
+              "__ror__", "__ior__", "keys", "values", "items", "copy", "popitem", "update",
+              "clear"):
+    setattr(_LazyTable, _name, _whole_table(_name))
+
+
 class _Tables(dict[str, Any]):
     """The tables by name. Adding an empty table is nothing to commit; replacing or removing a
     table makes the next commit rewrite the whole base."""
@@ -153,7 +313,8 @@ class _Tables(dict[str, Any]):
 
     def __init__(self, owner: AtomicJSONStorage, tables: Mapping[str, Mapping[str, Any]] = {}
                  ) -> None:
-        dict.__init__(self, {name: _Table(owner, name, docs) for name, docs in tables.items()})
+        dict.__init__(self, {name: docs if isinstance(docs, _Table) and docs._owner is owner
+                             else _Table(owner, name, docs) for name, docs in tables.items()})
         self._owner = owner
 
     def __setitem__(self, name: str, docs: Mapping[str, Any]) -> None:
@@ -293,7 +454,7 @@ class AtomicJSONStorage(Storage):
         try:
             with open(self.path, "rb") as fh:
                 st = os.fstat(fh.fileno())
-                data = _parse(fh, large=st.st_size > FREEZE_SIZE)
+                data = _parse(fh, large=st.st_size > FREEZE_SIZE, lazy=self._lazy_table)
         except FileNotFoundError:
             return {}, None, None
         except OSError as exc:
@@ -309,6 +470,11 @@ class AtomicJSONStorage(Storage):
             raise StorageError(f"{self.path} does not hold a crmtui database ({problem}); {FIX}")
         meta = data.pop(STORAGE_TABLE, {}).get(STORAGE_DOC)
         return data, (st.st_ino, st.st_mtime_ns, st.st_size, st.st_ctime_ns), meta
+
+    def _lazy_table(self, name: str, firsts: list[str], lines: list[bytes]) -> _LazyTable:
+        table = _LazyTable(self, name)
+        table._lazy = _Lines(firsts, lines, self.path)
+        return table
 
     def _adopt_base(self, signature: Signature | None, meta: Any) -> None:
         self._base_sig = signature
@@ -453,8 +619,16 @@ class AtomicJSONStorage(Storage):
     def _compact(self) -> None:
         """Write the whole database as a new base, atomically, and drop the journal."""
         generation, base_id = self._base_generation + 1, secrets.token_hex(8)
-        meta = {STORAGE_DOC: {"generation": generation, "id": base_id}}
-        _write_atomically(self.path, _encode({STORAGE_TABLE: meta, **self._data}))
+        tables: dict[str, Any] = {}
+        lines: dict[str, list[str]] = {}  # a large table: the first id of each line
+        for name, docs in self._data.items():
+            if len(docs) >= LAZY_MIN_DOCS:
+                tables[name] = items = sorted(docs.items(), key=itemgetter(0))
+                lines[name] = [key for key, _ in items[::LINE_DOCS]]
+            else:
+                tables[name] = docs
+        meta = {STORAGE_DOC: {"generation": generation, "id": base_id, "lines": lines}}
+        _write_atomically(self.path, _encode({STORAGE_TABLE: meta, **tables}))
         # The old journal continues the old base: from now on it is ignored, so removing it
         # needs no care (a crash before this line leaves it behind, and it is still ignored).
         try:
@@ -524,11 +698,18 @@ def _apply(data: dict[str, dict[str, Any]], commit: dict[str, dict[str, Any]],
         if table is None:
             table = {} if type(data) is dict else _Table(data._owner, name)  # type: ignore[attr-defined]
             dict.__setitem__(data, name, table)
-        for doc_id, doc in docs.items():
-            if doc is None:
-                dict.pop(table, doc_id, None)
-            else:
-                dict.__setitem__(table, doc_id, doc)
+        if isinstance(table, _Table):
+            for doc_id, doc in docs.items():
+                if doc is None:
+                    table._quiet_del(doc_id)
+                else:
+                    table._quiet_set(doc_id, doc)
+        else:
+            for doc_id, doc in docs.items():
+                if doc is None:
+                    table.pop(doc_id, None)
+                else:
+                    table[doc_id] = doc
         changes.setdefault(name, set()).update(docs)
 
 
@@ -565,12 +746,13 @@ def _write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
     _fsync_dir(directory)
 
 
-def _encode(data: Mapping[str, Mapping[str, Any]]) -> Iterator[bytes]:
-    """The database as JSON in lines (see the module's docstring)."""
+def _encode(data: Mapping[str, Any]) -> Iterator[bytes]:
+    """The database as JSON in lines (see the module's docstring); a table is a mapping, or a
+    list of (id, document) pairs."""
     yield b"{"
     for i, (name, table) in enumerate(data.items()):
         yield (b",\n" if i else b"\n") + orjson.dumps(name) + b":{"
-        docs = iter(table.items())
+        docs = iter(table.items() if isinstance(table, Mapping) else table)
         lead = b"\n"
         while chunk := dict(islice(docs, LINE_DOCS)):
             yield lead + orjson.dumps(chunk)[1:-1]
@@ -579,7 +761,10 @@ def _encode(data: Mapping[str, Mapping[str, Any]]) -> Iterator[bytes]:
     yield b"\n}"
 
 
-def _parse(fh: IO[bytes], *, large: bool) -> Any:
+LazyMaker = Callable[[str, list[str], list[bytes]], dict[str, Any]]
+
+
+def _parse(fh: IO[bytes], *, large: bool, lazy: LazyMaker | None = None) -> Any:
     """The file's JSON: a line at a time when :func:`_encode` wrote it, else all at once; None
     when the file is empty or holds only white space.
 
@@ -595,7 +780,7 @@ def _parse(fh: IO[bytes], *, large: bool) -> Any:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        data = _parse_lines(fh)
+        data = _parse_lines(fh, lazy)
         if data is None:
             fh.seek(0)
             raw = fh.read()
@@ -616,23 +801,52 @@ def _not_a_database(data: Any) -> str:
     for name, table in data.items():
         if not isinstance(table, dict):
             return f"{name!r} is not a table"
+        if isinstance(table, _LazyTable):
+            continue  # each line is checked when it is read
         for doc_id, doc in table.items():
             if not isinstance(doc, dict):
                 return f"the record {doc_id!r} of the table {name!r} is not an object"
     return ""
 
 
-def _parse_lines(fh: IO[bytes]) -> dict[str, dict[str, Any]] | None:
-    """Parse the lines :func:`_encode` writes; None when the file is laid out otherwise."""
+def _parse_lines(fh: IO[bytes], lazy: LazyMaker | None = None
+                 ) -> dict[str, dict[str, Any]] | None:
+    """Parse the lines :func:`_encode` writes; None when the file is laid out otherwise.
+
+    With ``lazy``, a large table whose lines the base's ``_storage`` table lists (the first id
+    of each) is kept as its lines, unparsed, in the table ``lazy`` makes of them."""
     if fh.readline() != b"{\n":
         return None
     data: dict[str, dict[str, Any]] = {}
     table: dict[str, Any] | None = None
     last = False  # the last table was closed: only the final brace may follow
+    listed: dict[str, Any] = {}  # the large tables' first ids per line
+    raw: list[bytes] | None = None  # the lines of a large table being read
+    name = ""
     try:
         for line in fh:
+            if raw is not None:
+                if line in (b"}\n", b"},\n"):
+                    firsts = listed[name]
+                    if len(raw) != len(firsts) or any(
+                            r.startswith(b",") != bool(i) for i, r in enumerate(raw)):
+                        return None
+                    assert lazy is not None
+                    data[name] = lazy(name, firsts, raw)
+                    raw, last = None, line == b"}\n"
+                    continue
+                if not line.endswith(b"\n"):
+                    return None
+                raw.append(line[:-1])
+                continue
             if table is not None:
                 if line in (b"}\n", b"},\n"):  # the end of a table
+                    if not data.keys() - {name} and name == STORAGE_TABLE and lazy is not None:
+                        base = table.get(STORAGE_DOC)
+                        found = base.get("lines") if isinstance(base, dict) else None
+                        if isinstance(found, dict):
+                            listed = {k: v for k, v in found.items() if isinstance(v, list)
+                                      and all(isinstance(first, str) for first in v)}
                     table, last = None, line == b"}\n"
                     continue
                 if line.startswith(b",") != bool(table):  # documents; later lines go on with ","
@@ -647,7 +861,10 @@ def _parse_lines(fh: IO[bytes]) -> dict[str, dict[str, Any]] | None:
                 name = orjson.loads(line[:-3])
                 if not isinstance(name, str) or name in data:
                     return None
-                table = data[name] = {}
+                if name in listed:
+                    raw = []
+                else:
+                    table = data[name] = {}
             else:
                 return None
     except orjson.JSONDecodeError:

@@ -37,6 +37,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True, params=["whole", "lazy"])
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: with the base's tables read whole, and with large tables (here:
+    of 5 documents or more, 3 to a line) read a line at a time as documents are asked for."""
+    if request.param == "lazy":
+        monkeypatch.setattr(storage_module, "LINE_DOCS", 3)
+        monkeypatch.setattr(storage_module, "LAZY_MIN_DOCS", 5)
+    return str(request.param)
+
+
 def stat_id(path: Path) -> tuple[int, int, int]:
     st = os.stat(path)
     return st.st_ino, st.st_mtime_ns, st.st_size
@@ -419,3 +429,60 @@ def test_a_database_of_the_previous_crmtui_opens_and_then_gets_a_journal(tmp_pat
         assert again.count_contacts() == 6
     finally:
         again.close()
+
+
+# --------------------------------------------------------------------------- large tables
+
+
+def test_a_large_table_is_read_a_line_at_a_time(tmp_path: Path, layout: str) -> None:
+    if layout != "lazy":
+        pytest.skip("about the lazy layout")
+    repo = open_store(tmp_path / "d")
+    with repo.transaction():
+        repo.add_contacts([Contact(id=f"c{i:02}", given_name=f"N{i}") for i in range(30)])
+        repo._storage.mark_dirty()  # written into the base
+    repo.close()
+    base = orjson.loads(repo.path.read_bytes())
+    assert list(base["contacts"]) == sorted(base["contacts"])  # sorted by id
+    assert base[STORAGE_TABLE]["base"]["lines"]["contacts"] == [f"c{i:02}" for i in range(0, 30, 3)]
+    store = open_store(tmp_path / "d")
+    try:
+        contacts = store._table("contacts")
+        lines = contacts._lazy  # type: ignore[attr-defined]
+        assert lines is not None and lines.parsed == {}
+        assert store.get_contact("c17").given_name == "N17"
+        store.update_contact(store.get_contact("c04").evolve(given_name="Changed"))
+        store.delete_contact("c05")
+        assert sorted(lines.parsed) == [1, 5]  # the lines of c04/c05 and c17, nothing else
+        assert "c05" not in contacts and contacts.get("c99") is None
+        assert store.count_contacts() == 29  # counting reads the rest
+        assert contacts._lazy is None and type(contacts) is storage_module._Table  # type: ignore[attr-defined]
+        assert store.get_contact("c04").given_name == "Changed"
+    finally:
+        store.close()
+    again = open_store(tmp_path / "d")
+    try:
+        assert again.count_contacts() == 29
+        assert again.get_contact("c04").given_name == "Changed"
+    finally:
+        again.close()
+
+
+def test_a_damaged_line_of_a_large_table_is_reported_when_read(tmp_path: Path,
+                                                                layout: str) -> None:
+    if layout != "lazy":
+        pytest.skip("about the lazy layout")
+    repo = open_store(tmp_path / "d")
+    with repo.transaction():
+        repo.add_contacts([Contact(id=f"c{i:02}", given_name=f"N{i}") for i in range(30)])
+        repo._storage.mark_dirty()
+    repo.close()
+    raw = repo.path.read_bytes()
+    repo.path.write_bytes(raw.replace(b'"c10":{', b'"c10":{{', 1))
+    store = open_store(tmp_path / "d")
+    try:
+        assert store.get_contact("c20").given_name == "N20"
+        with pytest.raises(StorageError, match="is not valid JSON"):
+            store.get_contact("c10")
+    finally:
+        store.close()
