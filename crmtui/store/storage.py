@@ -68,6 +68,7 @@ LINE_DOCS = 1000  # documents per line of the file
 # _storage table; opening reads its lines only when a document of theirs is asked for (a command
 # that edits one contact parses one line of them).
 LAZY_MIN_DOCS = 10_000
+FREEZE_DOCS = 10_000  # a table this large, read whole, is frozen out of the gc (see _parse)
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_FORMAT = 1
 STORAGE_TABLE = "_storage"  # the base's own table: which base this is (never seen by TinyDB)
@@ -186,6 +187,7 @@ class _Lines:
                 raise StorageError(f"{self.where} does not hold a crmtui database ({problem}); "
                                    f"{FIX}")
             self.parsed[i] = docs
+            self.lines[i] = b""  # parsed: the text is not needed any more
         return docs
 
     def find(self, key: str) -> Any:
@@ -195,11 +197,12 @@ class _Lines:
         i = bisect_right(self.firsts, key) - 1
         return self.line(i).get(key) if i >= 0 else None
 
-    def all(self) -> Iterator[tuple[str, Any]]:
+    def into(self, table: dict[str, Any]) -> None:
+        """Put every document of the base that was not deleted since into ``table``."""
         for i in range(len(self.lines)):
-            for key, doc in self.line(i).items():
-                if key not in self.deleted:
-                    yield key, doc
+            table.update(self.line(i))
+        for key in self.deleted:
+            table.pop(key, None)
 
 
 _MISSING = object()
@@ -228,13 +231,15 @@ class _LazyTable(_Table):
         if lazy is None:
             return
         collecting = gc.isenabled()
-        gc.disable()
+        gc.disable()  # see _parse
         try:
-            since = dict(dict.items(self))
+            whole: dict[str, Any] = {}
+            lazy.into(whole)  # a damaged line raises here, and the table stays as it was
+            whole.update(dict.items(self))  # the documents set since
             dict.clear(self)
-            for key, doc in lazy.all():
-                dict.__setitem__(self, key, doc)
-            dict.update(self, since)
+            dict.update(self, whole)
+            if len(whole) >= FREEZE_DOCS:
+                gc.freeze()
         finally:
             if collecting:
                 gc.enable()

@@ -484,5 +484,8 @@ def test_a_damaged_line_of_a_large_table_is_reported_when_read(tmp_path: Path,
         assert store.get_contact("c20").given_name == "N20"
         with pytest.raises(StorageError, match="is not valid JSON"):
             store.get_contact("c10")
+        with pytest.raises(StorageError, match="is not valid JSON"):
+            store.count_contacts()  # reading the whole table fails the same way
+        assert store.get_contact("c21").given_name == "N21"  # and the rest is still there
     finally:
         store.close()

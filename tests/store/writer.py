@@ -6,12 +6,13 @@
     sets the counter to N + 1. Invariant of every committed state: the number of ``c-`` contacts
     is ``BATCH`` times the counter. After each commit it prints ``committed N+1``.
 
-``writer.py forks DATA_DIR [COMPACT_SHARE]``
+``writer.py forks DATA_DIR [COMPACT_SHARE [lazy]]``
     A fork server for many kills in little time: imports crmtui once, prints ``ready``, then for
     each line ``fork`` read on stdin forks a child that runs ``loop`` (and prints ``child PID``),
     waits for it and prints ``exited PID``: the child's ``committed N`` lines all come before.
     With COMPACT_SHARE, the journal is compacted when it passes that share of the base (and no
-    minimum size), so that kills land in compactions too.
+    minimum size), so that kills land in compactions too; with ``lazy``, tables of 50 documents
+    or more are read a line (of 7) at a time.
 
 ``writer.py race DATA_DIR PREFIX COUNT``
     Adds COUNT contacts ``PREFIX-i``, each in its own commit, and after each one increments its
@@ -61,9 +62,11 @@ def loop(data_dir: str) -> None:
         print(f"committed {n + 1}", flush=True)
 
 
-def forks(data_dir: str, share: str | None) -> None:
+def forks(data_dir: str, share: str | None, lazy: bool) -> None:
     if share is not None:
         storage.COMPACT_SHARE, storage.COMPACT_MIN = float(share), 0
+    if lazy:
+        storage.LINE_DOCS, storage.LAZY_MIN_DOCS = 7, 50
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() != "fork":
@@ -101,6 +104,6 @@ if __name__ == "__main__":
     if sys.argv[1] == "loop":
         loop(sys.argv[2])
     elif sys.argv[1] == "forks":
-        forks(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+        forks(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None, "lazy" in sys.argv[4:])
     else:
         race(sys.argv[2], sys.argv[3], int(sys.argv[4]))
