@@ -379,7 +379,9 @@ class AtomicJSONStorage(Storage):
         self._journal_ino: int | None = None  # the journal continuing our base, if there is one
         self._journal_end = 0  # where its last valid record ends
         self._journal_seen: tuple[int, int] | None = None  # its (inode, size) when last read
-        self._touched: Changes = {}
+        # the ids written since the last commit, per table, in the order first written (a
+        # commit's record lists them in that order, so that a replay adds them in it)
+        self._touched: dict[str, dict[str, None]] = {}
         self._whole = False  # the next commit rewrites the whole base
         self.dirty = False
         self.writes = 0  # counts writes, so a transaction can tell whether a step wrote
@@ -402,15 +404,15 @@ class AtomicJSONStorage(Storage):
         if table is None:
             self._whole = True
         else:
-            self._touched.setdefault(table, set()).update(ids)
+            self._touched.setdefault(table, {}).update(dict.fromkeys(ids))
         self.dirty = True
         self.writes += 1
 
     def _touch(self, table: str, key: str) -> None:
         touched = self._touched.get(table)
         if touched is None:
-            touched = self._touched[table] = set()
-        touched.add(key)
+            touched = self._touched[table] = {}
+        touched[key] = None
         self.dirty = True
         self.writes += 1
 
