@@ -36,6 +36,12 @@ copy of the whole database (the encoded text and the parser's own tree, 150 MB a
 contacts) out of memory. A file laid out otherwise (written by hand, or by an older crmtui) is
 parsed whole; a base without a ``_storage`` table (written by an older crmtui) gets one, and a
 journal, from its first commit on.
+
+A large table (:data:`LAZY_MIN_DOCS`) is written sorted by id, and the base's ``_storage`` table
+lists the first id of each of its lines. Opening keeps such a table's lines unparsed
+(:class:`_LazyTable`): asking for one document parses its line only (``crmtui contacts edit ID``
+at 100,000 contacts parses one line of a hundred), and anything that needs the whole table
+(iterating, counting) parses the rest then.
 """
 
 from __future__ import annotations
