@@ -51,6 +51,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -212,6 +213,7 @@ class _Lines:
 
 
 _MISSING = object()
+_READING_WHOLE = threading.Lock()
 
 
 class _LazyTable(_Table):
@@ -233,24 +235,25 @@ class _LazyTable(_Table):
         return _MISSING if doc is None else doc
 
     def _materialize(self) -> None:
-        lazy = self._lazy
-        if lazy is None:
-            return
-        collecting = gc.isenabled()
-        gc.disable()  # see _parse
-        try:
-            whole: dict[str, Any] = {}
-            lazy.into(whole)  # a damaged line raises here, and the table stays as it was
-            whole.update(dict.items(self))  # the documents set since
-            dict.clear(self)
-            dict.update(self, whole)
-            if len(whole) >= FREEZE_DOCS:
-                gc.freeze()
-        finally:
-            if collecting:
-                gc.enable()
-        self._lazy = None
-        self.__class__ = cast(Any, _Table)
+        with _READING_WHOLE:  # (the repository's lock serializes this already)
+            lazy = self._lazy
+            if lazy is None:
+                return
+            collecting = gc.isenabled()
+            gc.disable()  # see _parse
+            try:
+                whole: dict[str, Any] = {}
+                lazy.into(whole)  # a damaged line raises here, and the table stays as it was
+                whole.update(dict.items(self))  # the documents set since
+                # Only adds what is missing: a reader meanwhile never misses a document.
+                dict.update(self, whole)
+                if len(whole) >= FREEZE_DOCS:
+                    gc.freeze()
+            finally:
+                if collecting:
+                    gc.enable()
+            self._lazy = None
+            self.__class__ = cast(Any, _Table)
 
     def __getitem__(self, key: str) -> Any:
         doc = self._get(key)
