@@ -35,6 +35,12 @@ BATCH = 3
 BALLAST = 300  # contacts that make every commit write a file of some size
 
 
+def say(line: str) -> None:
+    """Print a line in one write, so that the lines of a fork server and its child, writing to
+    the same pipe, never mix."""
+    os.write(sys.stdout.fileno(), f"{line}\n".encode())
+
+
 def counter_value(repo: TinyDBRepository, counter_id: str) -> int:
     return int(repo.get_contact(counter_id).job_title)
 
@@ -49,7 +55,7 @@ def loop(data_dir: str) -> None:
             repo.add_contacts([Contact(id=f"ballast-{i}", given_name="Ballast",
                                        family_name=str(i), emails=[f"b{i}@example.com"],
                                        notes="x" * 200) for i in range(BALLAST)])
-    print("ready", flush=True)
+    say("ready")
     while True:
         with repo.transaction():
             n = counter_value(repo, "counter")
@@ -59,7 +65,7 @@ def loop(data_dir: str) -> None:
             repo.update_contact(ballast.evolve(notes=f"round {n}"))
             counter = repo.get_contact("counter")
             repo.update_contact(counter.evolve(job_title=str(n + 1)))
-        print(f"committed {n + 1}", flush=True)
+        say(f"committed {n + 1}")
 
 
 def forks(data_dir: str, share: str | None, lazy: bool) -> None:
@@ -67,20 +73,19 @@ def forks(data_dir: str, share: str | None, lazy: bool) -> None:
         storage.COMPACT_SHARE, storage.COMPACT_MIN = float(share), 0
     if lazy:
         storage.LINE_DOCS, storage.LAZY_MIN_DOCS = 7, 50
-    print("ready", flush=True)
+    say("ready")
     for line in sys.stdin:
         if line.strip() != "fork":
             continue
-        sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
             try:
                 loop(data_dir)
             finally:
                 os._exit(1)
-        print(f"child {pid}", flush=True)
+        say(f"child {pid}")
         os.waitpid(pid, 0)
-        print(f"exited {pid}", flush=True)
+        say(f"exited {pid}")
 
 
 def race(data_dir: str, prefix: str, count: int) -> None:
