@@ -26,7 +26,7 @@ from crmtui.model import (
     check_zone,
     clean_text,
 )
-from crmtui.store import ActivityQuery, ContactQuery, Repository, open_store
+from crmtui.store import ActivityQuery, ContactQuery, NotFound, Repository, open_store
 
 ID_PREFIX_MIN = 6  # an id may be given as a unique prefix of at least this many characters
 
@@ -204,6 +204,12 @@ def resolve_ids(kind: str, given: Sequence[str], ids: Iterable[str], option: str
 
 def resolve_contacts(repo: Repository, given: Sequence[str], viewer_id: str, option: str = ""
                      ) -> list[str]:
+    full = list(dict.fromkeys(text.strip() for text in given))
+    try:
+        repo.get_contacts(full)  # every id given in full: no need to list (and sort) them all
+        return full
+    except NotFound:
+        pass
     return resolve_ids("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
 
 

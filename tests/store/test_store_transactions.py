@@ -22,7 +22,7 @@ from crmtui.store import (
     TinyDBRepository,
     open_store,
 )
-from crmtui.store.storage import AtomicJSONStorage
+from crmtui.store.storage import AtomicJSONStorage, journal_path, read_files
 
 
 class Boom(Exception):
@@ -52,7 +52,18 @@ def other(repo: TinyDBRepository) -> Iterator[TinyDBRepository]:
 
 
 def on_disk(repo: TinyDBRepository) -> dict[str, dict[str, object]]:
-    return orjson.loads(repo.path.read_bytes())
+    return read_files(repo.path)  # the base and its journal
+
+
+def disk_id(repo: TinyDBRepository) -> tuple[object, ...]:
+    """The identity of the database's files: a commit changes it."""
+    journal = journal_path(repo.path)
+    return stat_id(repo.path), stat_id(journal) if journal.exists() else None
+
+
+def disk_bytes(repo: TinyDBRepository) -> tuple[bytes, bytes]:
+    journal = journal_path(repo.path)
+    return repo.path.read_bytes(), journal.read_bytes() if journal.exists() else b""
 
 
 def stat_id(path: Path) -> tuple[int, int]:
@@ -65,16 +76,16 @@ def stat_id(path: Path) -> tuple[int, int]:
 
 def test_several_writes_make_one_commit(repo: TinyDBRepository, ann: User,
                                         flushes: list[Path]) -> None:
-    before = stat_id(repo.path)
+    before = disk_id(repo)
     with repo.transaction():
         a = repo.add_contact(Contact(given_name="A"))
         repo.add_contact(Contact(given_name="B"))
         repo.update_contact(a.evolve(family_name="Z"))
         repo.add_activity(Activity(title="Call A", participants=[Participant("contact", a.id)]))
         assert flushes == []
-        assert stat_id(repo.path) == before  # nothing on disk before the end
+        assert disk_id(repo) == before  # nothing on disk before the end
     assert flushes == [repo.path]
-    assert stat_id(repo.path) != before
+    assert disk_id(repo) != before
     assert len(on_disk(repo)["contacts"]) == 3  # Ann's own contact, A and B
 
 
@@ -98,7 +109,7 @@ def test_reads_and_failed_checks_do_not_commit(repo: TinyDBRepository, ann: User
 
 def test_exception_leaves_nothing_written(repo: TinyDBRepository, ann: User,
                                           flushes: list[Path]) -> None:
-    disk_before = repo.path.read_bytes()
+    disk_before = disk_bytes(repo)
     with pytest.raises(Boom):
         with repo.transaction():
             c = repo.add_contact(Contact(given_name="Ghost", emails=["ghost@example.com"]))
@@ -114,7 +125,7 @@ def test_exception_leaves_nothing_written(repo: TinyDBRepository, ann: User,
     assert repo.count_contacts() == 1
     # On disk: untouched.
     assert flushes == []
-    assert repo.path.read_bytes() == disk_before
+    assert disk_bytes(repo) == disk_before
     # And the repository works afterwards.
     repo.add_contact(Contact(given_name="After"))
     assert repo.count_contacts() == 2
@@ -145,7 +156,7 @@ def test_nested_transactions_commit_once(repo: TinyDBRepository, flushes: list[P
 
 def test_failed_inner_write_dooms_the_outer_transaction(repo: TinyDBRepository,
                                                         flushes: list[Path]) -> None:
-    disk_before = repo.path.read_bytes()
+    disk_before = disk_bytes(repo)
     with pytest.raises(StoreError, match="rolled back and nothing was written"):
         with repo.transaction():
             repo.add_contact(Contact(given_name="Outer"))
@@ -158,7 +169,7 @@ def test_failed_inner_write_dooms_the_outer_transaction(repo: TinyDBRepository,
             repo.add_contact(Contact(given_name="Later"))
     assert repo.count_contacts() == 0
     assert flushes == []
-    assert repo.path.read_bytes() == disk_before
+    assert disk_bytes(repo) == disk_before
 
 
 def test_failed_store_call_that_wrote_dooms_the_outer_transaction(
