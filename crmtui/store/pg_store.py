@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import psycopg
+
 from crmtui.model import (
     Account,
     Contact,
@@ -368,6 +370,8 @@ class PostgresRepository(SyncTables):
                 cur.execute("SELECT id, doc, tags FROM contacts ORDER BY seq")
                 for row in cur:
                     yield self._contact(row)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from exc
         finally:
             conn.close()
 
