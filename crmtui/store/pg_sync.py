@@ -1,9 +1,9 @@
 """The sync tables of the PostgreSQL repository (settings, state, links, the journal of runs) and
 the whole database at once (dump, load_dump, erase).
 
-A link's fields are columns (ids, etag, times) and JSON (``base``); fields a link may gain or
-lose are kept in ``extra`` and read back only when the model still has them, so a change of the
-SyncLink model needs no migration of stored links.
+A link is kept as columns for the queries (ids, etag, times), its ``base`` (JSON) and every
+other field as written (``extra``, JSON); a field is read back only while the SyncLink model has
+it, so a field dropped from the model needs no migration of stored links.
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ _DUMP_TABLES = ("users", "tags", "contacts", "activities", "accounts", "sync_set
 
 
 def link_row(link: SyncLink) -> tuple[Any, ...]:
-    doc = link.to_dict()
-    extra = {k: v for k, v in doc.items() if k not in _LINK_COLUMNS}
+    """The row of a link: the columns queries use, ``base``, and every other field as written
+    (``extra``, which is what the link is read back from)."""
+    extra = link.to_dict()
+    base = extra.pop("base")
     return (link.user_id, link.kind.value, link.local_id, link.remote_id, link.etag,
-            jsonb(link.base), link.synced, link.remote_updated, jsonb(extra))
+            jsonb(base), link.synced, link.remote_updated, jsonb(extra))
 
 
 class SyncTables(ActivityTables):
@@ -97,7 +99,8 @@ class SyncTables(ActivityTables):
     def _link(self, row: tuple[Any, ...]) -> SyncLink:
         known = {f.name for f in fields(SyncLink)}
         data = dict(zip(_LINK_COLUMNS, row[:8], strict=True))
-        data.update({k: v for k, v in (row[8] or {}).items() if k in known})
+        # The fields as written; a field the model no longer has is left out.
+        data.update({k: v for k, v in (row[8] or {}).items() if k in known and k != "base"})
         return self._record(SyncLink, "sync_links", f"{row[0]}:{row[1]}:{row[2]}", data)
 
     def put_link(self, link: SyncLink) -> None:

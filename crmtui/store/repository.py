@@ -329,3 +329,8 @@ class Repository(ABC):
 
     @abstractmethod
     def iter_contacts(self) -> Iterator[Contact]: ...
+
+    def erase(self) -> None:
+        """Remove every record of every kind, in one transaction (``crmtui db copy --force``
+        empties its target with it)."""
+        raise StoreError(f"{type(self).__name__} cannot be emptied")

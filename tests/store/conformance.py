@@ -964,3 +964,24 @@ class RepositoryContract:
                     current = store.get_contact(counter.id)
                     store.update_contact(current.evolve(job_title=str(int(current.job_title) + 1)))
         assert repo.get_contact(counter.id).job_title == "6"
+
+    # ----------------------------------------------------------------------- erase
+
+    def test_erase_removes_everything_in_one_transaction(
+            self, repo: Repository, ann: User, ann_private_tag: Tag,
+            reopen: Callable[[], Repository]) -> None:
+        c = repo.add_contact(Contact(given_name="Tagged", tags=[ann_private_tag.id]))
+        repo.add_activity(Activity(title="Call", participants=[Participant("contact", c.id)]))
+        repo.put_link(link(ann, c.id, "people/1"))
+        repo.set_sync_state(ann.id, CONTACTS, {"token": "t"})
+        repo.add_run(SyncRun(user_id=ann.id, kind=CONTACTS))
+        dump = repo.dump()
+        with pytest.raises(Boom), repo.transaction():
+            repo.erase()
+            raise Boom
+        assert repo.dump() == dump
+        repo.erase()
+        assert not any(repo.dump().values())
+        assert not any(reopen().dump().values())
+        assert repo.load_dump(dump)["contacts"] == 2
+        assert repo.get_contact(c.id, ann.id).tags == [ann_private_tag.id]
