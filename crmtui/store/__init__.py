@@ -16,6 +16,7 @@ from crmtui.store.repository import (
     Repository,
     StoreConflict,
     StoreError,
+    SyncLocked,
 )
 from crmtui.store.storage import StorageError
 from crmtui.store.tinydb_store import DB_FILE, TinyDBRepository, open_store
@@ -40,5 +41,5 @@ def open_repository(data_dir: str | os.PathLike[str], database: str | None = Non
 __all__ = [
     "ACTIVITY_SORTS", "CONTACT_SORTS", "DB_FILE", "SCHEMA_VERSION", "ActivityQuery", "ContactQuery",
     "NotFound", "Repository", "SchemaError", "StorageError", "StoreConflict", "StoreError",
-    "TinyDBRepository", "is_database_url", "open_repository", "open_store",
+    "SyncLocked", "TinyDBRepository", "is_database_url", "open_repository", "open_store",
 ]

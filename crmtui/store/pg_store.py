@@ -13,7 +13,11 @@ and their assignments never leave the database for that viewer.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,6 +26,7 @@ from crmtui.model import (
     Account,
     Contact,
     ParticipantKind,
+    SyncKind,
     Tag,
     TagKind,
     User,
@@ -31,11 +36,19 @@ from crmtui.model import (
 )
 from crmtui.store.pg_base import jsonb, like_word
 from crmtui.store.pg_rows import INSERT_CONTACT, UPDATE_CONTACT, contact_row
+from crmtui.store.pg_schema import connect
 from crmtui.store.pg_sync import SyncTables
-from crmtui.store.repository import CONTACT_SORTS, ContactQuery, NotFound, StoreConflict
+from crmtui.store.repository import (
+    CONTACT_SORTS,
+    ContactQuery,
+    NotFound,
+    StoreConflict,
+    SyncLocked,
+)
 from crmtui.store.tinydb_index import _phone_digits
 
 _FETCH_BATCH = 2000
+log = logging.getLogger(__name__)
 
 
 class PostgresRepository(SyncTables):
@@ -361,8 +374,6 @@ class PostgresRepository(SyncTables):
     def iter_contacts(self) -> Iterator[Contact]:
         """Every contact, read through a server-side cursor in batches (in a transaction of
         its own on a second connection, so the repository stays usable meanwhile)."""
-        from crmtui.store.pg_schema import connect
-
         conn = connect(self.url)
         try:
             with conn.transaction(), conn.cursor(name="crmtui_contacts") as cur:
@@ -374,6 +385,35 @@ class PostgresRepository(SyncTables):
             raise self._translate(exc) from exc
         finally:
             conn.close()
+
+    # -- one sync per user and kind -----------------------------------------------------------
+
+    @contextmanager
+    def sync_lock(self, user_id: str, kind: SyncKind, lock_dir: Path) -> Iterator[None]:
+        """A PostgreSQL advisory lock (per user and kind) on a connection of its own, held while
+        the block runs: one sync at a time on every machine that uses the database. A process
+        that dies releases it with its connection. ``lock_dir`` is not used."""
+        key = int.from_bytes(hashlib.blake2b(f"crmtui-sync:{user_id}:{kind.value}".encode(),
+                                              digest_size=8).digest(), "big", signed=True)
+        conn = connect(self.url)
+        try:
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.Error as exc:
+                raise self._translate(exc) from exc
+            if not (row and row[0]):
+                raise SyncLocked(f"a {kind.value} sync of this user is already running "
+                                 "(on this or another computer)")
+            try:
+                yield
+            finally:
+                try:  # at once: a closed session's locks go only when its server process ends
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    log.warning("cannot release the sync lock; closing its connection releases "
+                                "it", exc_info=True)
+        finally:
+            conn.close()  # ends the session, which releases the lock in any case
 
     # -- accounts ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,6 +45,7 @@ from crmtui.store import (
     Repository,
     StoreConflict,
     StoreError,
+    SyncLocked,
 )
 from crmtui.store.tinydb_sync import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
 
@@ -985,3 +987,24 @@ class RepositoryContract:
         assert not any(reopen().dump().values())
         assert repo.load_dump(dump)["contacts"] == 2
         assert repo.get_contact(c.id, ann.id).tags == [ann_private_tag.id]
+
+    # ----------------------------------------------------------------------- one sync at a time
+
+    def test_one_sync_per_user_and_kind(self, repo: Repository, ann: User, bob: User,
+                                        reopen: Callable[[], Repository], tmp_path: Path
+                                        ) -> None:
+        other = reopen()  # as another process (or, for a shared database, computer) would
+        locks = tmp_path / "locks"
+        with repo.sync_lock(ann.id, CONTACTS, locks):
+            with pytest.raises(SyncLocked, match="contacts sync of this user is already running"):
+                with other.sync_lock(ann.id, CONTACTS, locks):
+                    pass
+            with other.sync_lock(ann.id, ACTIVITIES, locks), \
+                    other.sync_lock(bob.id, CONTACTS, locks):
+                pass  # another kind, another user: no wait
+        with other.sync_lock(ann.id, CONTACTS, locks):  # released at the end of the block
+            pass
+        with pytest.raises(Boom), repo.sync_lock(ann.id, CONTACTS, locks):
+            raise Boom
+        with other.sync_lock(ann.id, CONTACTS, locks):  # and when the block fails
+            pass

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
+
+from crmtui.store import Repository, open_store
+from crmtui.store.pg_store import open_postgres
 
 ADMIN_URL = os.environ.get("CRMTUI_TEST_POSTGRES",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -63,3 +67,23 @@ def new_database(pg_server: str) -> Iterator[Callable[[], str]]:
 def pg_url(new_database: Callable[[], str]) -> str:
     """The URL of a new, empty database (dropped after the test)."""
     return new_database()
+
+
+def backend_repo(request: pytest.FixtureRequest, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Repository]:
+    """The body of a ``repo`` fixture parameterized by ``request.param`` ("tinydb" or
+    "postgres"): the TinyDB store in ``tmp_path / "data"``, or a new PostgreSQL database, which
+    ``$CRMTUI_DATABASE`` also names (so the command line run by the test uses it too), with
+    ``tmp_path / "data"`` as the data directory beside it (tokens, locks, config)."""
+    data_dir = tmp_path / "data"
+    if request.param == "tinydb":
+        repo: Repository = open_store(data_dir)
+    else:
+        url = request.getfixturevalue("new_database")()
+        monkeypatch.setenv("CRMTUI_DATABASE", url)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        repo = open_postgres(url)
+    try:
+        yield repo
+    finally:
+        repo.close()
