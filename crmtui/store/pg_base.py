@@ -72,6 +72,7 @@ class PostgresBase(Repository):
         self._doomed = False
         self._seen = 0
         self._writes_at_begin = 0
+        self._analyze = False  # a bulk write: refresh the planner's statistics after it
         self._conn: psycopg.Connection[Any] | None = None
         conn = self._connection()
         try:
@@ -205,6 +206,8 @@ class PostgresBase(Repository):
                     conn.execute("COMMIT")
                     if row is not None:
                         self._seen = int(row[0])
+                    if self._analyze:
+                        self._refresh_statistics(conn)
                 else:
                     conn.execute("COMMIT")
             except psycopg.Error as exc:
@@ -212,6 +215,15 @@ class PostgresBase(Repository):
                 raise self._translate(exc) from exc
         finally:
             self._doomed = False
+            self._analyze = False
+
+    def _refresh_statistics(self, conn: psycopg.Connection[Any]) -> None:
+        """After a bulk write, so the planner walks the indexes instead of sorting (autovacuum
+        would, later). Only the tables' owner may; others leave it to autovacuum."""
+        try:
+            conn.execute("ANALYZE contacts, activities")
+        except psycopg.Error:
+            logger.info("ANALYZE after a bulk write was refused", exc_info=True)
 
     def _rollback(self) -> None:
         conn = self._conn

@@ -7,7 +7,8 @@ schema is newer than this crmtui understands is refused before anything is writt
 
 Every record is kept as its JSON form (``doc``) beside the columns the queries need: search text
 and sort keys computed by crmtui (case and accents folded as crmtui folds them), tags as an array,
-emails case-folded. With the ``pg_trgm`` extension, text search uses a trigram index; without it
+emails case-folded. Each sort column's index carries the search text, so a filter that matches
+many contacts walks one index in order, never the table. With the ``pg_trgm`` extension, text search uses a trigram index; without it
 (a database user who may not create extensions) search scans the search column in the database.
 
 Schema history:
@@ -52,16 +53,16 @@ CREATE TABLE contacts (
     k_phone text COLLATE "C" NOT NULL, k_birthday text COLLATE "C" NOT NULL);
 CREATE INDEX contacts_tags ON contacts USING gin (tags);
 CREATE INDEX contacts_emails ON contacts USING gin (emails);
-CREATE INDEX contacts_created ON contacts (created, id);
-CREATE INDEX contacts_modified ON contacts (modified, id);
-CREATE INDEX contacts_k_name ON contacts (k_name, id);
-CREATE INDEX contacts_k_given_name ON contacts (k_given_name, id);
-CREATE INDEX contacts_k_family_name ON contacts (k_family_name, id);
-CREATE INDEX contacts_k_company ON contacts (k_company, id);
-CREATE INDEX contacts_k_job_title ON contacts (k_job_title, id);
-CREATE INDEX contacts_k_email ON contacts (k_email, id);
-CREATE INDEX contacts_k_phone ON contacts (k_phone, id);
-CREATE INDEX contacts_k_birthday ON contacts (k_birthday, id);
+CREATE INDEX contacts_created ON contacts (created, id) INCLUDE (search);
+CREATE INDEX contacts_modified ON contacts (modified, id) INCLUDE (search);
+CREATE INDEX contacts_k_name ON contacts (k_name, id) INCLUDE (search);
+CREATE INDEX contacts_k_given_name ON contacts (k_given_name, id) INCLUDE (search);
+CREATE INDEX contacts_k_family_name ON contacts (k_family_name, id) INCLUDE (search);
+CREATE INDEX contacts_k_company ON contacts (k_company, id) INCLUDE (search);
+CREATE INDEX contacts_k_job_title ON contacts (k_job_title, id) INCLUDE (search);
+CREATE INDEX contacts_k_email ON contacts (k_email, id) INCLUDE (search);
+CREATE INDEX contacts_k_phone ON contacts (k_phone, id) INCLUDE (search);
+CREATE INDEX contacts_k_birthday ON contacts (k_birthday, id) INCLUDE (search);
 CREATE TABLE activities (
     id text COLLATE "C" PRIMARY KEY, seq bigserial, doc jsonb NOT NULL,
     organizer_id text COLLATE "C" NOT NULL DEFAULT '', all_day boolean NOT NULL,

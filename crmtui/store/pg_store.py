@@ -187,6 +187,8 @@ class PostgresRepository(SyncTables):
                 raise StoreConflict(f"a contact with id {next(iter(taken))} already exists")
             self._check_contact_refs(contacts)
             self._many(INSERT_CONTACT, [contact_row(c) for c in contacts])
+            if len(contacts) >= 1000:
+                self._analyze = True
 
     def _contact(self, row: Sequence[Any]) -> Contact:
         cid, doc, tags = row[0], row[1], row[2]

@@ -281,6 +281,7 @@ class SyncTables(ActivityTables):
                        [(key, jsonb(doc)) for key, doc in parsed["sync_state"]])
             self._many(_PUT_LINK, [link_row(link) for link in parsed["sync_links"]])
             self._check_references(parsed)
+            self._analyze = True
         return {name: len(records) for name, records in parsed.items()}
 
     def _refuse_taken(self, table: str, keys: list[str]) -> None:
