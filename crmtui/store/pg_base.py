@@ -218,10 +218,11 @@ class PostgresBase(Repository):
             self._analyze = False
 
     def _refresh_statistics(self, conn: psycopg.Connection[Any]) -> None:
-        """After a bulk write, so the planner walks the indexes instead of sorting (autovacuum
-        would, later). Only the tables' owner may; others leave it to autovacuum."""
+        """After a bulk write: statistics and the visibility map, so the planner walks the sort
+        indexes alone instead of sorting the table (autovacuum would, later). Only the tables'
+        owner may; for others PostgreSQL skips it and autovacuum does it."""
         try:
-            conn.execute("ANALYZE contacts, activities")
+            conn.execute("VACUUM (ANALYZE) contacts, activities")
         except psycopg.Error:
             logger.info("ANALYZE after a bulk write was refused", exc_info=True)
 
