@@ -91,6 +91,10 @@ class PostgresBase(Repository):
                 raise StoreError(f"lost the connection to {self.path} in the middle of a "
                                  "transaction; nothing of it was written")
             conn = connect(self.url)
+            # Plan every query with its values: a generic plan of a prepared statement cannot
+            # tell a search word that matches most contacts (walk a sort index) from a rare one
+            # (the trigram index), and would sort the whole table for the first.
+            conn.prepare_threshold = None
             set_json_loads(orjson.loads, conn)
             set_json_dumps(_dumps, conn)
             self._conn = conn

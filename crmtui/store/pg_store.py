@@ -48,6 +48,7 @@ from crmtui.store.repository import (
 from crmtui.store.tinydb_index import _phone_digits
 
 _FETCH_BATCH = 2000
+_NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 log = logging.getLogger(__name__)
 
 
@@ -343,6 +344,8 @@ class PostgresRepository(SyncTables):
 
     def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
                            ) -> list[str]:
+        if len(ids) > _NARROW_BY_IDS:  # most contacts: searching them all costs less
+            return super().narrow_contact_ids(ids, text, viewer_id)
         found = self._contact_where(ContactQuery(text=text), viewer_id)
         if found is None or not ids:
             return []
