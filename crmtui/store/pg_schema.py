@@ -103,9 +103,9 @@ TABLES = ("users", "tags", "contacts", "activities", "accounts", "sync_settings"
 MIGRATIONS: dict[int, str] = {}  # version N -> the SQL that brings N to N + 1
 
 PERMISSIONS = ("the database user needs CONNECT on the database and, to create the schema on "
-               "first use, CREATE on its schema (public); afterwards SELECT, INSERT, UPDATE and "
-               "DELETE on crmtui's tables and USAGE on their sequences (see the README's "
-               "\"Team\" section)")
+               "first use, CREATE on its schema (public); afterwards USAGE on the schema, "
+               "SELECT, INSERT, UPDATE and DELETE on crmtui's tables and USAGE on their "
+               "sequences (see the README's \"Team\" section)")
 
 
 def is_database_url(text: str) -> bool:
