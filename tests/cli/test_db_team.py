@@ -4,6 +4,7 @@ Google account on the emulator."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,10 +14,16 @@ from typing import Any
 
 import psycopg
 from store.pgserver import new_database, pg_server, pg_url  # noqa: F401
+from ui.pilot_helpers import SIZE, wait_for
 
+from crmtui.app import CrmApp
 from crmtui.emulator import Emulator
 from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
+from crmtui.model import Contact, User
+from crmtui.screens.context import Services
+from crmtui.store.pg_store import open_postgres
+from crmtui.widgets import LazyTable
 
 
 class Member:
@@ -91,3 +98,30 @@ def test_two_members_share_one_database(pg_url: str, emulator: Emulator,  # noqa
     # Bob's edit of the contact keeps the tag he cannot see.
     bob.ok("contacts", "edit", carol["id"], "--company", "Client Corp")
     assert len(alice.json("contacts", "show", carol["id"])["tags"]) == 1
+
+
+def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path  # noqa: F811
+                                                    ) -> None:
+    """Bob's open TUI reads the database's change counter (one row) each second and shows
+    the contact Alice's process just added, without polling the tables."""
+    bob_repo = open_postgres(pg_url)
+    alice_repo = open_postgres(pg_url)  # Alice's process: its own connection
+    try:
+        bob = bob_repo.add_user(User(name="Bob Burns", email="bob@example.com"),
+                                Contact(given_name="Bob", family_name="Burns",
+                                        emails=["bob@example.com"]))
+        services = Services(bob_repo, bob.id, tmp_path / "bob")
+
+        async def main() -> None:
+            app = CrmApp(services)
+            async with app.run_test(size=SIZE) as pilot:
+                table = app.screen.query_one("#contacts", LazyTable)
+                await wait_for(pilot, lambda: table.row_count == 1, "Bob's own contact")
+                newcomer = alice_repo.add_contact(Contact(given_name="Nina", family_name="New"))
+                await wait_for(pilot, lambda: newcomer.id in table.keys, "Alice's new contact")
+                assert table.row_count == 2
+
+        asyncio.run(main())
+    finally:
+        alice_repo.close()
+        bob_repo.close()
