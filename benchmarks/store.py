@@ -19,7 +19,9 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -183,10 +185,91 @@ def first_rows(data_dir: Path) -> dict[str, float]:
     return {"first rows after open": time.perf_counter() - started}
 
 
-def child(mode: str, data_dir: Path) -> dict[str, float]:
+# The issue's figures before the journal (every commit rewrote the whole file), by contacts.
+BEFORE_EDIT = {1_000: 0.0085, 100_000: 0.164, 300_000: 0.500}  # one edit in process
+BEFORE_CLI = {1_000: 0.91 / 5.6, 100_000: 0.91}  # `crmtui contacts edit`, whole process
+EDIT_RUNS = 50  # edits in process, after one that is not counted
+CLI_RUNS = 7  # whole processes
+
+
+def edits(data_dirs: list[Path]) -> list[dict[str, Any]]:
+    """In a fresh process: one ``update_contact`` (and its commit) at a time, EDIT_RUNS times in
+    each database, taking turns between them so that they share the machine's load. The time
+    waited (wall clock) and the time spent computing (CPU); the first edit is not counted."""
+    repos = [open_store(d) for d in data_dirs]
+    picked, viewers = [], []
+    for repo in repos:
+        viewer = repo.find_user("bench@example.com")
+        viewers.append(viewer.id if viewer else None)
+        start = min(1000, repo.count_contacts() // 2)
+        picked.append(list(islice(repo.iter_contacts(), start, start + EDIT_RUNS + 1)))
+    walls: list[list[float]] = [[] for _ in repos]
+    cpus: list[list[float]] = [[] for _ in repos]
+    for i in range(EDIT_RUNS + 1):
+        for k, repo in enumerate(repos):
+            contact = picked[k][i]
+            wall, cpu = time.perf_counter(), time.process_time()
+            repo.update_contact(contact.evolve(job_title=f"Edit {i}"), viewers[k])
+            walls[k].append(time.perf_counter() - wall)
+            cpus[k].append(time.process_time() - cpu)
+    for repo in repos:
+        repo.close()
+    return [{"median": statistics.median(w[1:]), "max": max(w[1:]), "first": w[0],
+             "cpu": statistics.median(c[1:]), "id": p[0].id}
+            for w, c, p in zip(walls, cpus, picked, strict=True)]
+
+
+def cli_edits(data_dirs: list[Path], contact_ids: list[str]) -> list[list[float]]:
+    """``crmtui contacts edit ID --title ...`` as a user runs it: whole processes, CLI_RUNS on
+    each database, taking turns."""
+    times: list[list[float]] = [[] for _ in data_dirs]
+    for i in range(CLI_RUNS):
+        for k, (data_dir, contact_id) in enumerate(zip(data_dirs, contact_ids, strict=True)):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir),
+                            "contacts", "edit", contact_id, "--title", f"Whole process {i}"],
+                           check=True, capture_output=True,
+                           cwd=Path(__file__).resolve().parents[1])
+            times[k].append(time.perf_counter() - started)
+    return times
+
+
+def edit_report(sizes: list[int], figures: dict[int, dict[str, Any]]) -> None:
+    """The edit figures side by side: per size, now and before, and the ratio to the smallest."""
+    print("one edit, side by side (medians; before: the issue's figures, when every commit "
+          "rewrote the whole file)")
+    head = "".join(f"{n:>12,}" for n in sizes)
+    print(f"  {'contacts':<40}{head}   ratio to {sizes[0]:,}   target")
+    rows = [("edit in process (update_contact)", "edit", BEFORE_EDIT),
+            ("  of which computing (CPU, no disk wait)", "edit cpu", None),
+            ("contacts edit, whole process", "cli", BEFORE_CLI)]
+    for label, key, before in rows:
+        now = [figures[n][key] for n in sizes]
+        ratios = "/".join(f"{v / now[0]:.2f}x" for v in now[1:])
+        verdict = ""
+        if before is not None:
+            ok = all(v / now[0] <= 1.5 for v in now[1:])
+            verdict = f"<= 1.5x: {'met' if ok else 'MISSED'}"
+        print(f"  {label:<40}" + "".join(f"{v * 1000:>9.1f} ms" for v in now)
+              + f"   {ratios:<14}   {verdict}")
+        if before is None:
+            continue
+        was = [before.get(n) for n in sizes]
+        shown = "".join(f"{v * 1000:>9.1f} ms" if v else f"{'-':>12}" for v in was)
+        base = was[0]
+        ratios = "/".join(f"{v / base:.1f}x" if v and base else "-" for v in was[1:])
+        print(f"  {'  before':<40}{shown}   {ratios}")
+    for n in sizes:
+        f = figures[n]
+        print(f"  at {n:,}: in process max {f['edit max'] * 1000:.1f} ms, the first edit "
+              f"{f['edit first'] * 1000:.1f} ms; whole process runs "
+              + ", ".join(f"{t:.2f}" for t in f["cli runs"]) + " s")
+
+
+def child(mode: str, data_dir: Path) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, mode, str(data_dir)], capture_output=True,
                           text=True, check=True)
-    figures: dict[str, float] = json.loads(done.stdout)
+    figures: dict[str, Any] = json.loads(done.stdout)
     return figures
 
 
@@ -222,22 +305,51 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this directory")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--first-rows", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--edits", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--edit-sizes", default="1000",
+                        help="other sizes (comma separated) to compare one edit at, besides "
+                             "--contacts (e.g. 1000,300000)")
+    parser.add_argument("--only-edits", action="store_true",
+                        help="measure only the edit comparison")
     args = parser.parse_args()
+    if args.edits:
+        print(json.dumps(edits([Path(d) for d in str(args.edits).split(",")])))
+        return 0
     if args.measure:  # the child processes
         print(json.dumps(measure(args.measure)))
         return 0
     if args.first_rows:
         print(json.dumps(first_rows(args.first_rows)))
         return 0
+    sizes = sorted({args.contacts, *(int(n) for n in args.edit_sizes.split(",") if n)})
+    edit_figures: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="crmtui-bench-") as tmp:
         data_dir = args.keep or Path(tmp) / "data"
         generation = ensure_generated(data_dir, args.contacts)
-        figures = {**child("--first-rows", data_dir), **child("--measure", data_dir)}
-        size = (data_dir / DB_FILE).stat().st_size
-        check = open_store(data_dir)
-        n = check.count_contacts()
-        check.close()
-    report(n, generation, size, figures)
+        if not args.only_edits:
+            figures = {**child("--first-rows", data_dir), **child("--measure", data_dir)}
+            size = (data_dir / DB_FILE).stat().st_size
+            check = open_store(data_dir)
+            n = check.count_contacts()
+            check.close()
+            report(n, generation, size, figures)
+        dirs = []
+        for size_n in sizes:
+            where = data_dir if size_n == args.contacts else (
+                (args.keep.parent / f"{args.keep.name}-{size_n}") if args.keep
+                else Path(tmp) / f"data-{size_n}")
+            ensure_generated(where, size_n)
+            dirs.append(where)
+        done = subprocess.run([sys.executable, __file__, "--edits",
+                               ",".join(str(d) for d in dirs)],
+                              capture_output=True, text=True, check=True)
+        in_process = json.loads(done.stdout)
+        runs = cli_edits(dirs, [f["id"] for f in in_process])
+        for size_n, f, r in zip(sizes, in_process, runs, strict=True):
+            edit_figures[size_n] = {"edit": f["median"], "edit max": f["max"],
+                                    "edit first": f["first"], "edit cpu": f["cpu"],
+                                    "cli": statistics.median(r), "cli runs": r}
+    edit_report(sizes, edit_figures)
     return 0
 
 

@@ -1,6 +1,7 @@
 """The per-data-directory configuration file, ``config.toml``.
 
-Flat ``key = "value"`` settings (``default_user``, an email) and a ``[keys]`` table that remaps
+Flat ``key = "value"`` settings (``default_user``, an email; ``database``, the URL of a team's
+PostgreSQL database, ``postgresql://USER@HOST:5432/DBNAME``) and a ``[keys]`` table that remaps
 the TUI's keys by binding id (the ``?`` list shows them). crmtui keeps the tables as they are when it
 writes the file.
 """
@@ -75,6 +76,24 @@ def set_value(directory: Path, key: str, value: str) -> None:
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
+DATABASE_ENV = "CRMTUI_DATABASE"
+
+
+def database(directory: Path) -> str | None:
+    """The ``database`` setting: a PostgreSQL URL, or None (the data directory's own file).
+
+    A value that is not text or not a ``postgresql://`` URL raises ConfigError."""
+    value = load(directory).get("database")
+    if value is None or value == "":
+        return None
+    path = config_file(directory)
+    if not isinstance(value, str) or not value.startswith(DATABASE_URL_SCHEMES):
+        raise ConfigError(f"{path}: database must be a PostgreSQL URL in quotes, like "
+                          'database = "postgresql://USER@HOST:5432/DBNAME"; ' + FIX)
+    return value
 
 
 def keymap(directory: Path) -> dict[str, str]:

@@ -21,6 +21,7 @@ from crmtui.cli import (  # noqa: F401  (importing a command module adds its com
     account,
     activities,
     contacts,
+    db,
     emulator,
     sync,
     tags,

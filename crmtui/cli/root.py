@@ -13,7 +13,7 @@ import click
 
 from crmtui import config, paths
 from crmtui.cli.output import USER_ERRORS, fail
-from crmtui.cli.session import Session
+from crmtui.cli.session import Session, choose_database
 from crmtui.cli.wiring import tui_services
 from crmtui.config import ConfigError
 from crmtui.log import LOG_FILE, LOGGER, log_file, redact, setup_logging
@@ -114,6 +114,10 @@ def _failed_command(root: click.Context, exc: BaseException) -> str:
 @click.option("--user", "user_email", metavar="EMAIL",
               help="Act as the user with this email (default: default_user in config.toml, "
                    "else the only user).")
+@click.option("--database", metavar="URL",
+              help="Use the team's PostgreSQL database at URL (postgresql://USER@HOST:5432/DB) "
+                   "instead of the data directory's own file (default: $CRMTUI_DATABASE, else "
+                   "database in config.toml). Tokens and settings stay in the data directory.")
 @click.option("--demo", is_flag=True,
               help="Use the demo data directory (DIR/demo, sample data), never the real "
                    "database.")
@@ -121,8 +125,8 @@ def _failed_command(root: click.Context, exc: BaseException) -> str:
               help="Also print the log's records on stderr (the log: DIR/crmtui.log).")
 @click.version_option(package_name="crmtui")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo: bool,
-        verbose: bool) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None,
+        database: str | None, demo: bool, verbose: bool) -> None:
     """crmtui: a keyboard-driven CRM for the terminal.
 
     With no command, opens the TUI. The commands below script the same database; each takes
@@ -130,8 +134,12 @@ def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None, demo:
     characters. Errors are logged in DIR/crmtui.log.
     """
     base = paths.data_dir(data_dir)
-    session = Session(paths.demo_dir(base) if demo else base, user_email)
+    session = Session(paths.demo_dir(base) if demo else base, user_email, demo=demo)
     setup_logging(session.base, verbose)
+    try:
+        session.database = choose_database(session.base, database, demo)
+    except ConfigError as exc:
+        fail(str(exc))
     logger.debug("%s started", " ".join(filter(None, [ctx.command_path,
                                                       ctx.invoked_subcommand])))
     ctx.obj = session
@@ -155,7 +163,7 @@ def open_tui(session: Session, demo: bool) -> None:
             running_demo_google,
         )
 
-        repo, demo_user_id = open_demo(session.base)
+        repo, demo_user_id = open_demo(session.base, session.database)
         session.adopt(repo)
         user_id = session.user().id if session.user_email else demo_user_id
         with running_demo_google(session.base) as emulator:

@@ -26,7 +26,14 @@ from crmtui.model import (
     check_zone,
     clean_text,
 )
-from crmtui.store import ActivityQuery, ContactQuery, Repository, open_store
+from crmtui.store import (
+    ActivityQuery,
+    ContactQuery,
+    NotFound,
+    Repository,
+    open_repository,
+    open_store,
+)
 
 ID_PREFIX_MIN = 6  # an id may be given as a unique prefix of at least this many characters
 
@@ -56,19 +63,51 @@ def local_zone() -> str:
     return ""
 
 
+def choose_database(base: Path, option: str | None, demo: bool = False) -> str | None:
+    """The PostgreSQL URL of the store, or None for the TinyDB file in ``base``: ``--database``,
+    else ``$CRMTUI_DATABASE``, else ``database`` in ``base``'s config.toml. The demo uses only
+    ``--database`` (a team's configured database never receives the demo data by accident)."""
+    if option:
+        source, value = "--database", option
+    elif demo:
+        return None
+    elif os.environ.get(config.DATABASE_ENV):
+        source, value = config.DATABASE_ENV, os.environ[config.DATABASE_ENV]
+    elif not paths.config_file(base).is_file():
+        return None  # (a data directory that cannot be used is reported when the store opens)
+    else:
+        return config.database(base)
+    if not value.startswith(config.DATABASE_URL_SCHEMES):
+        fail(f"{source}: {value!r} is not a PostgreSQL URL; give one like "
+             "postgresql://USER@HOST:5432/DBNAME")
+    return value
+
+
 @dataclass
 class Session:
-    """What the commands of one invocation share: the data directory, the store, the user."""
+    """What the commands of one invocation share: the data directory, the store, the user.
+
+    ``database``: the PostgreSQL URL of the store (None: the TinyDB file in ``base``). ``demo``:
+    a demo session; on a database, opening the store fills it with the demo data first."""
 
     base: Path
     user_email: str | None
+    database: str | None = None
+    demo: bool = False
     _repo: Repository | None = None
     _user: User | None = None
 
     @property
     def repo(self) -> Repository:
         if self._repo is None:
-            self._repo = open_store(self.base)
+            if self.demo and self.database:
+                from crmtui.demo import open_demo
+
+                self._repo, _ = open_demo(self.base, self.database)
+            elif self.database:
+                self._repo = open_repository(self.base, self.database)
+            else:
+                self._repo = open_store(self.base)
         return self._repo
 
     def adopt(self, repo: Repository) -> None:
@@ -205,6 +244,12 @@ def resolve_ids(kind: str, given: Sequence[str], ids: Iterable[str], option: str
 
 def resolve_contacts(repo: Repository, given: Sequence[str], viewer_id: str, option: str = ""
                      ) -> list[str]:
+    full = list(dict.fromkeys(text.strip() for text in given))
+    try:
+        repo.get_contacts(full)  # every id given in full: no need to list (and sort) them all
+        return full
+    except NotFound:
+        pass
     return resolve_ids("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
 
 

@@ -69,7 +69,7 @@ from crmtui.model import (
     fold,
     utcnow,
 )
-from crmtui.store import Repository, StoreError, open_store
+from crmtui.store import Repository, StoreError, open_repository
 
 if TYPE_CHECKING:
     from crmtui.emulator import Emulator
@@ -399,10 +399,10 @@ def seed_demo(repo: Repository, *, seed: int = DEMO_SEED, contacts: int = DEFAUL
     return data.team[0][0].id
 
 
-def open_demo(directory: Path) -> tuple[Repository, str]:
-    """Open the demo store in ``directory`` (seeding it on first use, and making the demo user the
-    default one when none is set); returns it and the user."""
-    repo = open_store(directory)
+def open_demo(directory: Path, database: str | None = None) -> tuple[Repository, str]:
+    """Open the demo store in ``directory``, or the PostgreSQL ``database`` (seeding it on first
+    use, and making the demo user the default one when none is set); returns it and the user."""
+    repo = open_repository(directory, database)
     try:
         user = repo.find_user(DEMO_EMAIL)
         if user is None:

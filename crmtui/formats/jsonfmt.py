@@ -20,6 +20,7 @@ from typing import Any
 
 from crmtui.model import ValidationError, utcnow
 from crmtui.store import SCHEMA_VERSION, Repository, StoreError
+from crmtui.store.migrations import lean_link
 
 from .common import (
     ExportReport,
@@ -29,6 +30,8 @@ from .common import (
     check_on_existing,
     load_json,
 )
+
+OLDEST_SCHEMA = 1  # exports of schema 1 import too (only their sync links are made lean)
 
 FORMAT_MARKER = "crmtui"
 HEADER_KEYS = ("format", "schema", "exported")
@@ -90,9 +93,12 @@ def _parse(name: str, text: str) -> dict[str, Any]:
         raise FormatError(name, "schema", f"the file was written by a newer crmtui (schema "
                           f"{schema}; this crmtui reads schema {SCHEMA_VERSION}); upgrade crmtui "
                           "to import it")
-    if schema < SCHEMA_VERSION:
+    if schema < OLDEST_SCHEMA:
         raise FormatError(name, "schema", f"the file has schema {schema}, older than any crmtui "
                           f"release writes (schema {SCHEMA_VERSION}); it cannot be imported")
+    if schema == 1 and isinstance(data.get("sync_links"), list):
+        for link in data["sync_links"]:  # schema 2 keeps links lean; the records are the same
+            lean_link(link)
     return {key: value for key, value in data.items() if key not in HEADER_KEYS}
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from crmtui.model import (
     Account,
@@ -39,6 +42,10 @@ class NotFound(StoreError):
 
 class StoreConflict(StoreError):
     """The request clashes with what is stored (a duplicate, a record still in use)."""
+
+
+class SyncLocked(StoreError):
+    """Another sync of the same user and kind holds the lock (:meth:`Repository.sync_lock`)."""
 
 
 CONTACT_SORTS = ("name", "given_name", "family_name", "company", "job_title", "email", "phone",
@@ -335,3 +342,25 @@ class Repository(ABC):
 
     @abstractmethod
     def iter_contacts(self) -> Iterator[Contact]: ...
+
+    @contextmanager
+    def sync_lock(self, user_id: str, kind: SyncKind, lock_dir: Path) -> Iterator[None]:
+        """Hold "one sync of this user and kind at a time" while the block runs, across the
+        processes (and, for a shared database, the machines) that use this store; raises
+        SyncLocked at once when another holds it. This default is a file lock in ``lock_dir``
+        (``sync-USER-KIND.lock``), which serves a store used on one computer."""
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_dir / f"sync-{user_id}-{kind.value}.lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise SyncLocked(f"a {kind.value} sync of this user is already running") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def erase(self) -> None:
+        """Remove every record of every kind, in one transaction (``crmtui db copy --force``
+        empties its target with it)."""
+        raise StoreError(f"{type(self).__name__} cannot be emptied")

@@ -1,12 +1,14 @@
 """The TinyDB repository's foundation: the file, the locks, transactions and low-level writes.
 
-One JSON file per data directory (``crmtui.json``), written through :class:`AtomicJSONStorage`.
-Documents are keyed by crmtui's own ids (TinyDB document ids are those strings), so the file reads
-naturally and the ids survive export and import.
+One JSON base file per data directory (``crmtui.json``) and its journal (``crmtui.json.journal``),
+written through :class:`AtomicJSONStorage`: a commit appends the documents it changed to the
+journal. Documents are keyed by crmtui's own ids (TinyDB document ids are those strings), so the
+file reads naturally and the ids survive export and import.
 
 Concurrency: a file lock (``crmtui.json.lock``) is held for every commit. A write first takes the
-lock, reloads the file if another process committed since it was read, applies the change and
-commits, so no process loses another's update. Reads reload when the file changed on disk. A lock
+lock, catches up with what other processes committed since it last read (their journal records,
+or the whole database after a compaction), applies the change and commits, so no process loses
+another's update. Reads catch up the same way (:meth:`TinyDBBase._catch_up`). A lock
 file that cannot be used (a directory in its place, no permission) is reported in words: opening
 the database for reading goes on without it, a write is refused.
 
@@ -60,16 +62,29 @@ class _Table(Table):
 
     Our document ids are crmtui's string ids, so the int conversion TinyDB does around every
     update (rebuilding the whole table twice, ~10 ms at 100,000 contacts) has nothing to do:
-    updates work on the stored dict in place.
+    updates work on the stored dict in place. The storage's tables note which ids are set or
+    removed; an update changes documents in place, so it tells the storage which ones (a commit
+    writes only those).
     """
 
     document_id_class = str  # type: ignore[assignment]
 
     def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        tables = self._storage.read() or {}
-        updater(tables.setdefault(self.name, {}))
-        self._storage.write(tables)
+        updater(cast(AtomicJSONStorage, self._storage).read().setdefault(self.name, {}))
         self.clear_cache()
+
+    def update(self, fields: Any, cond: Any = None, doc_ids: Any = None) -> list[Any]:
+        storage = cast(AtomicJSONStorage, self._storage)
+        if doc_ids is not None:
+            doc_ids = list(doc_ids)
+            storage.mark_dirty(self.name, doc_ids)
+        else:
+            storage.mark_dirty()  # which documents a query updates is not known in advance
+        return super().update(fields, cond, doc_ids)
+
+    def update_multiple(self, updates: Any) -> list[Any]:
+        cast(AtomicJSONStorage, self._storage).mark_dirty()
+        return super().update_multiple(updates)
 
 
 class _DB(TinyDB):
@@ -173,16 +188,18 @@ class TinyDBBase(Repository):
     def _load(self) -> None:
         data = self._storage.load()
         for name in TABLES:
-            data.setdefault(name, {})
+            data.setdefault(name, {})  # an empty table: nothing to write
         try:
             data, changed = migrate(data)
         except SchemaError as exc:
             raise SchemaError(f"{self.path}: {exc}") from None
-        self._storage.write(data)
-        if changed and self._flock.is_locked:
-            # The migrated file is committed only under the lock; without it (a lock file that
-            # cannot be used) the migration stays in memory, and the next write commits it.
-            self._storage.flush()
+        if changed:
+            self._storage.write(data)  # the next commit rewrites the whole base
+            if self._flock.is_locked:
+                # The migrated file is committed only under the lock; without it (a lock file
+                # that cannot be used) the migration stays in memory, and the next write
+                # commits it.
+                self._storage.flush()
         self._storage.dirty = False
         self._db.clear_cache()
         self._index = None
@@ -221,11 +238,36 @@ class TinyDBBase(Repository):
                 if outermost:
                     self._finish(failed)
 
+    def _catch_up(self) -> bool:
+        """Pick up other processes' commits: only their journal records, or the whole database
+        after a compaction. Whether anything changed."""
+        if not self._storage.changed_on_disk():
+            return False
+        changes = self._storage.catch_up()
+        if changes is None:
+            self._load()
+            return True
+        if not changes:
+            return False
+        contacts = changes.get(CONTACTS)
+        if contacts and self._index is not None:
+            table = self._table(CONTACTS)
+            for cid in contacts:
+                doc = table.get(cid)
+                if doc is None:
+                    self._index.drop(cid)
+                else:
+                    self._index.put(cid, doc)
+        if LINKS in changes:
+            self._remote_links = None
+        self._db.clear_cache()
+        self._generation += 1
+        return True
+
     def _flock_enter(self) -> None:
         self._acquire()
         try:
-            if self._storage.changed_on_disk():
-                self._load()
+            self._catch_up()
         except BaseException:
             self._flock.release()
             raise
@@ -255,10 +297,7 @@ class TinyDBBase(Repository):
 
     def refresh(self) -> bool:
         with self._rlock:
-            if self._depth == 0 and self._storage.changed_on_disk():
-                self._load()
-                return True
-            return False
+            return self._depth == 0 and self._catch_up()
 
     @property
     def generation(self) -> int:
@@ -267,8 +306,8 @@ class TinyDBBase(Repository):
 
     def _read(self) -> None:
         """Before a read outside a transaction: pick up other processes' commits."""
-        if self._depth == 0 and self._storage.changed_on_disk():
-            self._load()
+        if self._depth == 0:
+            self._catch_up()
 
     def _record(self, cls: Callable[..., R], table: str, doc_id: str, doc: Mapping[str, Any],
                 *, keyed: bool = True, trusted: bool = False) -> R:

@@ -110,6 +110,15 @@ class DumpTables(TinyDBBase):
             self._remote_links = None
         return {name: len(parsed_rows) for name, parsed_rows in parsed.items()}
 
+    def erase(self) -> None:
+        with self.transaction():
+            for name in TABLES:
+                ids = list(self._table(name))
+                if ids:
+                    self._remove(name, ids)
+            self._index = None
+            self._remote_links = None
+
     def _check_unique(self, users: list[tuple[str, dict[str, Any]]],
                       tags: list[tuple[str, dict[str, Any]]]) -> None:
         """New users' emails and new tags' names (per scope) are not taken (raises

@@ -4,6 +4,7 @@ kept current as contacts change (the store's search and sort read it)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress
@@ -37,20 +38,40 @@ class _ContactIndex:
         self.places: dict[str, Callable[[bytes], Sequence[int]]] = {}
 
     def put(self, cid: str, doc: Mapping[str, Any]) -> None:
+        """A contact added or changed: its sort keys and place in the built orders move (a
+        binary search, not a new sort); only what a move makes stale is dropped."""
         if self.hay is not None:
+            if cid not in self.hay:
+                self.places.clear()  # a new text at the end: every order's places change
             self.hay[cid] = _haystack(doc)
-        for keys in self.sort_keys.values():
-            keys.pop(cid, None)
-        self.orders.clear()
-        self.places.clear()
+        for column, keys in self.sort_keys.items():
+            key = f"{_CONTACT_KEYS[column](doc)}\x00{cid}"
+            if keys.get(cid) != key:
+                self._unplace(column, keys, cid)
+                keys[cid] = key
+                order = self.orders.get(column)
+                if order is not None:
+                    insort(order, cid, key=keys.__getitem__)
+                self.places.pop(column, None)
 
     def drop(self, cid: str) -> None:
         if self.hay is not None:
             self.hay.pop(cid, None)
-        for keys in self.sort_keys.values():
+        for column, keys in self.sort_keys.items():
+            self._unplace(column, keys, cid)
             keys.pop(cid, None)
-        self.orders.clear()
         self.places.clear()
+
+    def _unplace(self, column: str, keys: dict[str, str], cid: str) -> None:
+        """Take ``cid`` out of the column's built order (found by its current key)."""
+        order = self.orders.get(column)
+        if order is None or cid not in keys:
+            return
+        i = bisect_left(order, keys[cid], key=keys.__getitem__)
+        if i < len(order) and order[i] == cid:
+            del order[i]
+        else:
+            del self.orders[column]  # not where its key says: built again when next needed
 
     def search_texts(self, contacts: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         """The search text of every contact (built on first use)."""

@@ -250,7 +250,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                     tags.append(tag_id)
                 else:
                     continue
-                self._storage.mark_dirty()
+                self._storage.mark_dirty(CONTACTS, [cid])
                 doc["tags"] = tags
                 doc["modified"] = now
                 changed += 1

@@ -194,3 +194,50 @@ def doubtful_records(listed: Sequence[Any], links: Mapping[str, SyncLink],
               and link.remote_updated is not None and rc.updated < link.remote_updated):
             out.add(rc.remote_id)
     return out
+
+
+# --------------------------------------------------------------------------- lean links
+
+Defaults = Mapping[str, Any]
+
+
+def lean_base(base: Mapping[str, Any], defaults: Defaults,
+              items: Mapping[str, Defaults]) -> dict[str, Any]:
+    """``base`` as a link keeps it: without the fields (of ``defaults``) that hold their
+    default value, and, in the objects or lists of objects that ``items`` names, without the
+    keys that hold theirs. :func:`full_base` gives the complete base back."""
+    out: dict[str, Any] = {}
+    for name, value in base.items():
+        if name in defaults and _same_default(value, defaults[name]):
+            continue
+        keys = items.get(name)
+        if keys is not None:
+            value = _lean_value(value, keys)
+        out[name] = value
+    return out
+
+
+def full_base(stored: Mapping[str, Any], defaults: Defaults,
+              items: Mapping[str, Defaults]) -> dict[str, Any]:
+    """The complete base of a link kept by :func:`lean_base` (a complete base is returned as
+    it is)."""
+    out = {**defaults, **stored}
+    for name, keys in items.items():
+        value = out.get(name)
+        if isinstance(value, dict):
+            out[name] = {**keys, **value}
+        elif isinstance(value, list):
+            out[name] = [{**keys, **v} if isinstance(v, dict) else v for v in value]
+    return out
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
+
+
+def _lean_value(value: Any, keys: Defaults) -> Any:
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if not (k in keys and _same_default(v, keys[k]))}
+    if isinstance(value, list):
+        return [_lean_value(v, keys) if isinstance(v, dict) else v for v in value]
+    return value

@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from crmtui.model import Account, SyncKind, SyncRun, utcnow
-from crmtui.store import Repository
+from crmtui.store import Repository, SyncLocked
 from crmtui.sync.accounts import AccountService
 from crmtui.sync.activities import ActivitySync
 from crmtui.sync.contacts import ContactSync
@@ -131,19 +130,16 @@ class SyncService:
         """Run one sync; never raises for a failed run (the outcome says why), only SyncBusy."""
         if (self.calendar_remote if kind is SyncKind.ACTIVITIES else self.contacts_remote) is None:
             raise SyncSetupError(f"{kind.value} sync is not wired in this service")
-        lock_dir = self.data_dir / "locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_dir / f"sync-{user_id}-{kind.value}.lock"), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise SyncBusy(f"a {kind.value} sync of this user is already running") from None
-        self._running.add((user_id, kind))
-        try:
-            return self._run_locked(user_id, kind, dry_run, confirmed, progress)
-        finally:
-            self._running.discard((user_id, kind))
-            lock.release()
+        with ExitStack() as held:
+            try:  # one at a time: a file lock, or the shared database's lock
+                held.enter_context(self.repo.sync_lock(user_id, kind, self.data_dir / "locks"))
+            except SyncLocked as exc:
+                raise SyncBusy(str(exc)) from None
+            self._running.add((user_id, kind))
+            try:
+                return self._run_locked(user_id, kind, dry_run, confirmed, progress)
+            finally:
+                self._running.discard((user_id, kind))
 
     def _kind_sync(self, account: Account, kind: SyncKind, report: SyncReport,
                    dry_run: bool) -> KindSync:

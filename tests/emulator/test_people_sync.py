@@ -226,3 +226,35 @@ def test_deprecated_request_mask_is_accepted(google: Google) -> None:
     _make(google, 1)
     page = _list(google, personFields=None, requestMask_includeField="person.names")
     assert set(page["connections"][0]) == {"resourceName", "etag", "names"}
+
+
+def test_interleaved_listings_page_as_they_would_alone(google: Google) -> None:
+    """Pages of two listings (other orders, a sync-token listing) asked in turn give what each
+    gives alone; an edit between two pages is seen as it is without the other listing."""
+    names = _make(google, 7)
+    _, _, token = _full_sync(google)
+    google.people.people().updateContact(
+        resourceName=names[5], updatePersonFields="names",
+        body={"etag": _list(google, pageSize=1000)["connections"][5]["etag"],
+              "names": [{"givenName": "Zed"}]}).execute()
+
+    by_name = _list(google, pageSize=3, sortOrder="FIRST_NAME_ASCENDING")
+    recent = _list(google, pageSize=3, sortOrder="LAST_MODIFIED_DESCENDING")
+    delta = _list(google, syncToken=token, requestSyncToken=True, pageSize=3)
+    by_name_2 = _list(google, pageSize=3, sortOrder="FIRST_NAME_ASCENDING",
+                      pageToken=by_name["nextPageToken"])
+    google.people.people().deleteContact(resourceName=names[0]).execute()
+    recent_2 = _list(google, pageSize=3, sortOrder="LAST_MODIFIED_DESCENDING",
+                     pageToken=recent["nextPageToken"])
+    by_name_3 = _list(google, pageSize=3, sortOrder="FIRST_NAME_ASCENDING",
+                      pageToken=by_name_2["nextPageToken"])
+
+    def given(*found: dict) -> list[str]:
+        return [p["names"][0]["givenName"] for page in found for p in page.get("connections", [])]
+
+    assert given(by_name, by_name_2) == ["P0", "P1", "P2", "P3", "P4", "P6"]
+    assert given(by_name_3) == ["Zed"] and "nextPageToken" not in by_name_3
+    assert given(recent) == ["Zed", "P6", "P4"]
+    # P0 was deleted after the listing began: its later pages no longer show it
+    assert given(recent_2) == ["P3", "P2", "P1"] and "nextPageToken" not in recent_2
+    assert given(delta) == ["Zed"] and by_name["totalItems"] == recent["totalItems"] == 7

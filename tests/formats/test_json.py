@@ -136,3 +136,32 @@ def test_skip_adds_only_what_is_missing(full_db: TinyDBRepository, ann: User,
     assert report.counts["contacts"] == 3 and report.counts["activities"] == 4
     assert other.dump()["contacts"] and {c["id"] for c in other.dump()["contacts"]} == \
         {c["id"] for c in full_db.dump()["contacts"]}
+
+
+def test_an_export_of_schema_1_imports_with_its_sync_links_made_lean(
+        full_db: TinyDBRepository, ann: User, other: TinyDBRepository, tmp_path: Path) -> None:
+    """Schema 1 kept a whole Google Person in each contact link; such an export still imports,
+    its links as schema 2 keeps them."""
+    path = tmp_path / "old.json"
+    export_file(full_db, path, viewer_id=ann.id)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["schema"] = 1
+    [link] = data["sync_links"]
+    link["base"] = {"given_name": "Zoë", "middle_name": "", "family_name": "", "company": "",
+                    "job_title": "", "emails": [], "phones": [], "addresses": [],
+                    "birthday": None, "notes": ""}
+    link["remote"] = {"resourceName": "people/c123", "etag": link["etag"],
+                      "names": [{"givenName": "Zoë", "displayName": "Zoë",
+                                 "unstructuredName": "Zoë", "metadata": {"primary": True}}],
+                      "organizations": [{"name": "", "department": "Board"}],
+                      "metadata": {"sources": [{"type": "CONTACT", "id": "1f", "etag": "#a"}]},
+                      "memberships": [{"contactGroupMembership": {
+                          "contactGroupResourceName": "contactGroups/myContacts"}}]}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    imported = import_file(other, path, viewer_id=ann.id)
+    assert imported.counts["sync_links"] == 1
+    [stored] = other.dump()["sync_links"]
+    assert stored["base"] == {"given_name": "Zoë"}
+    assert stored["remote"] == {"metadata": {"sources": [{"type": "CONTACT", "id": "1f",
+                                                          "etag": "#a"}]},
+                                "organizations": [{"name": "", "department": "Board"}]}

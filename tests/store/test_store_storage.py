@@ -12,7 +12,7 @@ import pytest
 from crmtui.model import Contact
 from crmtui.store import DB_FILE, StorageError, open_store
 from crmtui.store import storage as storage_module
-from crmtui.store.storage import AtomicJSONStorage
+from crmtui.store.storage import STORAGE_TABLE, AtomicJSONStorage
 
 
 @pytest.fixture
@@ -39,7 +39,10 @@ SAMPLE = {
 def test_file_is_json_in_lines_and_reads_back(tmp_path: Path, small_lines: None) -> None:
     store = _saved(tmp_path, SAMPLE)
     raw = store.path.read_bytes()
-    assert orjson.loads(raw) == SAMPLE == json.loads(raw)
+    assert orjson.loads(raw) == json.loads(raw)
+    base = orjson.loads(raw).pop(STORAGE_TABLE)["base"]  # which base this is (see journal tests)
+    assert base["generation"] == 1 and len(base["id"]) == 16
+    assert {k: v for k, v in orjson.loads(raw).items() if k != STORAGE_TABLE} == SAMPLE
     lines = raw.split(b"\n")
     assert lines[0] == b"{" and lines[-1] == b"}"
     assert lines.count(b'"contacts":{') == 1

@@ -1,4 +1,5 @@
-"""Transactions, rollback, other processes' commits, schema migration and damaged files."""
+"""The TinyDB file under transactions: one commit per transaction, the file lock, schema migration
+and damaged files (the contract every store keeps is in conformance.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ from crmtui.store import (
     NotFound,
     SchemaError,
     StorageError,
-    StoreConflict,
     StoreError,
     TinyDBRepository,
     open_store,
 )
-from crmtui.store.storage import AtomicJSONStorage
+from crmtui.store.storage import AtomicJSONStorage, journal_path, read_files
 
 
 class Boom(Exception):
@@ -52,7 +52,18 @@ def other(repo: TinyDBRepository) -> Iterator[TinyDBRepository]:
 
 
 def on_disk(repo: TinyDBRepository) -> dict[str, dict[str, object]]:
-    return orjson.loads(repo.path.read_bytes())
+    return read_files(repo.path)  # the base and its journal
+
+
+def disk_id(repo: TinyDBRepository) -> tuple[object, ...]:
+    """The identity of the database's files: a commit changes it."""
+    journal = journal_path(repo.path)
+    return stat_id(repo.path), stat_id(journal) if journal.exists() else None
+
+
+def disk_bytes(repo: TinyDBRepository) -> tuple[bytes, bytes]:
+    journal = journal_path(repo.path)
+    return repo.path.read_bytes(), journal.read_bytes() if journal.exists() else b""
 
 
 def stat_id(path: Path) -> tuple[int, int]:
@@ -65,16 +76,16 @@ def stat_id(path: Path) -> tuple[int, int]:
 
 def test_several_writes_make_one_commit(repo: TinyDBRepository, ann: User,
                                         flushes: list[Path]) -> None:
-    before = stat_id(repo.path)
+    before = disk_id(repo)
     with repo.transaction():
         a = repo.add_contact(Contact(given_name="A"))
         repo.add_contact(Contact(given_name="B"))
         repo.update_contact(a.evolve(family_name="Z"))
         repo.add_activity(Activity(title="Call A", organizer_id=ann.id, participants=[Participant("contact", a.id)]))
         assert flushes == []
-        assert stat_id(repo.path) == before  # nothing on disk before the end
+        assert disk_id(repo) == before  # nothing on disk before the end
     assert flushes == [repo.path]
-    assert stat_id(repo.path) != before
+    assert disk_id(repo) != before
     assert len(on_disk(repo)["contacts"]) == 3  # Ann's own contact, A and B
 
 
@@ -96,41 +107,6 @@ def test_reads_and_failed_checks_do_not_commit(repo: TinyDBRepository, ann: User
     assert flushes == []
 
 
-def test_exception_leaves_nothing_written(repo: TinyDBRepository, ann: User,
-                                          flushes: list[Path]) -> None:
-    disk_before = repo.path.read_bytes()
-    with pytest.raises(Boom):
-        with repo.transaction():
-            c = repo.add_contact(Contact(given_name="Ghost", emails=["ghost@example.com"]))
-            repo.update_contact(repo.get_contact(ann.contact_id).evolve(family_name="Changed"))
-            assert repo.count_contacts() == 2
-            raise Boom
-    # In memory: the contact is gone, the update undone, the search index agrees.
-    with pytest.raises(NotFound):
-        repo.get_contact(c.id)
-    assert repo.get_contact(ann.contact_id).family_name == "Lee"
-    assert repo.contact_ids(ContactQuery(text="ghost"), None) == []
-    assert repo.contacts_with_email("ghost@example.com") == []
-    assert repo.count_contacts() == 1
-    # On disk: untouched.
-    assert flushes == []
-    assert repo.path.read_bytes() == disk_before
-    # And the repository works afterwards.
-    repo.add_contact(Contact(given_name="After"))
-    assert repo.count_contacts() == 2
-
-
-def test_rollback_after_search_index_was_built(repo: TinyDBRepository) -> None:
-    repo.add_contact(Contact(given_name="Kept"))
-    assert len(repo.contact_ids(ContactQuery(text="kept"), None)) == 1
-    with pytest.raises(Boom), repo.transaction():
-        repo.add_contact(Contact(given_name="Dropped"))
-        assert len(repo.contact_ids(ContactQuery(text="dropped"), None)) == 1
-        raise Boom
-    assert repo.contact_ids(ContactQuery(text="dropped"), None) == []
-    assert len(repo.contact_ids(ContactQuery(text="kept"), None)) == 1
-
-
 def test_nested_transactions_commit_once(repo: TinyDBRepository, flushes: list[Path]) -> None:
     with repo.transaction():
         repo.add_contact(Contact(given_name="Outer"))
@@ -141,24 +117,6 @@ def test_nested_transactions_commit_once(repo: TinyDBRepository, flushes: list[P
         assert flushes == []
     assert len(flushes) == 1
     assert len(on_disk(repo)["contacts"]) == 3
-
-
-def test_failed_inner_write_dooms_the_outer_transaction(repo: TinyDBRepository,
-                                                        flushes: list[Path]) -> None:
-    disk_before = repo.path.read_bytes()
-    with pytest.raises(StoreError, match="rolled back and nothing was written"):
-        with repo.transaction():
-            repo.add_contact(Contact(given_name="Outer"))
-            try:
-                with repo.transaction():
-                    repo.add_contact(Contact(given_name="Inner"))
-                    raise Boom
-            except Boom:
-                pass  # the caller carries on as if nothing happened
-            repo.add_contact(Contact(given_name="Later"))
-    assert repo.count_contacts() == 0
-    assert flushes == []
-    assert repo.path.read_bytes() == disk_before
 
 
 def test_failed_store_call_that_wrote_dooms_the_outer_transaction(
@@ -177,25 +135,6 @@ def test_failed_store_call_that_wrote_dooms_the_outer_transaction(
         repo.get_activity(good.id)
 
 
-def test_failed_check_before_any_write_does_not_doom(repo: TinyDBRepository, ann: User) -> None:
-    with repo.transaction():
-        repo.add_contact(Contact(given_name="Kept"))
-        with pytest.raises(StoreConflict):
-            repo.add_user(User(name="Ann again", email="ann@example.com"))
-        with pytest.raises(NotFound):
-            repo.update_contact(Contact(given_name="Never stored"))
-    assert repo.count_contacts() == 2
-
-
-def test_lock_is_released_after_a_failed_transaction(repo: TinyDBRepository,
-                                                     other: TinyDBRepository) -> None:
-    with pytest.raises(Boom), repo.transaction():
-        repo.add_contact(Contact(given_name="X"))
-        raise Boom
-    other.add_contact(Contact(given_name="Other"))  # would time out if the lock were held
-    assert repo.count_contacts() == 1
-
-
 def test_locked_database_gives_a_clear_error(repo: TinyDBRepository) -> None:
     impatient = TinyDBRepository(repo.data_dir, lock_timeout=0.05)
     with repo.transaction():
@@ -207,48 +146,6 @@ def test_locked_database_gives_a_clear_error(repo: TinyDBRepository) -> None:
 
 
 # --------------------------------------------------------------------------- other processes
-
-
-def test_other_process_commit_is_seen(repo: TinyDBRepository, other: TinyDBRepository) -> None:
-    assert repo.refresh() is False
-    generation = repo.generation
-    c = other.add_contact(Contact(given_name="From", family_name="Elsewhere"))
-    assert repo.generation != generation  # reading the generation picks it up
-    assert repo.refresh() is False  # already loaded
-    other.add_contact(Contact(given_name="Second"))
-    assert repo.refresh() is True
-    assert repo.refresh() is False
-    other.update_contact(c.evolve(given_name="Changed"))
-    # Plain reads pick up the commit without an explicit refresh.
-    assert repo.get_contact(c.id).given_name == "Changed"
-    assert repo.contact_ids(ContactQuery(text="changed"), None) == [c.id]
-    assert repo.count_contacts() == 2
-
-
-def test_stale_writer_does_not_lose_the_other_commit(repo: TinyDBRepository,
-                                                     other: TinyDBRepository) -> None:
-    a = repo.add_contact(Contact(given_name="A"))
-    assert other.count_contacts() == 1
-    repo.add_contact(Contact(given_name="B"))
-    # ``other`` last read before B was committed; its write must keep B.
-    other.update_contact(other.get_contact(a.id).evolve(given_name="A2"))
-    fresh = open_store(repo.data_dir)
-    try:
-        assert sorted(c.given_name for c in fresh.iter_contacts()) == ["A2", "B"]
-    finally:
-        fresh.close()
-
-
-def test_transaction_starts_from_the_latest_commit(repo: TinyDBRepository,
-                                                   other: TinyDBRepository) -> None:
-    counter = repo.add_contact(Contact(given_name="Counter", job_title="0"))
-    other.get_contact(counter.id)
-    for _ in range(3):
-        for store in (repo, other):
-            with store.transaction():
-                current = store.get_contact(counter.id)
-                store.update_contact(current.evolve(job_title=str(int(current.job_title) + 1)))
-    assert repo.get_contact(counter.id).job_title == "6"
 
 
 # --------------------------------------------------------------------------- schema and damage

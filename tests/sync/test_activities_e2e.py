@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from calkit import Member, Team
+from store.pgserver import backend_repo, new_database, pg_server  # noqa: F401
 from synckit import control
 
 from crmtui.model import (
@@ -21,6 +22,13 @@ from crmtui.model import (
     SyncKind,
 )
 from crmtui.store import ActivityQuery
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+def repo(request, tmp_path, monkeypatch):
+    """Every test here runs on both stores (PostgreSQL: a database of its own)."""
+    yield from backend_repo(request, tmp_path, monkeypatch)
+
 
 UTCZ = ZoneInfo("UTC")
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from store.pgserver import backend_repo, new_database, pg_server  # noqa: F401
 from synckit import Gmail, Requests, Syncer, client_data, control, fault, groups_of, person
 
 from crmtui.cli import cli
@@ -28,6 +29,13 @@ from crmtui.model import (
 from crmtui.store import TinyDBRepository
 from crmtui.sync.google.people import GooglePeople
 from crmtui.sync.remote import CRM_ID_KEY, Listing
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+def repo(request, tmp_path, monkeypatch):
+    """Every test here runs on both stores (PostgreSQL: a database of its own)."""
+    yield from backend_repo(request, tmp_path, monkeypatch)
+
 
 Json = dict[str, Any]
 

@@ -7,12 +7,19 @@ import string
 from datetime import date
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crmtui.model import Address, Contact, Email, Phone, ValidationError
 from crmtui.sync.contacts import contact_fields
-from crmtui.sync.google.people_mapping import person_body, to_fields, update_mask
+from crmtui.sync.google.people_mapping import (
+    OWNED,
+    person_body,
+    slim_person,
+    to_fields,
+    update_mask,
+)
 from crmtui.sync.remote import CONTACT_FIELDS
 
 # --------------------------------------------------------------------------- strategies
@@ -279,3 +286,60 @@ def test_a_new_person_body_holds_only_what_crmtui_sets() -> None:
                             "metadata": {"primary": True}}],
         "phoneNumbers": [], "addresses": [], "birthdays": [], "biographies": []}
 
+
+
+# --------------------------------------------------------------------------- what a link keeps
+
+SLIM_CASES = [
+    {"names": [{"givenName": "Ada", "familyName": "King", "displayName": "Ada King",
+                "unstructuredName": "Ada King", "metadata": {"primary": True}}],
+     "emailAddresses": [{"value": "ada@x.org", "type": "work", "formattedType": "Work"},
+                        {"value": "ada@y.org", "type": "home"}],
+     "phoneNumbers": [{"value": "+44 20 1234", "type": "mobile", "canonicalForm": "+44201234"},
+                      {"value": "+44 20 9999", "type": "workFax"}],
+     "addresses": [{"streetAddress": "1 St", "city": "London", "type": "home",
+                    "formattedValue": "1 St\nLondon"}],
+     "birthdays": [{"date": {"year": 1815, "month": 12, "day": 10}}],
+     "biographies": [{"value": "note", "contentType": "TEXT_PLAIN"}]},
+    {"names": [{"givenName": "Ada", "displayName": "Ada", "unstructuredName": "Countess Ada"}],
+     "organizations": [{"name": "Engines", "title": "Analyst", "department": "R&D"},
+                       {"name": "Royal Society"}],
+     "emailAddresses": [{"value": "ada@x.org", "type": "Assistant", "displayName": "Ada L."},
+                        {"value": "ada@z.org", "type": "other"}, {"value": ""}],
+     "phoneNumbers": [{"value": "+44 20 1", "type": "homeFax"}],
+     "addresses": [{"formattedValue": "somewhere free-form"}, {"city": "Leeds",
+                                                               "extendedAddress": "Flat 2"}],
+     "birthdays": [{"date": {"month": 12, "day": 10}}],
+     "biographies": [{"value": "<b>x</b>", "contentType": "TEXT_HTML"}]},
+]
+
+
+@pytest.mark.parametrize("person", SLIM_CASES)
+def test_a_person_slimmed_for_a_link_builds_the_same_update_as_the_whole_person(
+        person: dict[str, Any]) -> None:
+    """What a link keeps of a Person (``slim_person``) gives the same update body as the whole
+    Person would, for any change of the canonical fields, up to what Google computes again."""
+
+    def comparable(body: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for name, items in body.items():
+            out[name] = [{k: v for k, v in item.items()
+                          if k not in ("metadata", "formattedValue", "unstructuredName")}
+                         for item in items]
+        return out
+
+    fields = to_fields(person)
+    slim = slim_person(person)
+    changes = [{}, {"given_name": "Augusta", "company": "Difference"},
+               {"emails": [*fields["emails"], {"value": "new@x.org", "type": "work",
+                                               "primary": False}]},
+               {"phones": [], "addresses": [], "notes": "", "birthday": "1816-01-01"}]
+    for change in changes:
+        wanted = {**fields, **change}
+        assert comparable(person_body(wanted, slim)) == comparable(
+            person_body(wanted, person)), change
+    assert not set(slim) & {"resourceName", "memberships"}
+    kept = set(slim) & set(OWNED)
+    assert kept == (set() if person is SLIM_CASES[0] else
+                    {"names", "organizations", "emailAddresses", "phoneNumbers", "addresses",
+                     "birthdays", "biographies"})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,10 @@ class ContactsApi(PeopleStore):
     """``people.*``: listing connections, reading, creating, updating and deleting contacts,
     one at a time and in batches."""
 
+    # the last listing made: (what it was asked, the contacts, the change number, the list)
+    _listing: tuple[tuple[Any, ...], dict[str, Json], int, list[tuple[Any, str, Json]]] | None \
+        = None
+
     def list_connections(self, req: Request) -> Json:
         if req.params["owner"] != "me":
             raise invalid()
@@ -83,26 +88,15 @@ class ContactsApi(PeopleStore):
             snapshot, horizon, after = self.state.seq, now - delay, None
         if since is None and chain is None:
             chain = now  # a full sync begins a chain of sync tokens
-        key = self._sort_key(order if since is None else SORT_ORDERS[0])
-        chosen = []
-        for sid, record in self._contacts(req.account).items():
-            version = lag.visible(record, snapshot, horizon)
-            if version is None:
-                continue
-            if since is None and version["deleted"]:
-                continue
-            if since is not None and lag.seen_by(version, since, seen):
-                continue
-            chosen.append((key(sid, version), sid, version))
-        total = len(chosen)
-        if after is not None:
-            chosen = [c for c in chosen if c[0] > after]
-        chosen.sort(key=lambda c: c[0])
+        listed = self._listed(req, snapshot, horizon, since, seen,
+                              order if since is None else SORT_ORDERS[0], cache=not delay)
+        total = len(listed)
+        start = 0 if after is None else bisect.bisect_right(listed, after, key=lambda c: c[0])
         out: Json = {}
-        page_items = chosen[:size]
+        page_items = listed[start:start + size]
         if page_items:
             out["connections"] = [self.render(sid, r, fields) for _, sid, r in page_items]
-        if len(chosen) > size:
+        if total - start > size:
             out["nextPageToken"] = encode_token({
                 "k": "pp", "u": req.email, "m": snapshot, "h": horizon, "a": page_items[-1][0],
                 "since": since, "c": chain, "o": order, "f": fingerprint(fields),
@@ -113,6 +107,35 @@ class ContactsApi(PeopleStore):
         if total:
             out["totalPeople"] = out["totalItems"] = total
         return out
+
+    def _listed(self, req: Request, snapshot: int, horizon: float, since: int | None,
+                seen: float, order: str, *, cache: bool) -> list[tuple[Any, str, Json]]:
+        """Every contact a listing shows (sort key, source id, the version shown), in its order.
+        The pages of one listing ask for the same list: while no contact changed in between
+        (no change number was handed out) and no lag keeps versions (``cache``), the list made
+        for the previous page is the one this page would make, and is used again, so a listing
+        costs what it returns rather than its pages times the address book."""
+        contacts = self._contacts(req.account)
+        token = (req.email, snapshot, horizon, since, seen if since is not None else None, order)
+        kept = self._listing
+        if cache and kept is not None and kept[0] == token and kept[1] is contacts \
+                and kept[2] == self.state.seq:
+            listed: list[tuple[Any, str, Json]] = kept[3]
+            return listed
+        key = self._sort_key(order)
+        listed = []
+        for sid, record in contacts.items():
+            version = lag.visible(record, snapshot, horizon)
+            if version is None:
+                continue
+            if since is None and version["deleted"]:
+                continue
+            if since is not None and lag.seen_by(version, since, seen):
+                continue
+            listed.append((key(sid, version), sid, version))
+        listed.sort(key=lambda c: c[0])
+        self._listing = (token, contacts, self.state.seq, listed) if cache else None
+        return listed
 
     @staticmethod
     def _sort_key(order: str) -> Callable[[str, Json], list[Any]]:

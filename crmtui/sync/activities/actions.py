@@ -34,6 +34,9 @@ from crmtui.sync.activities.mapping import (
     event_id_for,
     invite_list,
     label,
+    lean_link_base,
+    lean_link_remote,
+    link_base,
     merged_participants,
     original_start,
 )
@@ -90,11 +93,10 @@ class ActivityRun:
         return self.repo.transaction()
 
     def link(self, aid: str, rc: RemoteEvent, base: Mapping[str, Any]) -> None:
-        remote = {"organizer_self": rc.organizer_self, "ical_uid": rc.ical_uid,
-                  "attendees": [vars(a) for a in rc.attendees]}
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=aid,
-                                    remote_id=rc.remote_id, etag=rc.etag, base=dict(base),
-                                    remote=remote, synced=utcnow(), remote_updated=rc.updated))
+                                    remote_id=rc.remote_id, etag=rc.etag,
+                                    base=lean_link_base(base), remote=lean_link_remote(rc),
+                                    synced=utcnow(), remote_updated=rc.updated))
 
     def why_no_series(self, a: Activity) -> str:
         """Why a changed occurrence cannot go to Google: its series is not there. When the
@@ -417,7 +419,7 @@ class MergeEvent(MergeAction):
                 ctx.retry_local.add(aid)
                 continue
             a = ctx.repo.get_activity(aid)
-            again = merge_event(LocalActivity(a, activity_fields(a), True, False), link.base,
+            again = merge_event(LocalActivity(a, activity_fields(a), True, False), link_base(link),
                                 rc, ctx.users, ctx.report, listed=True)
             pending += [m for m in again if isinstance(m, MergeEvent)]
             with ctx.transaction():

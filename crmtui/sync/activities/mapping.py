@@ -14,9 +14,57 @@ from crmtui.model import (
     Participant,
     ParticipantKind,
     ResponseStatus,
+    SyncLink,
 )
 from crmtui.store import Repository
+from crmtui.sync.engine import full_base, lean_base
 from crmtui.sync.remote import EVENT_FIELDS, Attendee, RemoteEvent
+
+# A link keeps the base without the values that are these defaults (see engine.lean_base).
+BASE_DEFAULTS: dict[str, Any] = {"title": "", "notes": "", "location": "", "time": None,
+                                 "recurrence": [], "attendees": []}
+ITEM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "time": {"all_day": False, "start": None, "end": None, "timezone": "", "start_date": None,
+             "end_date": None}}
+ATTENDEE_DEFAULTS: dict[str, Any] = {"response": "needsAction", "organizer": False}
+
+
+def lean_link_base(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The base an activity link keeps (:func:`link_base` gives it back whole)."""
+    return lean_base(fields, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def link_base(link: SyncLink) -> dict[str, Any]:
+    """The whole base of an activity link."""
+    return full_base(link.base, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def _google_uid(event_id: str) -> str:
+    return f"{event_id}@google.com"  # the iCalUID Google gives an event made without one
+
+
+def lean_link_remote(rc: RemoteEvent) -> dict[str, Any]:
+    """What an activity link keeps of the event: whether the user organizes it, its iCalUID
+    (unless it is the one Google derives from the event id) and its attendees (without their
+    default values); :func:`link_remote` gives them back whole."""
+    out: dict[str, Any] = {}
+    if rc.organizer_self:
+        out["organizer_self"] = True
+    if rc.ical_uid != _google_uid(rc.remote_id):
+        out["ical_uid"] = rc.ical_uid
+    if rc.attendees:
+        out["attendees"] = [lean_base(vars(a), ATTENDEE_DEFAULTS, {}) for a in rc.attendees]
+    return out
+
+
+def link_remote(link: SyncLink) -> dict[str, Any]:
+    """``organizer_self``, ``ical_uid`` and ``attendees`` (as dicts of :class:`Attendee`) of
+    the event a link was made with."""
+    stored = link.remote
+    return {"organizer_self": bool(stored.get("organizer_self")),
+            "ical_uid": stored.get("ical_uid", _google_uid(link.remote_id)),
+            "attendees": [{**ATTENDEE_DEFAULTS, **a} for a in stored.get("attendees") or []]}
+
 
 DEFAULT_LENGTH = timedelta(hours=1)  # a timed activity without an end lasts this long in Google
 UNTITLED = "(no title)"

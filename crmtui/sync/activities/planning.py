@@ -50,6 +50,8 @@ from crmtui.sync.activities.mapping import (
     build_directory,
     event_fields,
     label,
+    link_base,
+    link_remote,
     starts_on,
     user_participants,
 )
@@ -169,7 +171,7 @@ def plan_activities(local: Mapping[str, LocalActivity], links: Mapping[str, Sync
         for aid, rid in index.items():
             if aid in handled or rid in listed:
                 continue
-            base_day = starts_on(links[aid].base) if aid in links else None
+            base_day = starts_on(link_base(links[aid])) if aid in links else None
             if base_day is not None and base_day < since:
                 continue  # listed from the "synchronize from" date on: not expected
             gone(aid, "no longer in Google Calendar")
@@ -194,7 +196,7 @@ def plan_activities(local: Mapping[str, LocalActivity], links: Mapping[str, Sync
         assert link is not None  # every loaded linked activity's link is read
         rc = seen.get(aid) or from_link(link)
         if mine.drives and mine.fields is not None:
-            merges += merge_event(mine, link.base, rc, users, report, listed=aid in seen,
+            merges += merge_event(mine, link_base(link), rc, users, report, listed=aid in seen,
                                   now=now)
         elif mine.attends:
             remote = event_fields(rc, users)
@@ -229,9 +231,9 @@ def plan_activities(local: Mapping[str, LocalActivity], links: Mapping[str, Sync
 
 def from_link(link: SyncLink) -> RemoteEvent:
     """The event as it was last read, rebuilt from the link (for a patch with its etag)."""
-    raw = dict(link.remote)
+    raw = link_remote(link)
     return RemoteEvent(remote_id=link.remote_id, etag=link.etag,
-                       fields={k: v for k, v in link.base.items() if k != "attendees"},
+                       fields={k: v for k, v in link_base(link).items() if k != "attendees"},
                        attendees=[Attendee(**a) for a in raw.get("attendees", [])],
                        organizer_self=bool(raw.get("organizer_self")),
                        ical_uid=raw.get("ical_uid", ""), raw=raw)

@@ -19,6 +19,9 @@ from crmtui.sync.contacts.mapping import (
     apply_fields,
     contact_fields,
     label,
+    lean_link_base,
+    lean_link_remote,
+    link_base,
     respell,
     same_field,
 )
@@ -73,7 +76,9 @@ class ContactRun:
     def link(self, contact_id: str, remote: RemoteContact, base: Mapping[str, Any]) -> None:
         self.repo.put_link(SyncLink(user_id=self.user_id, kind=KIND, local_id=contact_id,
                                     remote_id=remote.remote_id, etag=remote.etag,
-                                    base=dict(base), remote=dict(remote.raw),
+                                    base=lean_link_base(base),
+                                    remote=lean_link_remote(remote.raw, remote.etag,
+                                                            contact_id),
                                     synced=datetime.now(UTC), remote_updated=remote.updated))
 
 
@@ -377,7 +382,8 @@ class MergeContact(MergeAction):
                 ctx.retry_local.add(action.contact_id)
                 continue
             contact = ctx.repo.get_contact(action.contact_id, ctx.user_id)
-            merge = merge_fields(CONTACT_FIELDS, link.base, contact_fields(contact), rc.fields,
+            merge = merge_fields(CONTACT_FIELDS, link_base(link), contact_fields(contact),
+                                 rc.fields,
                                  local_time=contact.modified, remote_time=rc.updated,
                                  record_id=action.contact_id, same=same_field)
             ctx.report.conflicts += merge.conflicts

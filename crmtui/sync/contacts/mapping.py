@@ -7,8 +7,46 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from crmtui.model import Address, Contact, Email, Phone
+from crmtui.model import Address, Contact, Email, Phone, SyncLink
+from crmtui.sync.engine import full_base, lean_base
 from crmtui.sync.remote import CRM_ID_KEY
+
+# A link keeps the base without the values that are these defaults (see engine.lean_base).
+BASE_DEFAULTS: dict[str, Any] = {
+    "given_name": "", "middle_name": "", "family_name": "", "company": "", "job_title": "",
+    "emails": [], "phones": [], "addresses": [], "birthday": None, "notes": ""}
+ITEM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "emails": {"type": "work", "primary": False}, "phones": {"type": "work", "primary": False},
+    "addresses": {"type": "work", "street": "", "city": "", "region": "", "postal_code": "",
+                  "country": "", "primary": False}}
+
+
+def lean_link_base(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The base a contact link keeps (:func:`link_base` gives it back whole)."""
+    return lean_base(fields, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def link_base(link: SyncLink) -> dict[str, Any]:
+    """The whole base of a contact link."""
+    return full_base(link.base, BASE_DEFAULTS, ITEM_DEFAULTS)
+
+
+def lean_link_remote(raw: Mapping[str, Any], etag: str, contact_id: str) -> dict[str, Any]:
+    """What a contact link keeps of the Person as read (the adapter's ``raw``, itself only what
+    an update needs): its etag is the link's own, so it is not kept twice; a ``clientData``
+    that holds only this contact's own id is not kept either (a Person read without it is
+    written the same way: nothing to correct, and a correction writes that id alone)."""
+    own = [{"key": CRM_ID_KEY, "value": contact_id}]
+    return {k: v for k, v in raw.items()
+            if not (k == "etag" and v == etag) and not (k == "clientData" and v == own)}
+
+
+def link_raw(link: SyncLink) -> dict[str, Any]:
+    """The adapter's ``raw`` of the Person a link was made with (see :func:`lean_link_remote`)."""
+    raw = dict(link.remote)
+    if "etag" not in raw and link.etag:
+        raw["etag"] = link.etag
+    return raw
 
 
 def one_primary(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from crmtui.sync.contacts.actions import (
     Untag,
     merge_pair,
 )
-from crmtui.sync.contacts.mapping import carried_id, contact_fields
+from crmtui.sync.contacts.mapping import carried_id, contact_fields, link_base, link_raw
 from crmtui.sync.engine import ProgressFn, SyncReport, doubtful_records
 from crmtui.sync.remote import ContactsRemote, NewContact, RemoteContact, malformed_in
 from crmtui.sync.runner import Action, Plan
@@ -119,11 +119,12 @@ def plan_contacts(local: Mapping[str, LocalContact], links: Mapping[str, SyncLin
             actions.append(Ungroup(cid, remote_id, "sync tag removed in crmtui", park=True))
             continue
         link = links[cid]
+        base = link_base(link)
         rc = seen.get(cid) or RemoteContact(remote_id=link.remote_id, etag=link.etag,
-                                            fields=dict(link.base), in_group=True,
+                                            fields=dict(base), in_group=True,
                                             crm_id=carried_id(link.remote),
-                                            raw=dict(link.remote))
-        merges += merge_pair(cid, link.base, mine, rc, report, listed=cid in seen, now=now)
+                                            raw=link_raw(link))
+        merges += merge_pair(cid, base, mine, rc, report, listed=cid in seen, now=now)
         if refill:
             actions.append(Refill(cid, remote_id))
 

@@ -148,14 +148,99 @@ def _remote_contact(person: Mapping[str, Any], group: str) -> RemoteContact:
     name = str(person.get("resourceName", ""))
     etag = str(person.get("etag", ""))
     if (person.get("metadata") or {}).get("deleted"):
-        return RemoteContact(remote_id=name, etag=etag, deleted=True, raw=dict(person))
+        return RemoteContact(remote_id=name, etag=etag, deleted=True)
     groups = {(m.get("contactGroupMembership") or {}).get("contactGroupResourceName")
               for m in person.get("memberships") or []}
     crm_id = next((str(d.get("value", "")) for d in person.get("clientData") or []
                    if d.get("key") == CRM_ID_KEY), "")
+    fields = to_fields(person)
     return RemoteContact(remote_id=name, etag=etag, updated=_updated(person),
-                         fields=to_fields(person), in_group=group in groups, crm_id=crm_id,
-                         raw=dict(person))
+                         fields=fields, in_group=group in groups, crm_id=crm_id,
+                         raw=slim_person(person))
+
+
+# What an item of a Person field crmtui writes may hold for the canonical fields alone to build
+# it again (besides what Google computes), whether the field holds one item at most, and the
+# types that read and write back the same (see :func:`slim_person`).
+REBUILT: dict[str, tuple[frozenset[str], bool, frozenset[str] | None]] = {
+    "names": (frozenset({"givenName", "middleName", "familyName", "unstructuredName"}), True,
+              None),
+    "organizations": (frozenset({"name", "title"}), True, None),
+    "emailAddresses": (frozenset({"value", "type"}), False, frozenset({"work", "home"})),
+    "phoneNumbers": (frozenset({"value", "type"}), False,
+                     frozenset({"work", "home", "mobile", "main", "workFax"})),
+    "addresses": (frozenset({*ADDRESS_PARTS, "type", "formattedValue"}), False,
+                  frozenset({"work", "home"})),
+    "birthdays": (frozenset({"date"}), True, None),
+    "biographies": (frozenset({"value", "contentType"}), True, None),
+}
+
+
+def rebuilt_from_fields(field: str, items: Any) -> bool:
+    """Whether the canonical fields alone build a Person field's ``items`` again (as
+    :func:`person_body` does from ``{}``): every item holds only what crmtui maps (or Google
+    computes: a names item's ``unstructuredName`` when it is the displayed name, an address's
+    ``formattedValue``), with a type that reads and writes back the same."""
+    keys, single, types = REBUILT[field]
+    if not isinstance(items, list) or (single and len(items) > 1):
+        return False
+    drop = OUTPUT_ONLY | (NAME_OUTPUT if field == "names" else frozenset())
+    for item in items:
+        if not isinstance(item, Mapping):
+            return False
+        own = {k: v for k, v in item.items() if k not in drop}
+        if not own.keys() <= keys:
+            return False
+        if any(not isinstance(v, str) for k, v in own.items() if k != "date"):
+            return False
+        if types is not None and own.get("type", "") not in types and own.get("type", ""):
+            return False
+        if field == "names":
+            if not any(own.get(p) for p in NAME_PARTS) or (
+                    "unstructuredName" in own
+                    and own["unstructuredName"] != item.get("displayName")):
+                return False
+        elif field == "organizations" and not any(own.get(p) for p in ORG_PARTS):
+            return False
+        elif field in ("emailAddresses", "phoneNumbers", "biographies") and not own.get("value"):
+            return False
+        elif field == "addresses" and not any(own.get(p) for p in ADDRESS_PARTS):
+            return False
+        if field == "biographies" and own.get("contentType", "TEXT_PLAIN") != "TEXT_PLAIN":
+            return False
+        if field == "birthdays":
+            when = own.get("date")
+            if not (isinstance(when, Mapping) and set(when) == {"year", "month", "day"}
+                    and _birthday([own]) is not None):
+                return False
+    return True
+
+
+def slim_person(person: Mapping[str, Any]) -> Json:
+    """What an update needs of a Person besides its canonical ``fields`` (kept with the sync
+    link instead of the whole Person): the etags (the person's, and its CONTACT source's),
+    ``clientData``, and, of the Person fields crmtui writes, only those that hold something the
+    canonical fields do not (a department, an email's display name, a yearless birthday, an
+    item crmtui cannot hold...), as read (:func:`rebuilt_from_fields`). :func:`person_body`
+    builds every other Person field from the canonical fields alone, which gives the same
+    items."""
+    out: Json = {}
+    if person.get("etag"):
+        out["etag"] = person["etag"]
+    sources = [{k: s[k] for k in ("type", "id", "etag") if k in s}
+               for s in (person.get("metadata") or {}).get("sources") or []
+               if isinstance(s, Mapping) and s.get("type") == "CONTACT"]
+    if sources:
+        out["metadata"] = {"sources": sources}
+    client = [{k: v for k, v in d.items() if k != "metadata"}
+              for d in person.get("clientData") or [] if isinstance(d, Mapping)]
+    if client:
+        out["clientData"] = client
+    for name in OWNED:
+        items = person.get(name) or []
+        if items and not rebuilt_from_fields(name, items):
+            out[name] = _cleaned(name, items)
+    return out
 
 
 # --------------------------------------------------------------------------- writing a Person

@@ -1,0 +1,473 @@
+"""The PostgreSQL implementation of the repository: users, tags, contacts and accounts, and
+contact search (text, tags, modification time, sort and paging run in the database).
+
+The search text and the sort keys of a contact are computed by crmtui when it is written, with
+the same functions the TinyDB store's index uses, so both stores find and order alike: a word
+matches with ``LIKE`` on the folded search text (a trigram index serves it), a column sorts by
+its key in byte order (``COLLATE "C"``, which is Python's order of strings), ties by id.
+
+Private tags: every query that returns or filters by tags joins the tags visible to the viewer
+(public and corporate ones, and the viewer's own private ones), so another user's private tags
+and their assignments never leave the database for that viewer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from crmtui.model import (
+    Account,
+    Contact,
+    ParticipantKind,
+    SyncKind,
+    Tag,
+    TagKind,
+    User,
+    ValidationError,
+    fold,
+    utcnow,
+)
+from crmtui.store.pg_base import jsonb, like_word
+from crmtui.store.pg_rows import INSERT_CONTACT, UPDATE_CONTACT, contact_row
+from crmtui.store.pg_schema import connect
+from crmtui.store.pg_sync import SyncTables
+from crmtui.store.repository import (
+    CONTACT_SORTS,
+    ContactQuery,
+    NotFound,
+    StoreConflict,
+    SyncLocked,
+)
+from crmtui.store.tinydb_index import _phone_digits
+
+_FETCH_BATCH = 2000
+_NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
+log = logging.getLogger(__name__)
+
+
+class PostgresRepository(SyncTables):
+    """The repository over one PostgreSQL database (``postgresql://...``)."""
+
+    # -- users ------------------------------------------------------------------------------------
+
+    def add_user(self, user: User, contact: Contact | None = None) -> User:
+        with self.transaction():
+            if self.find_user(user.email) is not None:
+                raise StoreConflict(f"a user with the email {user.email} already exists")
+            if contact is not None:
+                user = user.evolve(contact_id=contact.id)
+            elif user.contact_id and not self._ids_in("contacts", [user.contact_id]):
+                raise NotFound(f"no contact {user.contact_id}")
+            self._insert_users([user])
+            if contact is not None:
+                self.add_contact(contact if contact.owner_id else contact.evolve(owner_id=user.id))
+        return user
+
+    def _user(self, uid: str, doc: Mapping[str, Any]) -> User:
+        return self._record(User, "users", uid, {**doc, "id": uid}, trusted=True)
+
+    def get_user(self, user_id: str) -> User:
+        row = self._one("SELECT doc FROM users WHERE id = %s", (user_id,))
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        return self._user(user_id, row[0])
+
+    def find_user(self, email: str) -> User | None:
+        key = email.strip().casefold()
+        row = self._one("SELECT id, doc FROM users WHERE email_key = %s", (key,))
+        if row is None:
+            row = self._one("SELECT u.id, u.doc FROM users u JOIN contacts c ON c.id = "
+                            "u.contact_id WHERE c.emails @> ARRAY[%s] ORDER BY u.seq LIMIT 1",
+                            (key,))
+        return self._user(row[0], row[1]) if row else None
+
+    def list_users(self) -> list[User]:
+        users = [self._user(uid, doc)
+                 for uid, doc in self._all("SELECT id, doc FROM users ORDER BY seq")]
+        return sorted(users, key=lambda u: fold(u.name))
+
+    def user_emails(self, user_id: str) -> list[str]:
+        user = self.get_user(user_id)
+        emails = [user.email]
+        row = self._one("SELECT doc -> 'emails' FROM contacts WHERE id = %s", (user.contact_id,))
+        for e in (row[0] if row and row[0] else ()):
+            if e["value"].casefold() not in {x.casefold() for x in emails}:
+                emails.append(e["value"])
+        return emails
+
+    # -- tags -------------------------------------------------------------------------------------
+
+    def add_tag(self, tag: Tag) -> Tag:
+        with self.transaction():
+            if tag.kind is TagKind.PRIVATE and not self._ids_in("users", [tag.owner_id]):
+                raise NotFound(f"no user {tag.owner_id} to own the private tag")
+            scope = tag.owner_id if tag.kind is TagKind.PRIVATE else ""
+            row = self._one("SELECT doc ->> 'name' FROM tags WHERE scope = %s AND name_key = %s",
+                            (scope, fold(tag.name)))
+            if row is not None:
+                raise StoreConflict(f"a tag named {row[0]!r} already exists")
+            self._insert_tags([tag])
+        return tag
+
+    def _tag(self, tid: str, doc: Mapping[str, Any]) -> Tag:
+        return self._record(Tag, "tags", tid, {**doc, "id": tid})
+
+    def get_tag(self, tag_id: str, viewer_id: str | None) -> Tag:
+        row = self._one(f"SELECT doc FROM tags g WHERE id = %(id)s AND {self._visible_sql()}",
+                        {"id": tag_id, "viewer": viewer_id})
+        if row is None:
+            raise NotFound(f"no tag {tag_id}")
+        return self._tag(tag_id, row[0])
+
+    def find_tag(self, name: str, viewer_id: str | None) -> Tag | None:
+        row = self._one(f"SELECT id, doc FROM tags g WHERE name_key = %(key)s AND "
+                        f"{self._visible_sql()} ORDER BY (kind <> 'private'), seq LIMIT 1",
+                        {"key": fold(name.strip()), "viewer": viewer_id})
+        return self._tag(row[0], row[1]) if row else None
+
+    def list_tags(self, viewer_id: str | None, kind: TagKind | None = None) -> list[Tag]:
+        rows = self._all(f"SELECT id, doc FROM tags g WHERE {self._visible_sql()} AND "
+                         "(%(kind)s::text IS NULL OR kind = %(kind)s) ORDER BY seq",
+                         {"viewer": viewer_id, "kind": kind.value if kind else None})
+        tags = [self._tag(tid, doc) for tid, doc in rows]
+        return sorted(tags, key=lambda t: (t.kind.value, fold(t.name)))
+
+    def delete_tag(self, tag_id: str, viewer_id: str | None) -> None:
+        with self.transaction():
+            self.get_tag(tag_id, viewer_id)
+            now = utcnow()
+            self._exec("UPDATE contacts SET tags = array_remove(tags, %(t)s), modified = %(now)s, "
+                       "doc = jsonb_set(doc, '{modified}', to_jsonb(%(nows)s::text)) "
+                       "WHERE tags @> ARRAY[%(t)s]::text[]",
+                       {"t": tag_id, "now": now, "nows": now.isoformat()})
+            self._exec("UPDATE sync_settings SET doc = jsonb_set(doc, '{contacts_tag_id}', "
+                       "'\"\"') WHERE doc ->> 'contacts_tag_id' = %s", (tag_id,))
+            self._exec("DELETE FROM tags WHERE id = %s", (tag_id,))
+
+    def _visible_among(self, tag_ids: Sequence[str], viewer_id: str | None) -> set[str]:
+        if not tag_ids:
+            return set()
+        return {r[0] for r in self._all(
+            f"SELECT id FROM tags g WHERE id = ANY(%(ids)s) AND {self._visible_sql()}",
+            {"ids": list(tag_ids), "viewer": viewer_id})}
+
+    # -- contacts ---------------------------------------------------------------------------------
+
+    def _check_contact_refs(self, contacts: Sequence[Contact]) -> None:
+        tag_ids = list(dict.fromkeys(t for c in contacts for t in c.tags))
+        known = self._ids_in("tags", tag_ids)
+        for tid in tag_ids:
+            if tid not in known:
+                raise NotFound(f"no tag {tid}")
+        owners = list(dict.fromkeys(c.owner_id for c in contacts if c.owner_id))
+        users = self._ids_in("users", owners)
+        for uid in owners:
+            if uid not in users:
+                raise NotFound(f"no user {uid} to own the contact")
+
+    def add_contact(self, contact: Contact) -> Contact:
+        self.add_contacts([contact])
+        return contact
+
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        with self.transaction():
+            ids = [c.id for c in contacts]
+            if len(set(ids)) != len(ids):
+                seen: set[str] = set()
+                dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+                raise StoreConflict(f"a contact with id {dup} already exists")
+            taken = self._ids_in("contacts", ids)
+            if taken:
+                raise StoreConflict(f"a contact with id {next(iter(taken))} already exists")
+            self._check_contact_refs(contacts)
+            self._many(INSERT_CONTACT, [contact_row(c) for c in contacts])
+            if len(contacts) >= 1000:
+                self._analyze = True
+
+    def _contact(self, row: Sequence[Any]) -> Contact:
+        cid, doc, tags = row[0], row[1], row[2]
+        return self._record(Contact, "contacts", cid, {**doc, "id": cid, "tags": list(tags)},
+                            trusted=True)
+
+    def _contact_select(self, viewer_id: str | None) -> tuple[str, dict[str, Any]]:
+        """The columns (id, doc, visible tags) of a contact ``c`` for the viewer."""
+        if viewer_id is None:
+            return "c.id, c.doc, c.tags", {}
+        return ("c.id, c.doc, ARRAY(SELECT u.t FROM unnest(c.tags) WITH ORDINALITY u(t, n) "
+                f"JOIN tags g ON g.id = u.t WHERE {self._visible_sql()} ORDER BY u.n)",
+                {"viewer": viewer_id})
+
+    def get_contact(self, contact_id: str, viewer_id: str | None = None) -> Contact:
+        cols, params = self._contact_select(viewer_id)
+        row = self._one(f"SELECT {cols} FROM contacts c WHERE c.id = %(id)s",
+                        {**params, "id": contact_id})
+        if row is None:
+            raise NotFound(f"no contact {contact_id}")
+        return self._contact(row)
+
+    def get_contacts(self, contact_ids: Sequence[str], viewer_id: str | None = None
+                     ) -> list[Contact]:
+        if not contact_ids:
+            return []
+        cols, params = self._contact_select(viewer_id)
+        rows = self._all(f"SELECT {cols} FROM contacts c WHERE c.id = ANY(%(ids)s)",
+                         {**params, "ids": list(contact_ids)})
+        by_id = {row[0]: row for row in rows}
+        out = []
+        for cid in contact_ids:
+            row = by_id.get(cid)
+            if row is None:
+                raise NotFound(f"no contact {cid}")
+            out.append(self._contact(row))
+        return out
+
+    def update_contact(self, contact: Contact, viewer_id: str | None = None,
+                       *, touch: bool = True) -> Contact:
+        with self.transaction():
+            row = self._one("SELECT tags FROM contacts WHERE id = %s FOR UPDATE", (contact.id,))
+            if row is None:
+                raise NotFound(f"no contact {contact.id}")
+            if viewer_id is not None:
+                old_tags = list(row[0])
+                visible = self._visible_among(list(dict.fromkeys([*old_tags, *contact.tags])),
+                                              viewer_id)
+                hidden = [t for t in old_tags if t not in visible]
+                contact = contact.evolve(tags=[t for t in contact.tags if t in visible] + hidden)
+            self._check_contact_refs([contact])
+            if touch:
+                contact = contact.evolve(modified=utcnow())
+            self._replace_contact(contact)
+        return contact
+
+    def _replace_contact(self, contact: Contact) -> None:
+        values = contact_row(contact)
+        self._exec(UPDATE_CONTACT, (*values[1:], values[0]))
+
+    def delete_contact(self, contact_id: str) -> None:
+        with self.transaction():
+            if not self._ids_in("contacts", [contact_id]):
+                raise NotFound(f"no contact {contact_id}")
+            row = self._one("SELECT doc ->> 'email' FROM users WHERE contact_id = %s LIMIT 1",
+                            (contact_id,))
+            if row is not None:
+                raise StoreConflict(f"the contact belongs to the user {row[0]}; "
+                                    "it cannot be deleted")
+            probe = [{"kind": ParticipantKind.CONTACT.value, "ref_id": contact_id}]
+            for activity in self._activities_where("doc -> 'participants' @> %s",
+                                                   (jsonb(probe),)):
+                kept = [p for p in activity.participants
+                        if not (p.kind is ParticipantKind.CONTACT and p.ref_id == contact_id)]
+                self._replace_activity(activity.evolve(participants=kept, modified=utcnow()))
+            self._exec("DELETE FROM contacts WHERE id = %s", (contact_id,))
+
+    def tag_contacts(self, contact_ids: Sequence[str], tag_id: str, viewer_id: str | None,
+                     *, remove: bool = False) -> int:
+        with self.transaction():
+            self.get_tag(tag_id, viewer_id)
+            ids = list(dict.fromkeys(contact_ids))
+            known = self._ids_in("contacts", ids)
+            missing = [cid for cid in ids if cid not in known]
+            if missing:
+                raise NotFound(f"no contact {missing[0]}")
+            now = utcnow()
+            params = {"ids": ids, "t": tag_id, "now": now, "nows": now.isoformat()}
+            stamp = "modified = %(now)s, doc = jsonb_set(doc, '{modified}', to_jsonb(%(nows)s::text))"
+            if remove:
+                return self._exec(f"UPDATE contacts SET tags = array_remove(tags, %(t)s), {stamp} "
+                                  "WHERE id = ANY(%(ids)s) AND tags @> ARRAY[%(t)s]::text[]",
+                                  params)
+            return self._exec(f"UPDATE contacts SET tags = array_append(tags, %(t)s), {stamp} "
+                              "WHERE id = ANY(%(ids)s) AND NOT tags @> ARRAY[%(t)s]::text[]",
+                              params)
+
+    def _contact_where(self, query: ContactQuery, viewer_id: str | None
+                       ) -> tuple[list[str], dict[str, Any]] | None:
+        """The conditions and parameters of a query (None: nothing can match)."""
+        conds: list[str] = []
+        params: dict[str, Any] = {"viewer": viewer_id}
+        for i, word in enumerate(fold(query.text).split()):
+            params[f"w{i}"] = like_word(word)
+            digits = _phone_digits(word)
+            if digits is None:
+                conds.append(f"c.search LIKE %(w{i})s")
+            else:
+                params[f"d{i}"] = like_word(digits)
+                conds.append(f"(c.search LIKE %(w{i})s OR c.search LIKE %(d{i})s)")
+        if query.modified_since is not None:
+            if query.modified_since.tzinfo is None:
+                raise ValidationError("modified_since", "must carry a time zone",
+                                      query.modified_since.isoformat())
+            params["since"] = query.modified_since
+            conds.append("c.modified >= %(since)s")
+        if query.tag_ids:
+            wanted = list(dict.fromkeys(query.tag_ids))
+            if len(self._visible_among(wanted, viewer_id)) != len(wanted):
+                return None
+            params["wanted"] = wanted
+            conds.append("c.tags @> %(wanted)s::text[]")
+        if query.tag_kind is not None:
+            params["kind"] = TagKind(query.tag_kind).value
+            conds.append(f"c.tags && ARRAY(SELECT g.id FROM tags g WHERE g.kind = %(kind)s "
+                         f"AND {self._visible_sql()})")
+        return conds, params
+
+    @staticmethod
+    def _contact_order(query: ContactQuery) -> str:
+        if query.sort in ("created", "modified"):
+            way = " DESC" if query.descending else ""
+            return f"c.{query.sort}{way}, c.id{way}"
+        key = f"c.k_{query.sort}"
+        if query.descending:  # contacts without a value stay last
+            return f"({key} = '1'), {key} DESC, c.id DESC"
+        return f"{key}, c.id"
+
+    def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
+        if query.sort not in CONTACT_SORTS:
+            raise ValidationError("sort", f"must be one of {', '.join(CONTACT_SORTS)}", query.sort)
+        found = self._contact_where(query, viewer_id)
+        if found is None:
+            return []
+        conds, params = found
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        params["offset"] = query.offset
+        params["limit"] = query.limit
+        return [r[0] for r in self._all(
+            f"SELECT c.id FROM contacts c {where} ORDER BY {self._contact_order(query)} "
+            "OFFSET %(offset)s LIMIT %(limit)s", params)]
+
+    def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
+                           ) -> list[str]:
+        if len(ids) > _NARROW_BY_IDS:  # most contacts: searching them all costs less
+            return super().narrow_contact_ids(ids, text, viewer_id)
+        found = self._contact_where(ContactQuery(text=text), viewer_id)
+        if found is None or not ids:
+            return []
+        conds, params = found
+        params["ids"] = list(ids)
+        conds.append("c.id = ANY(%(ids)s)")
+        matching = {r[0] for r in self._all(
+            f"SELECT c.id FROM contacts c WHERE {' AND '.join(conds)}", params)}
+        return [cid for cid in ids if cid in matching]
+
+    def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
+        return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
+
+    def count_contacts(self) -> int:
+        row = self._one("SELECT count(*) FROM contacts")
+        return int(row[0]) if row else 0
+
+    def contacts_with_email(self, email: str) -> list[Contact]:
+        rows = self._all("SELECT id, doc, tags FROM contacts WHERE emails @> ARRAY[%s] "
+                         "ORDER BY seq", (email.strip().casefold(),))
+        return [self._contact(r) for r in rows]
+
+    def contact_ids_by_email(self, emails: set[str]) -> dict[str, str]:
+        if not emails:
+            return {}
+        rows = self._all("SELECT DISTINCT ON (e) e, c.id FROM contacts c, unnest(c.emails) e "
+                         "WHERE c.emails && %(emails)s AND e = ANY(%(emails)s) "
+                         "ORDER BY e, c.created, c.id", {"emails": sorted(emails)})
+        return {e: cid for e, cid in rows}
+
+    def iter_contacts(self) -> Iterator[Contact]:
+        """Every contact, read through a server-side cursor in batches (in a transaction of
+        its own on a second connection, so the repository stays usable meanwhile)."""
+        conn = connect(self.url)
+        try:
+            with conn.transaction(), conn.cursor(name="crmtui_contacts") as cur:
+                cur.itersize = _FETCH_BATCH
+                cur.execute("SELECT id, doc, tags FROM contacts ORDER BY seq")
+                for row in cur:
+                    yield self._contact(row)
+        except psycopg.Error as exc:
+            raise self._translate(exc) from exc
+        finally:
+            conn.close()
+
+    # -- one sync per user and kind -----------------------------------------------------------
+
+    @contextmanager
+    def sync_lock(self, user_id: str, kind: SyncKind, lock_dir: Path) -> Iterator[None]:
+        """A PostgreSQL advisory lock (per user and kind) on a connection of its own, held while
+        the block runs: one sync at a time on every machine that uses the database. A process
+        that dies releases it with its connection. ``lock_dir`` is not used."""
+        key = int.from_bytes(hashlib.blake2b(f"crmtui-sync:{user_id}:{kind.value}".encode(),
+                                              digest_size=8).digest(), "big", signed=True)
+        conn = connect(self.url)
+        try:
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.Error as exc:
+                raise self._translate(exc) from exc
+            if not (row and row[0]):
+                raise SyncLocked(f"a {kind.value} sync of this user is already running "
+                                 "(on this or another computer)")
+            try:
+                yield
+            finally:
+                try:  # at once: a closed session's locks go only when its server process ends
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    log.warning("cannot release the sync lock; closing its connection releases "
+                                "it", exc_info=True)
+        finally:
+            conn.close()  # ends the session, which releases the lock in any case
+
+    # -- accounts ---------------------------------------------------------------------------------
+
+    def add_account(self, account: Account) -> Account:
+        with self.transaction():
+            if not self._ids_in("users", [account.user_id]):
+                raise NotFound(f"no user {account.user_id}")
+            row = self._one("SELECT doc ->> 'email' FROM accounts WHERE user_id = %s AND "
+                            "provider = %s", (account.user_id, account.provider))
+            if row is not None:
+                raise StoreConflict(f"the user already has a linked {account.provider} account "
+                                    f"({row[0]}); unlink it first")
+            self._insert_accounts([account])
+        return account
+
+    def _account(self, aid: str, doc: Mapping[str, Any]) -> Account:
+        return self._record(Account, "accounts", aid, {**doc, "id": aid})
+
+    def get_account(self, account_id: str) -> Account:
+        row = self._one("SELECT doc FROM accounts WHERE id = %s", (account_id,))
+        if row is None:
+            raise NotFound(f"no account {account_id}")
+        return self._account(account_id, row[0])
+
+    def update_account(self, account: Account) -> Account:
+        with self.transaction():
+            if not self._ids_in("accounts", [account.id]):
+                raise NotFound(f"no account {account.id}")
+            doc = account.to_dict()
+            doc.pop("id")
+            self._exec("UPDATE accounts SET doc = %s, user_id = %s, provider = %s WHERE id = %s",
+                       (jsonb(doc), account.user_id, account.provider, account.id))
+        return account
+
+    def delete_account(self, account_id: str) -> None:
+        with self.transaction():
+            if not self._ids_in("accounts", [account_id]):
+                raise NotFound(f"no account {account_id}")
+            self._exec("DELETE FROM accounts WHERE id = %s", (account_id,))
+
+    def list_accounts(self, user_id: str | None = None) -> list[Account]:
+        rows = self._all("SELECT id, doc FROM accounts WHERE %(u)s::text IS NULL OR "
+                         "user_id = %(u)s ORDER BY seq", {"u": user_id})
+        return [self._account(aid, doc) for aid, doc in rows]
+
+
+def open_postgres(url: str) -> PostgresRepository:
+    """Open the crmtui database at ``url`` (creating or migrating its schema)."""
+    return PostgresRepository(url)
+
+
+__all__ = ["PostgresRepository", "open_postgres"]
