@@ -580,6 +580,18 @@ class RepositoryContract:
         with pytest.raises(ValidationError, match="sort: must be one of start, title"):
             repo.find_activities(ActivityQuery(sort="colour"))
 
+    def test_an_activity_without_an_organizer_is_refused(
+            self, repo: Repository, acts: dict[str, Activity]) -> None:
+        with pytest.raises(ValidationError, match="organizer"):
+            repo.add_activity(Activity(title="Nobody's"))
+        with pytest.raises(ValidationError, match="organizer"):
+            repo.update_activity(acts["nyc"].evolve(organizer_id=""))
+        assert repo.get_activity(acts["nyc"].id).organizer_id == acts["nyc"].organizer_id
+        dump = {"activities": [{**acts["nyc"].to_dict(), "id": "copy", "organizer_id": ""}]}
+        with pytest.raises(ValidationError, match=r"activities\[1\]\.organizer_id"):
+            repo.load_dump(dump)
+        assert "copy" not in repo.activity_ids()
+
     def test_activity_references_and_crud(self, repo: Repository, acts: dict[str, Activity],
                                           ann: User) -> None:
         with pytest.raises(NotFound, match="no user ghost"):
