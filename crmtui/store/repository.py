@@ -205,6 +205,26 @@ class Repository(ABC):
     @abstractmethod
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]: ...
 
+    def stream_contacts(self, query: ContactQuery, viewer_id: str | None,
+                        batch: int = 500) -> Iterator[Contact]:
+        """The contacts of ``query`` in its order, as :meth:`find_contacts` returns them, built
+        ``batch`` at a time: a caller that writes each one out (``contacts list --json``,
+        export) holds a batch in memory, not every contact. A contact deleted meanwhile is left
+        out. Implementations may do better than this default (a server-side cursor)."""
+        ids = self.contact_ids(query, viewer_id)
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            try:
+                found = self.get_contacts(chunk, viewer_id)
+            except NotFound:  # deleted since the ids were read: one at a time
+                found = []
+                for cid in chunk:
+                    try:
+                        found.append(self.get_contact(cid, viewer_id))
+                    except NotFound:
+                        continue
+            yield from found
+
     @abstractmethod
     def count_contacts(self) -> int: ...
 
@@ -319,6 +339,12 @@ class Repository(ABC):
     @abstractmethod
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every record of every kind, as the JSON export writes them."""
+
+    def stream_dump(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        """:meth:`dump` a table at a time, each table's records made as they are read (the
+        JSON export writes them as they come). This default builds the whole dump first."""
+        for name, rows in self.dump().items():
+            yield name, iter(rows)
 
     @abstractmethod
     def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -53,6 +53,15 @@ class DumpTables(TinyDBBase):
                 else:
                     out[name] = [_doc(k, d) for k, d in table.items()]
             return out
+
+    def stream_dump(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        # The tables as this process holds them now: a commit of another process, read
+        # meanwhile, replaces the tables rather than changing them.
+        with self._rlock:
+            self._read()
+            tables = [(name, self._table(name)) for name in TABLES]
+        for name, table in tables:
+            yield name, _rows(name, table)
 
     def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
         unknown = sorted(set(data) - set(TABLES) - {"format", "schema", "exported"})
@@ -151,6 +160,20 @@ class DumpTables(TinyDBBase):
             for doc in self._table(name).values():
                 if doc["user_id"] not in users:
                     raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
+
+
+def _rows(name: str, table: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The records of the table ``name`` as :meth:`DumpTables.dump` lists them, one at a time."""
+    for key in list(table):
+        doc = table.get(key)
+        if doc is None:
+            continue
+        if name in (SETTINGS, LINKS):
+            yield dict(doc)
+        elif name == STATE:
+            yield {"key": key, **doc}
+        else:
+            yield _doc(key, doc)
 
 
 def _field_problem(cls: type, row: Any, path: str = "") -> tuple[str, str] | None:
