@@ -118,7 +118,23 @@ class ContactsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
-        self.run_query(self.contact_query, None)
+        try:
+            first = self.repo.first_page(self.contact_query, self.user_id)
+        except StoreError:
+            first = None
+        if first is None:
+            self.run_query(self.contact_query, None)
+            return
+        # A store still reading: its first contacts now, every one once they are read (the
+        # reading starts once these rows are on screen, so it does not delay them).
+        ids, total = first
+        self.show_result(QueryResult(self.contact_query, ids, total, partial=True))
+        self.call_after_refresh(self._query_when_shown)
+
+    def _query_when_shown(self) -> None:
+        if self.result is not None and self.result.partial \
+                and self.result.query == self.contact_query:
+            self.run_query(self.contact_query, None)
 
     def on_screen_resume(self) -> None:
         # Back from the detail view (which may have edited): show what changed.
@@ -193,8 +209,9 @@ class ContactsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="contacts-query")
     def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
-        generation = self.repo.generation
         try:
+            self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
+            generation = self.repo.generation
             if base is not None:
                 ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
             else:
@@ -222,7 +239,8 @@ class ContactsScreen(Screen[None]):
         result = message.result
         if result.query != self.contact_query:
             return  # a newer query is on its way
-        if self.result is None:  # the first rows: index the search texts once they show
+        if self.result is None or self.result.partial:
+            # the first rows of every contact: index the search texts once they show
             self.set_timer(PREPARE_DELAY, self.prepare_search)
         if not result.error and result.generation == self.repo.generation:
             self._results[result.query] = result
@@ -291,7 +309,10 @@ class ContactsScreen(Screen[None]):
         order = "descending" if result.query.descending else "ascending"
         found = len(result.ids)
         text = result.query.text.strip()
-        if text or result.query.tag_ids:
+        if result.partial:
+            parts = [f"{result.total:,} contact{'s' if result.total != 1 else ''}",
+                     "reading the database…"]
+        elif text or result.query.tag_ids:
             parts = [f"{found:,} of {result.total:,} contacts"]
             if text:
                 parts[0] += f" match “{text}”"

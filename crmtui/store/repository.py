@@ -196,6 +196,21 @@ class Repository(ABC):
         matching = set(self.contact_ids(ContactQuery(text=text), viewer_id))
         return [cid for cid in ids if cid in matching]
 
+    def first_page(self, query: ContactQuery, viewer_id: str | None
+                   ) -> tuple[list[str], int] | None:
+        """Without waiting for the whole database, when the store can: the ids of the first
+        contacts of ``query`` (its first screenfuls, not every one) and how many contacts
+        there are; None when it cannot (then :meth:`contact_ids` answers). The TUI shows
+        them while the store is still reading (a store opened ``deferred``). This default
+        cannot."""
+        return None
+
+    def wait_until_loaded(self) -> None:
+        """Read now what a store opened ``deferred`` has not read yet, and return once it is
+        read (the TUI's query thread calls it first, so that the generation it notes is that
+        of the whole database). This default has nothing to read."""
+        return None
+
     def prepare_search(self, sort: str = "name") -> None:
         """Build what text searches (in the ``sort`` order) need ahead of the first one: the UI
         calls it in a thread once the list shows, so the first letter typed is answered at

@@ -40,6 +40,8 @@ from crmtui.store.tinydb_base import (
 class DumpTables(TinyDBBase):
     """Every record of every table, out and in."""
 
+    _touched: set[str] | None  # the contacts a transaction changed (None: maybe every one)
+
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         with self._rlock:
             self._read()
@@ -113,6 +115,7 @@ class DumpTables(TinyDBBase):
                 if parsed_rows:
                     self._put_docs(name, parsed_rows)
             self._check_references()
+            self._touched = None  # every contact may have changed: the front page is rebuilt
             self._index = None
             self._remote_links = None
         return {name: len(parsed_rows) for name, parsed_rows in parsed.items()}
