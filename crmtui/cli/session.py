@@ -26,7 +26,7 @@ from crmtui.model import (
     check_zone,
     clean_text,
 )
-from crmtui.store import ActivityQuery, ContactQuery, Repository, open_store
+from crmtui.store import ActivityQuery, Repository, open_store
 
 ID_PREFIX_MIN = 6  # an id may be given as a unique prefix of at least this many characters
 
@@ -204,7 +204,7 @@ def resolve_ids(kind: str, given: Sequence[str], ids: Iterable[str], option: str
 
 def resolve_contacts(repo: Repository, given: Sequence[str], viewer_id: str, option: str = ""
                      ) -> list[str]:
-    return resolve_ids("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
+    return resolve_ids("contact", given, repo.all_contact_ids(), option)
 
 
 def resolve_contact(repo: Repository, given: str, viewer_id: str, option: str = "") -> str:

@@ -196,6 +196,11 @@ class Repository(ABC):
         matching = set(self.contact_ids(ContactQuery(text=text), viewer_id))
         return [cid for cid in ids if cid in matching]
 
+    def all_contact_ids(self) -> Iterable[str]:
+        """The id of every contact, in no particular order (finding the contact an id or an
+        abbreviated id names needs no sorting). This default sorts them."""
+        return self.contact_ids(ContactQuery(), None)
+
     def first_page(self, query: ContactQuery, viewer_id: str | None
                    ) -> tuple[list[str], int] | None:
         """Without waiting for the whole database, when the store can: the ids of the first

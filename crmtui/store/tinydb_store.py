@@ -465,6 +465,11 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
         return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
 
+    def all_contact_ids(self) -> list[str]:
+        with self._rlock:
+            self._read()
+            return list(self._table(CONTACTS))
+
     def count_contacts(self) -> int:
         with self._rlock:
             self._read()
