@@ -30,7 +30,6 @@ from crmtui.cli.session import (
     resolve_contacts,
     resolve_tag,
 )
-from crmtui.formats.common import write_json_array
 from crmtui.model import (
     ADDRESS_TYPES,
     EMAIL_TYPES,
@@ -191,6 +190,8 @@ def contacts_list(session: Session, search: str, tag_list: tuple[str, ...], tag_
                          sort=sort, descending=desc, offset=offset, limit=limit)
     if as_json:
         # Written as the contacts are read, a batch at a time (the same text as emit_json).
+        from crmtui.formats.common import write_json_array  # (the formats load icalendar)
+
         write_json_array(_Echo(), (c.to_dict() for c in repo.stream_contacts(query, viewer)))
         click.echo()
         return
