@@ -93,6 +93,7 @@ class ContactsScreen(Screen[None]):
         self._results: OrderedDict[ContactQuery, QueryResult] = OrderedDict()
         self._cursor_to: str | None = None
         self._seen_generation = -1
+        self._prepare_scheduled = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -212,6 +213,12 @@ class ContactsScreen(Screen[None]):
         try:
             self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
             generation = self.repo.generation
+            if base is None and query.text.strip():
+                # The search index still building: the first matches from a scan, at once.
+                first = self.repo.first_page(query, self.user_id)
+                if first is not None and not get_current_worker().is_cancelled:
+                    self.post_message(self.Loaded(
+                        QueryResult(query, first[0], first[1], partial=True)))
             if base is not None:
                 ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
             else:
@@ -239,10 +246,11 @@ class ContactsScreen(Screen[None]):
         result = message.result
         if result.query != self.contact_query:
             return  # a newer query is on its way
-        if self.result is None or self.result.partial:
+        if not result.partial and not self._prepare_scheduled:
             # the first rows of every contact: index the search texts once they show
+            self._prepare_scheduled = True
             self.set_timer(PREPARE_DELAY, self.prepare_search)
-        if not result.error and result.generation == self.repo.generation:
+        if not result.error and not result.partial and result.generation == self.repo.generation:
             self._results[result.query] = result
             self._results.move_to_end(result.query)
             while len(self._results) > CACHED_RESULTS:
@@ -309,7 +317,9 @@ class ContactsScreen(Screen[None]):
         order = "descending" if result.query.descending else "ascending"
         found = len(result.ids)
         text = result.query.text.strip()
-        if result.partial:
+        if result.partial and text:
+            parts = [f"the first {found:,} of {result.total:,} contacts that match “{text}”"]
+        elif result.partial:
             parts = [f"{result.total:,} contact{'s' if result.total != 1 else ''}",
                      "reading the database…"]
         elif text or result.query.tag_ids:
@@ -324,7 +334,7 @@ class ContactsScreen(Screen[None]):
             parts.append(f"{len(self.table.marked):,} selected")
         parts.append(f"sorted by {column.label.lower()}, {order}")
         parts.append(self.last_sync_text())
-        if result.query != self.contact_query:
+        if result.query != self.contact_query or (result.partial and text):
             parts.append("searching…")
         # One line of fixed height: no layout pass (it would repaint the whole screen).
         status.update("  ·  ".join(parts), layout=False)

@@ -12,6 +12,11 @@ from crmtui.store.repository import CONTACT_SORTS, ContactQuery
 from crmtui.store.tinydb_base import CONTACTS, TinyDBBase
 from crmtui.store.tinydb_index import _ContactIndex, _haystack, _mask, _phone_digits
 
+FIRST_MATCHES = 200
+"""Matches a scan finds before the index is built (a few screenfuls)."""
+SCAN_AT_MOST = 20_000
+"""Contacts such a scan tests at most (its time stays a fraction of building the index)."""
+
 
 class ContactSearch(TinyDBBase):
     """Finding contacts by text, tags and modification time, in a column's order."""
@@ -95,6 +100,41 @@ class ContactSearch(TinyDBBase):
                     index.hay = hay
                 if sort in CONTACT_SORTS and index.hay is not None:
                     index.picker(sort, self._table(CONTACTS))
+
+    def _first_matches(self, query: ContactQuery) -> tuple[list[str], int] | None:
+        """While the search texts are not indexed yet (being built in a thread): the first
+        :data:`FIRST_MATCHES` contacts matching ``query.text``, by a scan of the contacts in
+        the sort order (kept for the full answer) testing each one's text, at most
+        :data:`SCAN_AT_MOST` of them; None when the index is built, nothing was found, or the
+        query has more than a text. The full answer follows from :meth:`contact_ids`."""
+        words = fold(query.text).split()
+        if (not words or query.tag_ids or query.tag_kind is not None or query.descending
+                or query.modified_since is not None or query.offset):
+            return None
+        with self._rlock:
+            self._read()
+            index = self._index_ready()
+            if index.hay is not None or self._depth:
+                return None
+            if self._index is not index or query.sort not in CONTACT_SORTS:
+                return None
+            table = self._table(CONTACTS)
+            order = index._order(query.sort, table)  # kept: the full answer needs it too
+            total = len(table)
+            wanted = FIRST_MATCHES if query.limit is None else min(query.limit, FIRST_MATCHES)
+            tests = [(word, _phone_digits(word)) for word in words]
+            found: list[str] = []
+            for cid in order[:SCAN_AT_MOST]:
+                doc = table.get(cid)
+                if doc is None:
+                    continue
+                text = _haystack(doc)
+                if all(word in text or (digits is not None and digits in text)
+                       for word, digits in tests):
+                    found.append(cid)
+                    if len(found) >= wanted:
+                        break
+        return (found, total) if found else None
 
     def _await_prepared(self) -> None:
         """Wait for a prepare_search under way (its result serves the search about to run);

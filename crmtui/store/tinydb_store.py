@@ -177,7 +177,9 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def first_page(self, query: ContactQuery, viewer_id: str | None
                    ) -> tuple[list[str], int] | None:
         partial = self._partial
-        if partial is None or replace(query, limit=None) != ContactQuery():
+        if partial is None:
+            return self._first_matches(query)
+        if replace(query, limit=None) != ContactQuery():
             return None
         ids = partial.page.ids()
         return (ids if query.limit is None else ids[:query.limit]), partial.page.count

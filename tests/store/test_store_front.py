@@ -187,3 +187,30 @@ def test_resolving_one_contact_and_editing_it_never_sorts(repo: TinyDBRepository
     assert index is None or (not index.orders and not index.sort_keys.get("name"))
     fresh.close()
     _check_front(data_dir, ann.id)
+
+
+def test_before_the_search_index_is_built_a_scan_answers_the_first_matches(
+        repo: TinyDBRepository, ann: User) -> None:
+    rng = random.Random(11)
+    repo.add_contacts([_person(rng, ann.id) for _ in range(400)])
+    data_dir = repo.data_dir
+    repo.close()
+    fresh = open_store(data_dir)
+    for text in ("angstrom", "chloe", "an", "nunez acme", "zzz-nobody"):
+        query = ContactQuery(text=text)
+        first = fresh.first_page(query, ann.id)
+        if first is None:  # only when nothing matches
+            assert text == "zzz-nobody"
+            continue
+        ids, total = first
+        assert total == fresh.count_contacts()
+        assert fresh._index is not None and fresh._index.hay is None  # the index is not built
+        full = open_store(data_dir)
+        full.prepare_search()
+        everything = full.contact_ids(query, ann.id)
+        full.close()
+        assert ids == everything[:len(ids)]
+        assert len(ids) == min(len(everything), 200)
+    fresh.prepare_search()
+    assert fresh.first_page(ContactQuery(text="chloe"), ann.id) is None  # the index answers
+    fresh.close()
