@@ -5,6 +5,12 @@ The query (search text, tag filter and sort) runs in a thread worker as soon as 
 contacts on screen as they come into view. When the search text grows, the new search narrows the
 previous result instead of scanning every contact; recent results are kept while the data does
 not change, so erasing letters is instant too.
+
+Start: with a store opened ``deferred`` (the ``crmtui`` command opens it so), the first rows come
+from the store's front page (:meth:`~crmtui.store.repository.Repository.first_page`) before the
+whole database is read; the query thread then waits for the rest and replaces them. A search
+typed before the search index is built is answered at once with its first matches (a scan in
+the sort order), then in full.
 """
 
 from __future__ import annotations
