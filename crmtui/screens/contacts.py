@@ -216,15 +216,22 @@ class ContactsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="contacts-query")
     def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
+        def first_matches() -> None:
+            # The store still reading, or its search index building: the first matches from
+            # a scan, at once.
+            first = self.repo.first_page(query, self.user_id)
+            if first is not None and not get_current_worker().is_cancelled:
+                self.post_message(self.Loaded(QueryResult(query, first[0], first[1],
+                                                          partial=True)))
+
         try:
+            searching = base is None and bool(query.text.strip())
+            if searching:
+                first_matches()  # from the front page of a store still reading
             self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
             generation = self.repo.generation
-            if base is None and query.text.strip():
-                # The search index still building: the first matches from a scan, at once.
-                first = self.repo.first_page(query, self.user_id)
-                if first is not None and not get_current_worker().is_cancelled:
-                    self.post_message(self.Loaded(
-                        QueryResult(query, first[0], first[1], partial=True)))
+            if searching:
+                first_matches()  # from every contact, before the index is built
             if base is not None:
                 ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
             else:

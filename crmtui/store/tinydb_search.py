@@ -18,6 +18,11 @@ SCAN_AT_MOST = 20_000
 """Contacts such a scan tests at most (its time stays a fraction of building the index)."""
 
 
+def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
+    """Whether a search text holds every word (or, for a phone-like word, its digits)."""
+    return all(word in text or (digits is not None and digits in text) for word, digits in tests)
+
+
 class ContactSearch(TinyDBBase):
     """Finding contacts by text, tags and modification time, in a column's order."""
 
@@ -128,9 +133,7 @@ class ContactSearch(TinyDBBase):
                 doc = table.get(cid)
                 if doc is None:
                     continue
-                text = _haystack(doc)
-                if all(word in text or (digits is not None and digits in text)
-                       for word, digits in tests):
+                if _matches(_haystack(doc), tests):
                     found.append(cid)
                     if len(found) >= wanted:
                         break

@@ -35,7 +35,8 @@ from crmtui.store.tinydb_base import (
     _stored,
 )
 from crmtui.store.tinydb_dump import DumpTables
-from crmtui.store.tinydb_search import ContactSearch
+from crmtui.store.tinydb_index import _haystack, _phone_digits
+from crmtui.store.tinydb_search import ContactSearch, _matches
 from crmtui.store.tinydb_sync import SyncTables
 
 logger = logging.getLogger(__name__)
@@ -179,10 +180,19 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
         partial = self._partial
         if partial is None:
             return self._first_matches(query)
-        if replace(query, limit=None) != ContactQuery():
+        page = partial.page
+        if replace(query, limit=None, text="") != ContactQuery():
             return None
-        ids = partial.page.ids()
-        return (ids if query.limit is None else ids[:query.limit]), partial.page.count
+        ids = page.ids()
+        words = fold(query.text).split()
+        if words:
+            # The page holds every contact up to its last in the order: those of them that
+            # match are the first matches of all. None when none of them does.
+            tests = [(word, _phone_digits(word)) for word in words]
+            ids = [cid for cid in ids if _matches(_haystack(page.docs[cid]), tests)]
+            if not ids:
+                return None
+        return (ids if query.limit is None else ids[:query.limit]), page.count
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -48,6 +48,14 @@ def _check_front(data_dir: Path, viewer: str) -> None:
         assert deferred.get_contacts(ids, viewer) == full.get_contacts(ids, viewer)
         assert deferred.list_tags(viewer) == full.list_tags(viewer)
         assert deferred.list_users() == full.list_users()
+        for text in ("an", "acme", "zoe", "ñúñez kowalski"):
+            # Matches among the page's contacts are the first matches of all.
+            got = deferred.first_page(ContactQuery(text=text), viewer)
+            want = full.contact_ids(ContactQuery(text=text), viewer)
+            if got is None:
+                assert not set(want) & set(ids)
+            else:
+                assert got[0] == want[:len(got[0])] and set(got[0]) <= set(ids)
         assert deferred.loading  # none of that needed the whole database
         assert deferred.contact_ids(ContactQuery(), viewer) == expected
         assert not deferred.loading
