@@ -244,6 +244,7 @@ class Repository(ABC):
                     except NotFound:
                         continue
             yield from found
+            del found  # before the next batch is built: one batch in memory at a time
 
     @abstractmethod
     def count_contacts(self) -> int: ...
