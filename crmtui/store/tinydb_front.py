@@ -134,11 +134,14 @@ def build(sig: Signature, tables: Mapping[str, Mapping[str, Any]], small: Iterab
 
 def update(previous: FrontPage, sig: Signature, tables: Mapping[str, Mapping[str, Any]],
            small: Iterable[str], contacts_table: str, users_table: str,
-           changed: Iterable[str]) -> FrontPage:
+           changed: Iterable[str], added: int) -> FrontPage:
     """``previous`` (current before a commit) after the commit that changed the contacts
-    ``changed``; rebuilt from every contact when too few of the first ones are left."""
+    ``changed`` and added ``added`` contacts (negative: removed); rebuilt from every contact
+    when too few of the first ones are left. Only the changed contacts are read from
+    ``tables``: a large table read a line at a time stays so."""
     contacts = tables[contacts_table]
     changed = set(changed)
+    count = previous.count + added
     order = [(k, c) for k, c in previous.order if c not in changed]
     boundary = previous.order[-1][0] if previous.order and not previous.complete else None
     for cid in changed:
@@ -149,19 +152,32 @@ def update(previous: FrontPage, sig: Signature, tables: Mapping[str, Mapping[str
         if boundary is None or key <= boundary:
             order.append((key, cid))
     order.sort()
-    complete = len(order) >= len(contacts)
+    complete = len(order) >= count
     if not complete and len(order) < LOW:
         return build(sig, tables, small, contacts_table, users_table)
-    return _page(sig, tables, small, contacts_table, users_table, order[:KEEP])
+    known = {cid: doc for cid, doc in previous.docs.items() if cid not in changed}
+    return _page(sig, tables, small, contacts_table, users_table, order[:KEEP], count, known)
 
 
 def _page(sig: Signature, tables: Mapping[str, Mapping[str, Any]], small: Iterable[str],
-          contacts_table: str, users_table: str, order: list[tuple[str, str]]) -> FrontPage:
+          contacts_table: str, users_table: str, order: list[tuple[str, str]],
+          count: int | None = None, known: Mapping[str, dict[str, Any]] | None = None
+          ) -> FrontPage:
+    """The page of ``order``; ``count``: the number of contacts (counted when None);
+    ``known``: documents already at hand, by id (the rest are read from ``tables``)."""
     contacts = tables[contacts_table]
-    docs = {cid: contacts[cid] for _, cid in order}
+    known = known or {}
+
+    def doc(cid: str) -> Any:
+        found = known.get(cid)
+        return found if found is not None else contacts.get(cid)
+
+    docs = {cid: doc(cid) for _, cid in order}
     for user in tables[users_table].values():
         cid = user.get("contact_id")
-        if cid and cid in contacts:
-            docs[cid] = contacts[cid]
-    return FrontPage(sig, len(contacts), {name: dict(tables[name]) for name in small},
-                     order, docs)
+        if cid:
+            found = doc(cid)
+            if found is not None:
+                docs[cid] = found
+    return FrontPage(sig, len(contacts) if count is None else count,
+                     {name: dict(tables[name]) for name in small}, order, docs)

@@ -74,6 +74,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
         self._page: front.FrontPage | None = None  # the front page of the data in memory
         self._data_signature: front.Signature | None = None  # the files the data was read from
         self._touched: set[str] | None = set()  # contacts changed in this transaction
+        self._added = 0  # contacts the transaction added (negative: removed)
         super().__init__(data_dir, lock_timeout=lock_timeout)
 
     # -- the front page and the deferred read ----------------------------------------------------
@@ -203,6 +204,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                     yield
                 return
             self._touched = set()
+            self._added = 0
             # The file lock is held until the front page shows the commit (it is reentrant).
             self._acquire()
             try:
@@ -212,9 +214,12 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             finally:
                 self._flock.release()
 
-    def _touch(self, *contact_ids: str) -> None:
+    def _touch(self, *contact_ids: str, added: int = 0) -> None:
+        """The transaction changed ``contact_ids``, and added ``added`` contacts (negative:
+        removed), which the front page counts without counting the table."""
         if self._touched is not None:
             self._touched.update(contact_ids)
+        self._added += added
 
     def _after_commit(self) -> None:
         """Bring the front page up to date with a commit just made (under the file lock)."""
@@ -229,7 +234,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 else front.read(self.data_dir, DB_FILE, expected=before)
             if previous is not None and self._touched is not None:
                 page = front.update(previous, signature, tables, SMALL_TABLES, CONTACTS, USERS,
-                                    self._touched)
+                                    self._touched, self._added)
             else:
                 page = front.build(signature, tables, SMALL_TABLES, CONTACTS, USERS)
             front.write(self.data_dir, page)
@@ -349,7 +354,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 raise StoreConflict(f"a contact with id {contact.id} already exists")
             self._check_contact_refs(contact, None)
             self._insert(CONTACTS, contact)
-            self._touch(contact.id)
+            self._touch(contact.id, added=1)
             if self._index is not None:
                 self._index.put(contact.id, self._table(CONTACTS)[contact.id])
         return contact
@@ -364,7 +369,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 seen.add(contact.id)
                 self._check_contact_refs(contact, None)
             self._put_docs(CONTACTS, ((c.id, _stored(c)) for c in contacts))
-            self._touch(*seen)
+            self._touch(*seen, added=len(seen))
             if self._index is not None:
                 for contact in contacts:
                     self._index.put(contact.id, table[contact.id])
@@ -440,7 +445,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                     self._update_fields(ACTIVITIES, {"participants": kept,
                                                      "modified": utcnow().isoformat()}, [aid])
             self._remove(CONTACTS, [contact_id])
-            self._touch(contact_id)
+            self._touch(contact_id, added=-1)
             if self._index is not None:
                 self._index.drop(contact_id)
 
