@@ -1,22 +1,31 @@
-"""TUI benchmark: 100,000 contacts, first rows painted, filter and scroll latency, memory.
+"""TUI benchmark: first rows at 100,000 and 300,000 contacts beside VisiData, the first search
+keystroke, filter and scroll latency, memory.
 
-Run with ``make bench`` (or ``python benchmarks/tui.py [--contacts N] [--keep DIR]``). It builds
-the store once (with benchmarks/store.py's generator) in a temporary data directory, then:
+Run with ``make bench`` (or ``python benchmarks/tui.py [--contacts N ...] [--keep DIR]``). For
+each size it builds a store (with benchmarks/store.py's generator) in a temporary data
+directory, writes the same rows (name, company, job title, email, phone, tags, in the list's
+order) as a CSV file, then:
 
-- starts ``crmtui`` 5 times under a pseudo terminal (140x45) and times process start to the
-  moment the first contact in the sort order is written to the terminal (median);
-- in a fresh process, drives the app with ``App.run_test(size=(140, 45))``: scroll steps (down and
-  PageDown) and a filter typed letter by letter, each timed from the key press to the table's
-  repaint (the first ``render_line`` of a table row showing the new state); p50 and p95;
-- peak RSS (VmHWM) of the app process under the pty, and of the in-process run.
+- starts ``crmtui`` and VisiData (``vd FILE.csv``) 5 times each, alternately, under a pseudo
+  terminal (140x45) and times process start to the moment the first contact in the sort order
+  is written to the terminal (median), and crmtui's peak RSS (VmHWM) at that moment;
+- at the first size, in a fresh process, drives the app with ``App.run_test(size=(140, 45))``:
+  the first search keystroke right after the first rows (the store still reading), then, once
+  the search index is built, scroll steps (down and PageDown) and names typed letter by letter
+  (unaccented letters that match accented names) and erased, each timed from the key press to
+  the table's repaint (the first ``render_line`` of a table row showing the new state).
 
-Prints figures and whether each target of the issue is met. Never part of the test run.
+VisiData is installed into the benchmark's own environment (benchmarks/.venv-vd, created on the
+first run with ``python -m venv`` and ``pip install visidata``), never into crmtui's. Prints the
+figures beside those measured before this work (issue 12) and whether each target is met. Never
+part of the test run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import fcntl
 import json
 import os
@@ -38,16 +47,27 @@ from crmtui.store import ContactQuery, open_store
 
 COLUMNS, LINES = 140, 45
 RUNS = 5
-TYPED = ["garcia", "pied", "kowalski"]  # typed letter by letter, then erased with backspace
+SIZES = (100_000, 300_000)
+# Typed letter by letter, then erased with backspace: unaccented letters that match accented
+# names (García, Ångström, Müller, José, Zoë, Lefèvre).
+TYPED = ["garcia", "angstrom", "muller", "jose", "zoe lef"]
+FIRST_KEY = "g"  # the first search keystroke, right after the first rows
 DOWNS, PAGE_DOWNS = 25, 25
+VD_ENV = Path(__file__).resolve().parent / ".venv-vd"
 
-TARGETS = {  # the issue's targets: seconds, or MB for memory
-    "first rows (pty) median": 1.5,
-    "filter keystroke p95": 0.050,
-    "scroll step p50": 0.016,
-    "scroll step p95": 0.016,
-    "peak RSS (pty app)": 500.0,
-    "peak RSS (in-process)": 500.0,
+TARGETS = {  # the issue's targets: seconds, MB for memory, or a ratio to VisiData
+    "first rows / VisiData at 100,000": 1.0,
+    "first rows / VisiData at 300,000": 1.5,
+    "first search keystroke after first rows": 0.100,
+    "letter keystroke p95": 0.050,
+    "RSS at first rows (100,000)": 150.0,
+}
+BEFORE = {  # measured before this work (issue 12)
+    "first rows (pty) median at 100,000": "1.2-1.5 s",
+    "first rows / VisiData at 100,000": "3.6-3.8x",
+    "first rows / VisiData at 300,000": "7.3x",
+    "first search keystroke after first rows": "710 ms",
+    "RSS at first rows (100,000)": "287 MB",
 }
 
 
@@ -65,6 +85,40 @@ def first_name(data_dir: Path) -> str:
         repo.close()
 
 
+def write_csv(data_dir: Path, path: Path) -> None:
+    """The rows the contacts list shows, in its order, as CSV (what VisiData opens)."""
+    from crmtui.screens.contacts import list_name
+
+    repo = open_store(data_dir)
+    try:
+        user = repo.find_user("bench@example.com")
+        viewer = user.id if user else None
+        tags = {t.id: t.name for t in repo.list_tags(viewer)}
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["name", "company", "job_title", "email", "phone", "tags"])
+            for c in repo.stream_contacts(ContactQuery(), viewer):
+                writer.writerow([list_name(c), c.company, c.job_title, c.primary_email,
+                                 c.primary_phone, ", ".join(tags[t] for t in c.tags if t in tags)])
+    finally:
+        repo.close()
+
+
+def visidata() -> Path | None:
+    """The ``vd`` command of the benchmark's own environment, installed there if needed."""
+    vd = VD_ENV / "bin" / "vd"
+    if not vd.exists():
+        print(f"installing VisiData into {VD_ENV} ...", flush=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(VD_ENV)], check=True)
+            subprocess.run([str(VD_ENV / "bin" / "pip"), "install", "--quiet", "visidata"],
+                           check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            print(f"  cannot install VisiData ({exc}); measuring crmtui alone", flush=True)
+            return None
+    return vd
+
+
 def vm_hwm(pid: int) -> float:
     """Peak resident memory of process ``pid``, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -73,15 +127,16 @@ def vm_hwm(pid: int) -> float:
     return float("nan")
 
 
-def pty_first_rows(data_dir: Path, marker: bytes, timeout: float = 60.0) -> tuple[float, float]:
-    """Start crmtui under a pty; seconds until ``marker`` is written, and its peak RSS (MB)."""
+def pty_first_rows(command: list[str], marker: bytes, env: dict[str, str],
+                   timeout: float = 120.0) -> tuple[float, float]:
+    """Start ``command`` under a pty; seconds until ``marker`` is written, and its peak RSS
+    (MB) then."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
     env = {**os.environ, "COLUMNS": str(COLUMNS), "LINES": str(LINES),
-           "TERM": "xterm-256color", "CRMTUI_HOME": str(data_dir)}
+           "TERM": "xterm-256color", **env}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir)],
-                            stdin=slave, stdout=slave, stderr=slave, env=env,
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
                             start_new_session=True, close_fds=True)
     os.close(slave)
     seen = b""
@@ -112,9 +167,24 @@ def pty_first_rows(data_dir: Path, marker: bytes, timeout: float = 60.0) -> tupl
             proc.wait()
         os.close(master)
     if elapsed != elapsed:  # NaN: never seen
-        raise RuntimeError(f"crmtui never painted {marker!r} within {timeout:.0f} s "
+        raise RuntimeError(f"{command[0]} never painted {marker!r} within {timeout:.0f} s "
                            f"(exit status {proc.returncode})")
     return elapsed, rss
+
+
+def launches(data_dir: Path, csv_path: Path, vd: Path | None, marker: bytes
+             ) -> tuple[list[tuple[float, float]], list[float]]:
+    """crmtui's and VisiData's first rows, ``RUNS`` each, alternately (so that the machine's
+    load weighs on both alike)."""
+    crm, vis = [], []
+    home = tempfile.mkdtemp(prefix="crmtui-vdhome-")
+    for _ in range(RUNS):
+        crm.append(pty_first_rows([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir)],
+                                  marker, {"CRMTUI_HOME": str(data_dir)}))
+        if vd is not None:
+            # No ~/.visidatarc and no saved state: a fresh VisiData on the file.
+            vis.append(pty_first_rows([str(vd), str(csv_path)], marker, {"HOME": home})[0])
+    return crm, vis
 
 
 # -- in process -----------------------------------------------------------------------------------
@@ -126,7 +196,8 @@ async def drive(data_dir: Path) -> dict[str, Any]:
     from crmtui.screens.context import Services
     from crmtui.widgets import LazyTable
 
-    repo = open_store(data_dir)
+    started = time.perf_counter()
+    repo = open_store(data_dir, deferred=True)  # as the crmtui command opens it for the TUI
     user = repo.find_user("bench@example.com")
     assert user is not None
     app = CrmApp(Services(repo, user.id, data_dir))
@@ -140,7 +211,7 @@ async def drive(data_dir: Path) -> dict[str, Any]:
                 return when
         return None
 
-    async def repainted(t0: float, ok: Any, timeout: float = 30.0) -> float:
+    async def repainted(t0: float, ok: Any, timeout: float = 60.0) -> float:
         """When the table first painted a row in the state ``ok(cursor, query text, rows)``
         accepts, after ``t0``."""
         while (done := painted_after(t0, ok)) is None:
@@ -149,7 +220,6 @@ async def drive(data_dir: Path) -> dict[str, Any]:
             await asyncio.sleep(0.001)
         return done
 
-    started = time.perf_counter()
     async with app.run_test(size=(COLUMNS, LINES)) as pilot:
         screen = app.screen
         assert isinstance(screen, ContactsScreen)
@@ -173,7 +243,22 @@ async def drive(data_dir: Path) -> dict[str, Any]:
         screen.set_query = recording_set_query  # type: ignore[method-assign]
 
         first = await repainted(started, lambda c, t, r: t == "")
-        out["mount to first rows (run_test)"] = first - started
+        out["open to first rows (run_test)"] = first - started
+        out["store still reading at first rows"] = repo.loading
+
+        # The first search keystroke right after the first rows: "/" then a letter.
+        await pilot.press("slash")
+        t0 = time.perf_counter()
+        await pilot.press(FIRST_KEY)
+        done = await repainted(t0, lambda c, t, r: t == FIRST_KEY)
+        out["first search keystroke after first rows"] = done - t0
+        await pilot.press("backspace", "escape")
+        await repainted(time.perf_counter() - 1, lambda c, t, r: t == "" and r > 1000)
+
+        # Steady state: every contact read and the search texts indexed.
+        while repo.loading or repo._index is None or repo._index.hay is None:
+            await asyncio.sleep(0.01)
+        out["open to search index built"] = time.perf_counter() - started
         out["rows"] = table.row_count
 
         # Scrolling: each step from the key press to the repaint with the cursor moved.
@@ -189,26 +274,28 @@ async def drive(data_dir: Path) -> dict[str, Any]:
 
         # Filtering: "/" then each letter (and each backspace), to the table repainted with it.
         await pilot.press("slash")
-        keystrokes, after_debounce = [], []
+        letters, erased, after_debounce = [], [], []
         keys: list[tuple[str, str]] = []
         for word in TYPED:
             for i, ch in enumerate(word):
-                keys.append((ch, word[:i + 1]))
+                keys.append(("space" if ch == " " else ch, word[:i + 1]))
             for i in range(len(word) - 1, -1, -1):
                 keys.append(("backspace", word[:i]))
         for key, text in keys:
             t0 = time.perf_counter()
             await pilot.press(key)
             done = await repainted(t0, lambda c, t, r, want=text: t == want)
-            keystrokes.append(done - t0)
+            (erased if key == "backspace" else letters).append(done - t0)
             fired = [when for when, q in queried if when > t0 and q == text]
             if fired:
                 after_debounce.append(done - fired[0])
-        out["filter keystrokes"] = keystrokes
+        out["letters"] = letters
+        out["backspaces"] = erased
         out["filter after debounce"] = after_debounce
         await pilot.press("escape")
     repo.close()
-    out["peak RSS (in-process)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak RSS (in-process, every contact read and indexed)"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return out
 
 
@@ -224,70 +311,101 @@ def in_process(data_dir: Path) -> dict[str, Any]:
 # -- report ---------------------------------------------------------------------------------------
 
 
-def report(n: int, generation: float, figures: dict[str, float], notes: list[str]) -> None:
-    print(f"crmtui TUI benchmark: {n:,} contacts, terminal {COLUMNS}x{LINES}")
-    if generation:
-        print(f"  store generated in {generation:.1f} s")
+def shown(name: str, value: float) -> str:
+    if "RSS" in name:
+        return f"{value:8.1f} MB"
+    if "/ VisiData" in name:
+        return f"{value:8.2f} x "
+    return f"{value * 1000:8.1f} ms"
+
+
+def report(figures: dict[str, float], notes: list[str]) -> None:
+    print(f"crmtui TUI benchmark: terminal {COLUMNS}x{LINES}")
     for note in notes:
         print(f"  {note}")
+    print(f"  {'':<52}{'now':>11}   {'before':>10}")
     for name, value in figures.items():
-        mb = "RSS" in name
-        shown = f"{value:8.1f} MB" if mb else f"{value * 1000:8.1f} ms"
         verdict = ""
         if name in TARGETS:
             limit = TARGETS[name]
-            target = f"{limit:.0f} MB" if mb else f"{limit * 1000:.0f} ms"
+            target = shown(name, limit).strip()
             verdict = f"  target < {target}: {'met' if value < limit else 'MISSED'}"
-        print(f"  {name:<40}{shown}{verdict}")
-    missed = [name for name, limit in TARGETS.items() if name in figures and figures[name] >= limit]
+            if "/ VisiData" in name:
+                verdict = f"  target <= {target}: {'met' if value <= limit else 'MISSED'}"
+        print(f"  {name:<52}{shown(name, value)}   {BEFORE.get(name, ''):>10}{verdict}")
+    missed = [name for name, limit in TARGETS.items() if name in figures and (
+        figures[name] > limit if "/ VisiData" in name else figures[name] >= limit)]
     print("all targets met" if not missed else f"targets missed: {', '.join(missed)}")
+
+
+def measure_size(n: int, keep: Path | None, vd: Path | None, figures: dict[str, float],
+                 notes: list[str], *, drive_it: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
+        data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
+        generation = ensure_generated(data_dir, n)
+        if generation:
+            notes.append(f"{n:,} contacts generated in {generation:.1f} s")
+        name = first_name(data_dir)
+        marker = name[:12].encode()
+        csv_path = Path(tmp) / "contacts.csv"
+        write_csv(data_dir, csv_path)
+        notes.append(f"{n:,}: first row expected {name!r}; CSV for VisiData "
+                     f"{csv_path.stat().st_size / 1e6:.1f} MB")
+        at = f"at {n:,}"
+        crm, vis = launches(data_dir, csv_path, vd, marker)
+        times = [t for t, _ in crm]
+        figures[f"first rows (pty) median {at}"] = statistics.median(times)
+        notes.append(f"crmtui first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in times)
+                     + " s")
+        if vis:
+            figures[f"VisiData first rows (pty) median {at}"] = statistics.median(vis)
+            figures[f"first rows / VisiData {at}"] = statistics.median(times) / \
+                statistics.median(vis)
+            notes.append(f"VisiData first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in vis)
+                         + " s")
+        figures[f"RSS at first rows ({n:,})"] = statistics.median(r for _, r in crm)
+        if not drive_it:
+            return
+        driven = in_process(data_dir)
+        figures["open to first rows (run_test)"] = driven["open to first rows (run_test)"]
+        figures["first search keystroke after first rows"] = \
+            driven["first search keystroke after first rows"]
+        notes.append("the store was still reading at the first rows (in process): "
+                     f"{driven['store still reading at first rows']}")
+        figures["open to search index built"] = driven["open to search index built"]
+        figures["letter keystroke p50"] = statistics.median(driven["letters"])
+        figures["letter keystroke p95"] = p95(driven["letters"])
+        figures["backspace keystroke p95"] = p95(driven["backspaces"])
+        if driven["filter after debounce"]:
+            figures["filter after debounce p95"] = p95(driven["filter after debounce"])
+        figures["scroll step p50"] = statistics.median(driven["scroll steps"])
+        figures["scroll step p95"] = p95(driven["scroll steps"])
+        key = "peak RSS (in-process, every contact read and indexed)"
+        figures[key] = driven[key]
+        notes.append(f"{len(driven['letters'])} letters and {len(driven['backspaces'])} "
+                     f"backspaces ({', '.join(TYPED)}, typed then erased), key press to "
+                     "repaint; the search runs at once, no typing delay")
+        notes.append(f"{len(driven['scroll steps'])} scroll steps ({DOWNS} down, "
+                     f"{PAGE_DOWNS} PageDown)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this directory")
+    parser.add_argument("--contacts", type=int, action="append",
+                        help=f"a size to measure (repeatable; default {SIZES})")
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) DIR/N")
+    parser.add_argument("--no-visidata", action="store_true", help="measure crmtui alone")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:  # the in-process child
         print(json.dumps(asyncio.run(drive(args.drive))))
         return 0
-    with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
-        data_dir = args.keep or Path(tmp) / "data"
-        generation = ensure_generated(data_dir, args.contacts)
-        name = first_name(data_dir)
-        marker = name[:12].encode()
-        notes = [f"first row expected: {name!r}"]
-        figures: dict[str, float] = {}
-        try:
-            runs = [pty_first_rows(data_dir, marker) for _ in range(RUNS)]
-            times = [t for t, _ in runs]
-            figures["first rows (pty) median"] = statistics.median(times)
-            figures["first rows (pty) max"] = max(times)
-            figures["peak RSS (pty app)"] = max(r for _, r in runs)
-            notes.append("first rows (pty), runs: " + ", ".join(f"{t:.3f}" for t in times) + " s")
-        except (OSError, RuntimeError) as exc:
-            notes.append(f"pty measurement failed ({exc}); first rows measured in process only")
-        driven = in_process(data_dir)
-        figures["mount to first rows (run_test)"] = driven["mount to first rows (run_test)"]
-        keystrokes = driven["filter keystrokes"]
-        figures["filter keystroke p50"] = statistics.median(keystrokes)
-        figures["filter keystroke p95"] = p95(keystrokes)
-        if driven["filter after debounce"]:
-            figures["filter after debounce p50"] = statistics.median(
-                driven["filter after debounce"])
-            figures["filter after debounce p95"] = p95(driven["filter after debounce"])
-        figures["scroll step p50"] = statistics.median(driven["scroll steps"])
-        figures["scroll step p95"] = p95(driven["scroll steps"])
-        figures["scroll step max"] = max(driven["scroll steps"])
-        figures["peak RSS (in-process)"] = driven["peak RSS (in-process)"]
-        notes.append(f"{len(keystrokes)} filter keystrokes ({', '.join(TYPED)}, typed then "
-                     "erased), key press to repaint; the search runs at once, no typing delay "
-                     "('after debounce' = search asked for to repaint)")
-        notes.append(f"{len(driven['scroll steps'])} scroll steps ({DOWNS} down, "
-                     f"{PAGE_DOWNS} PageDown)")
-        n = driven["rows"]
-    report(n, generation, figures, notes)
+    vd = None if args.no_visidata else visidata()
+    figures: dict[str, float] = {}
+    notes: list[str] = []
+    for i, n in enumerate(args.contacts or SIZES):
+        measure_size(n, args.keep, vd, figures, notes, drive_it=i == 0)
+    report(figures, notes)
     return 0
 
 

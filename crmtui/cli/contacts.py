@@ -188,10 +188,14 @@ def contacts_list(session: Session, search: str, tag_list: tuple[str, ...], tag_
                          tag_ids=tuple(resolve_tag(repo, n, viewer).id for n in tag_list),
                          tag_kind=TagKind(tag_kind) if tag_kind else None,
                          sort=sort, descending=desc, offset=offset, limit=limit)
-    found = repo.find_contacts(query, viewer)
     if as_json:
-        emit_json([c.to_dict() for c in found])
+        # Written as the contacts are read, a batch at a time (the same text as emit_json).
+        from crmtui.formats.common import write_json_array  # (the formats load icalendar)
+
+        write_json_array(_Echo(), (c.to_dict() for c in repo.stream_contacts(query, viewer)))
+        click.echo()
         return
+    found = repo.find_contacts(query, viewer)
     if not found:
         click.echo("No contacts.")
         return
@@ -200,6 +204,13 @@ def contacts_list(session: Session, search: str, tag_list: tuple[str, ...], tag_
                 [[c.display_name, c.company, c.primary_email, c.primary_phone,
                   ", ".join(names[t].name for t in c.tags if t in names), short(c.id)]
                  for c in found])
+
+
+class _Echo:
+    """Standard output for :func:`write_json_array`, through click (as every command writes)."""
+
+    def write(self, text: str, /) -> None:
+        click.echo(text, nl=False)
 
 
 def typed_line(value: str, kind: str, primary: bool) -> str:

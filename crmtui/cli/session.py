@@ -28,7 +28,6 @@ from crmtui.model import (
 )
 from crmtui.store import (
     ActivityQuery,
-    ContactQuery,
     NotFound,
     Repository,
     open_repository,
@@ -250,7 +249,7 @@ def resolve_contacts(repo: Repository, given: Sequence[str], viewer_id: str, opt
         return full
     except NotFound:
         pass
-    return resolve_ids("contact", given, repo.contact_ids(ContactQuery(), viewer_id), option)
+    return resolve_ids("contact", given, repo.all_contact_ids(), option)
 
 
 def resolve_contact(repo: Repository, given: str, viewer_id: str, option: str = "") -> str:

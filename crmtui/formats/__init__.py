@@ -26,8 +26,8 @@ from .common import (
     FormatError,
     ImportReport,
     display_name,
+    open_output,
     read_text,
-    write_text,
 )
 from .csvfmt import export_csv, import_csv
 from .ics import export_ics
@@ -93,15 +93,15 @@ def export_file(repo: Repository, path: str | Path, *, fmt: str | None = None, v
     if fmt == "vcard" and vcard_version not in VERSIONS:
         raise FormatError(name, "", f"vCard version {vcard_version!r} is not supported; use "
                           f"{' or '.join(VERSIONS)}")
-    if fmt == "json":
-        text, report = export_json(repo)
-    elif fmt == "csv":
-        text, report = export_csv(repo, viewer_id)
-    elif fmt == "vcard":
-        text, report = export_vcard(repo, viewer_id, vcard_version)
-    else:
-        text, report = export_ics(repo, name, viewer_id)
-    write_text(path, text)
+    with open_output(path) as out:
+        if fmt == "json":
+            report = export_json(repo, out)
+        elif fmt == "csv":
+            report = export_csv(repo, viewer_id, out)
+        elif fmt == "vcard":
+            report = export_vcard(repo, viewer_id, vcard_version, out)
+        else:
+            report = export_ics(repo, name, viewer_id, out)
     return report
 
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import shutil
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
+
+import orjson
 
 from crmtui.model import Contact, Tag, TagKind, ValidationError, fold
 from crmtui.store import NotFound, Repository
@@ -106,6 +111,74 @@ def write_text(path: str | Path, text: str) -> None:
             out.write(text)
     except OSError as exc:
         raise FormatError(str(path), "", f"cannot write the file: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def open_output(path: str | Path) -> Iterator[IO[str]]:
+    """A text stream to write ``path`` (``"-"``: standard output) as it is produced, UTF-8, line
+    ends unchanged: an export holds a batch of records in memory, never the whole text.
+
+    A regular file is written beside itself and renamed into place when the export finished, so
+    an export that fails half way leaves the file as it was."""
+    if str(path) == STDIO:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    regular = not target.exists() or target.is_file()
+    write_to = (target.with_name(f".{target.name}.{os.getpid()}.tmp") if regular else target)
+    try:
+        with open(write_to, "w", encoding="utf-8", newline="") as out:
+            yield out
+        if regular:
+            if target.exists():
+                shutil.copymode(target, write_to)
+            os.replace(write_to, target)
+    except OSError as exc:
+        raise FormatError(str(path), "", f"cannot write the file: {exc.strerror or exc}") from None
+    finally:
+        if regular and write_to.exists():
+            write_to.unlink()
+
+
+def json_text(value: Any, level: int = 0) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False, indent=2)`` writes it, every line
+    after the first indented ``level`` steps further (a value inside an indented document).
+    orjson writes the same text several times faster; what it refuses (a lone surrogate, an
+    integer beyond 64 bits) goes to the standard library."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except (orjson.JSONEncodeError, UnicodeDecodeError):
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text if not level else text.replace("\n", "\n" + "  " * level)
+
+
+class TextOut(Protocol):
+    """Where text is written a piece at a time (a text file, or the command line's output)."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+JSON_BATCH = 200
+"""Records whose text is written out at once by :func:`write_json_array`."""
+
+
+def write_json_array(out: TextOut, rows: Iterable[Any], level: int = 0) -> int:
+    """Write ``rows`` as the JSON array ``json.dumps(list(rows), ensure_ascii=False,
+    indent=2)`` would be, at indentation ``level``, a few records at a time; returns how many.
+    """
+    pad = "\n" + "  " * (level + 1)
+    count = 0
+    parts: list[str] = []
+    for row in rows:
+        parts.append(("[" if count == 0 else ",") + pad + json_text(row, level + 1))
+        count += 1
+        if len(parts) >= JSON_BATCH:
+            out.write("".join(parts))
+            parts.clear()
+    parts.append("\n" + "  " * level + "]" if count else "[]")
+    out.write("".join(parts))
+    return count
 
 
 def check_on_existing(name: str, on_existing: str) -> None:

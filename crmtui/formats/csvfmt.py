@@ -57,7 +57,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from crmtui.model import Address, Contact, Email, Phone, Tag, ValidationError
 from crmtui.store import ContactQuery, Repository
@@ -107,22 +107,23 @@ def unescape_cell(cell: str) -> str:
     return cell
 
 
-def export_csv(repo: Repository, viewer_id: str) -> tuple[str, ExportReport]:
-    """Every contact as CSV text; tags only as far as ``viewer_id`` may see them."""
+def export_csv(repo: Repository, viewer_id: str, out: IO[str]) -> ExportReport:
+    """Write every contact to ``out`` as CSV, as it is read; tags only as far as ``viewer_id``
+    may see them."""
     tag_names = {t.id: t.name for t in repo.list_tags(viewer_id)}
     owners = {u.id: u.email for u in repo.list_users()}
-    out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    contacts = repo.find_contacts(ContactQuery(), viewer_id)
-    for c in contacts:
+    count = 0
+    for c in repo.stream_contacts(ContactQuery(), viewer_id):
         writer.writerow(escape_cell(cell) for cell in (
             c.id, c.given_name, c.middle_name, c.family_name, c.company, c.job_title,
             _typed(c.emails), _typed(c.phones), _addresses(c.addresses),
             c.birthday.isoformat() if c.birthday else "", c.notes,
             join_list(tag_names[t] for t in c.tags if t in tag_names),
             owners.get(c.owner_id, ""), c.created.isoformat(), c.modified.isoformat()))
-    return out.getvalue(), ExportReport(counts={"contacts": len(contacts)})
+        count += 1
+    return ExportReport(counts={"contacts": count})
 
 
 def _typed(items: Sequence[Email | Phone]) -> str:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component, Event, vCalAddress, vText
@@ -58,7 +58,7 @@ PARTSTAT = {"needsAction": "NEEDS-ACTION", "accepted": "ACCEPTED", "tentative": 
             "declined": "DECLINED"}
 
 
-def export_ics(repo: Repository, name: str, viewer_id: str) -> tuple[str, ExportReport]:
+def export_ics(repo: Repository, name: str, viewer_id: str, out: IO[str]) -> ExportReport:
     """The activities ``viewer_id`` organizes or takes part in, as an iCalendar text."""
     repo.get_user(viewer_id)
     activities = repo.find_activities(ActivityQuery(user_id=viewer_id))
@@ -75,7 +75,8 @@ def export_ics(repo: Repository, name: str, viewer_id: str) -> tuple[str, Export
         cal.add_component(_event(name, activity, dated, users, contacts, stamp))
     cal.add_missing_timezones()
     counts = {"activities": len(dated), "undated": len(activities) - len(dated)}
-    return cal.to_ical().decode("utf-8"), ExportReport(counts=counts)
+    out.write(cal.to_ical().decode("utf-8"))
+    return ExportReport(counts=counts)
 
 
 def _original(a: Activity) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import IO, Any
 
 from crmtui.model import ValidationError, utcnow
 from crmtui.store import SCHEMA_VERSION, Repository, StoreError
@@ -28,7 +28,9 @@ from .common import (
     ImportReport,
     JSONLimitError,
     check_on_existing,
+    json_text,
     load_json,
+    write_json_array,
 )
 
 OLDEST_SCHEMA = 1  # exports of schema 1 import too (only their sync links are made lean)
@@ -37,13 +39,18 @@ FORMAT_MARKER = "crmtui"
 HEADER_KEYS = ("format", "schema", "exported")
 
 
-def export_json(repo: Repository) -> tuple[str, ExportReport]:
-    """The whole database as crmtui JSON text, and how many records of each kind it holds."""
-    sections = repo.dump()
-    data: dict[str, Any] = {"format": FORMAT_MARKER, "schema": SCHEMA_VERSION,
-                            "exported": utcnow().isoformat(), **sections}
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    return text, ExportReport(counts={name: len(rows) for name, rows in sections.items()})
+def export_json(repo: Repository, out: IO[str]) -> ExportReport:
+    """Write the whole database to ``out`` as crmtui JSON (the text ``json.dumps(..., indent=2,
+    ensure_ascii=False)`` gives), a few records at a time; how many records of each kind."""
+    header: dict[str, Any] = {"format": FORMAT_MARKER, "schema": SCHEMA_VERSION,
+                              "exported": utcnow().isoformat()}
+    out.write("{" + ",".join(f"\n  {json_text(k)}: {json_text(v, 1)}" for k, v in header.items()))
+    counts: dict[str, int] = {}
+    for name, rows in repo.stream_dump():
+        out.write(f",\n  {json_text(name)}: ")
+        counts[name] = write_json_array(out, rows, 1)
+    out.write("\n}\n")
+    return ExportReport(counts=counts)
 
 
 def import_json(repo: Repository, name: str, text: str, *, on_existing: str) -> ImportReport:

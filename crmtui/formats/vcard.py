@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import IO, Any
 
 import vobject
 from vobject.base import Component, ContentLine
@@ -70,13 +70,17 @@ CARD_FIELDS = frozenset(("given_name", "middle_name", "family_name", "company", 
 # --------------------------------------------------------------------------- export
 
 
-def export_vcard(repo: Repository, viewer_id: str, version: str) -> tuple[str, ExportReport]:
-    """Every contact as vCards of ``version`` ("3.0" or "4.0")."""
+def export_vcard(repo: Repository, viewer_id: str, version: str, out: IO[str]
+                 ) -> ExportReport:
+    """Write every contact to ``out`` as vCards of ``version`` ("3.0" or "4.0"), as it is
+    read."""
     tag_names = {t.id: t.name for t in repo.list_tags(viewer_id)}
-    contacts = repo.find_contacts(ContactQuery(), viewer_id)
-    text = "".join(_card(c, [tag_names[t] for t in c.tags if t in tag_names], version).serialize()
-                   for c in contacts)
-    return text, ExportReport(counts={"contacts": len(contacts)})
+    count = 0
+    for c in repo.stream_contacts(ContactQuery(), viewer_id):
+        out.write(_card(c, [tag_names[t] for t in c.tags if t in tag_names], version)
+                  .serialize())
+        count += 1
+    return ExportReport(counts={"contacts": count})
 
 
 def _card(c: Contact, tags: Sequence[str], version: str) -> Component:

@@ -73,6 +73,8 @@ class QueryResult:
     total: int
     error: str = ""
     generation: int = -1
+    partial: bool = False
+    """The first contacts only (``ids``), shown while the store is still reading."""
 
 
 class SearchInput(Input):

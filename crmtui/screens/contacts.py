@@ -5,6 +5,12 @@ The query (search text, tag filter and sort) runs in a thread worker as soon as 
 contacts on screen as they come into view. When the search text grows, the new search narrows the
 previous result instead of scanning every contact; recent results are kept while the data does
 not change, so erasing letters is instant too.
+
+Start: with a store opened ``deferred`` (the ``crmtui`` command opens it so), the first rows come
+from the store's front page (:meth:`~crmtui.store.repository.Repository.first_page`) before the
+whole database is read; the query thread then waits for the rest and replaces them. A search
+typed before the search index is built is answered at once with its first matches (a scan in
+the sort order), then in full.
 """
 
 from __future__ import annotations
@@ -97,6 +103,7 @@ class ContactsScreen(Screen[None]):
         self._results: OrderedDict[ContactQuery, QueryResult] = OrderedDict()
         self._cursor_to: str | None = None
         self._seen_generation = -1
+        self._prepare_scheduled = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -122,7 +129,23 @@ class ContactsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
-        self.run_query(self.contact_query, None)
+        try:
+            first = self.repo.first_page(self.contact_query, self.user_id)
+        except StoreError:
+            first = None
+        if first is None:
+            self.run_query(self.contact_query, None)
+            return
+        # A store still reading: its first contacts now, every one once they are read (the
+        # reading starts once these rows are on screen, so it does not delay them).
+        ids, total = first
+        self.show_result(QueryResult(self.contact_query, ids, total, partial=True))
+        self.call_after_refresh(self._query_when_shown)
+
+    def _query_when_shown(self) -> None:
+        if self.result is not None and self.result.partial \
+                and self.result.query == self.contact_query:
+            self.run_query(self.contact_query, None)
 
     def on_screen_resume(self) -> None:
         # Back from the detail view (which may have edited): show what changed.
@@ -200,8 +223,22 @@ class ContactsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="contacts-query")
     def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
-        generation = self.repo.generation
+        def first_matches() -> None:
+            # The store still reading, or its search index building: the first matches from
+            # a scan, at once.
+            first = self.repo.first_page(query, self.user_id)
+            if first is not None and not get_current_worker().is_cancelled:
+                self.post_message(self.Loaded(QueryResult(query, first[0], first[1],
+                                                          partial=True)))
+
         try:
+            searching = base is None and bool(query.text.strip())
+            if searching:
+                first_matches()  # from the front page of a store still reading
+            self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
+            generation = self.repo.generation
+            if searching:
+                first_matches()  # from every contact, before the index is built
             if base is not None:
                 ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
             else:
@@ -229,9 +266,11 @@ class ContactsScreen(Screen[None]):
         result = message.result
         if result.query != self.contact_query:
             return  # a newer query is on its way
-        if self.result is None:  # the first rows: index the search texts once they show
+        if not result.partial and not self._prepare_scheduled:
+            # the first rows of every contact: index the search texts once they show
+            self._prepare_scheduled = True
             self.set_timer(PREPARE_DELAY, self.prepare_search)
-        if not result.error and result.generation == self.repo.generation:
+        if not result.error and not result.partial and result.generation == self.repo.generation:
             self._results[result.query] = result
             self._results.move_to_end(result.query)
             while len(self._results) > CACHED_RESULTS:
@@ -298,7 +337,12 @@ class ContactsScreen(Screen[None]):
         order = "descending" if result.query.descending else "ascending"
         found = len(result.ids)
         text = result.query.text.strip()
-        if text or result.query.tag_ids:
+        if result.partial and text:
+            parts = [f"the first {found:,} of {result.total:,} contacts that match “{text}”"]
+        elif result.partial:
+            parts = [f"{result.total:,} contact{'s' if result.total != 1 else ''}",
+                     "reading the database…"]
+        elif text or result.query.tag_ids:
             parts = [f"{found:,} of {result.total:,} contacts"]
             if text:
                 parts[0] += f" match “{text}”"
@@ -310,7 +354,7 @@ class ContactsScreen(Screen[None]):
             parts.append(f"{len(self.table.marked):,} selected")
         parts.append(f"sorted by {column.label.lower()}, {order}")
         parts.append(self.last_sync_text())
-        if result.query != self.contact_query:
+        if result.query != self.contact_query or (result.partial and text):
             parts.append("searching…")
         # One line of fixed height: no layout pass (it would repaint the whole screen).
         status.update("  ·  ".join(parts), layout=False)

@@ -209,6 +209,26 @@ class Repository(ABC):
         matching = set(self.contact_ids(ContactQuery(text=text), viewer_id))
         return [cid for cid in ids if cid in matching]
 
+    def all_contact_ids(self) -> Iterable[str]:
+        """The id of every contact, in no particular order (finding the contact an id or an
+        abbreviated id names needs no sorting). This default sorts them."""
+        return self.contact_ids(ContactQuery(), None)
+
+    def first_page(self, query: ContactQuery, viewer_id: str | None
+                   ) -> tuple[list[str], int] | None:
+        """Without waiting for the whole database, when the store can: the ids of the first
+        contacts of ``query`` (its first screenfuls, not every one) and how many contacts
+        there are; None when it cannot (then :meth:`contact_ids` answers). The TUI shows
+        them while the store is still reading (a store opened ``deferred``). This default
+        cannot."""
+        return None
+
+    def wait_until_loaded(self) -> None:
+        """Read now what a store opened ``deferred`` has not read yet, and return once it is
+        read (the TUI's query thread calls it first, so that the generation it notes is that
+        of the whole database). This default has nothing to read."""
+        return None
+
     def prepare_search(self, sort: str = "name") -> None:
         """Build what text searches (in the ``sort`` order) need ahead of the first one: the UI
         calls it in a thread once the list shows, so the first letter typed is answered at
@@ -217,6 +237,27 @@ class Repository(ABC):
 
     @abstractmethod
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]: ...
+
+    def stream_contacts(self, query: ContactQuery, viewer_id: str | None,
+                        batch: int = 500) -> Iterator[Contact]:
+        """The contacts of ``query`` in its order, as :meth:`find_contacts` returns them, built
+        ``batch`` at a time: a caller that writes each one out (``contacts list --json``,
+        export) holds a batch in memory, not every contact. A contact deleted meanwhile is left
+        out. Implementations may do better than this default (a server-side cursor)."""
+        ids = self.contact_ids(query, viewer_id)
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            try:
+                found = self.get_contacts(chunk, viewer_id)
+            except NotFound:  # deleted since the ids were read: one at a time
+                found = []
+                for cid in chunk:
+                    try:
+                        found.append(self.get_contact(cid, viewer_id))
+                    except NotFound:
+                        continue
+            yield from found
+            del found  # before the next batch is built: one batch in memory at a time
 
     @abstractmethod
     def count_contacts(self) -> int: ...
@@ -332,6 +373,12 @@ class Repository(ABC):
     @abstractmethod
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every record of every kind, as the JSON export writes them."""
+
+    def stream_dump(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        """:meth:`dump` a table at a time, each table's records made as they are read (the
+        JSON export writes them as they come). This default builds the whole dump first."""
+        for name, rows in self.dump().items():
+            yield name, iter(rows)
 
     @abstractmethod
     def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -40,6 +40,8 @@ from crmtui.store.tinydb_base import (
 class DumpTables(TinyDBBase):
     """Every record of every table, out and in."""
 
+    _touched: set[str] | None  # the contacts a transaction changed (None: maybe every one)
+
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         with self._rlock:
             self._read()
@@ -53,6 +55,15 @@ class DumpTables(TinyDBBase):
                 else:
                     out[name] = [_doc(k, d) for k, d in table.items()]
             return out
+
+    def stream_dump(self) -> Iterator[tuple[str, Iterator[dict[str, Any]]]]:
+        # The tables as this process holds them now: a commit of another process, read
+        # meanwhile, replaces the tables rather than changing them.
+        with self._rlock:
+            self._read()
+            tables = [(name, self._table(name)) for name in TABLES]
+        for name, table in tables:
+            yield name, _rows(name, table)
 
     def load_dump(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
         unknown = sorted(set(data) - set(TABLES) - {"format", "schema", "exported"})
@@ -106,6 +117,7 @@ class DumpTables(TinyDBBase):
                 if parsed_rows:
                     self._put_docs(name, parsed_rows)
             self._check_references()
+            self._touched = None  # every contact may have changed: the front page is rebuilt
             self._index = None
             self._remote_links = None
         return {name: len(parsed_rows) for name, parsed_rows in parsed.items()}
@@ -162,6 +174,20 @@ class DumpTables(TinyDBBase):
             for doc in self._table(name).values():
                 if doc["user_id"] not in users:
                     raise NotFound(f"{name}: refers to a missing user {doc['user_id']}")
+
+
+def _rows(name: str, table: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The records of the table ``name`` as :meth:`DumpTables.dump` lists them, one at a time."""
+    for key in list(table):
+        doc = table.get(key)
+        if doc is None:
+            continue
+        if name in (SETTINGS, LINKS):
+            yield dict(doc)
+        elif name == STATE:
+            yield {"key": key, **doc}
+        else:
+            yield _doc(key, doc)
 
 
 def _field_problem(cls: type, row: Any, path: str = "") -> tuple[str, str] | None:

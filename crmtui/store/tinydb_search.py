@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import compress
@@ -10,7 +11,27 @@ from itertools import compress
 from crmtui.model import ValidationError, fold
 from crmtui.store.repository import CONTACT_SORTS, ContactQuery
 from crmtui.store.tinydb_base import CONTACTS, TinyDBBase
-from crmtui.store.tinydb_index import _ContactIndex, _haystack, _mask, _phone_digits
+from crmtui.store.tinydb_index import (
+    _CONTACT_KEYS,
+    _ContactIndex,
+    _haystack,
+    _mask,
+    _phone_digits,
+)
+
+FIRST_MATCHES = 200
+"""Matches a scan finds before the index is built (a few screenfuls)."""
+SCAN_AT_MOST = 20_000
+"""Contacts such a scan tests at most (its time stays a fraction of building the index)."""
+
+
+def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
+    """Whether a search text holds every word (or, for a phone-like word, its digits)."""
+    return all(word in text or (digits is not None and digits in text) for word, digits in tests)
+
+
+_ORDERING = threading.Lock()
+"""Held while a thread sorts every contact outside the store's lock (one sort at a time)."""
 
 
 class ContactSearch(TinyDBBase):
@@ -21,11 +42,36 @@ class ContactSearch(TinyDBBase):
             self._index = _ContactIndex()
         return self._index
 
+    def _ensure_order(self, sort: str) -> None:
+        """Sort every contact by ``sort`` outside the store's lock (a second at 100,000
+        contacts, during which the UI thread's reads would otherwise wait), keeping the order
+        only when nothing was written meanwhile (else the search sorts under the lock).
+        Threads asking at once wait for the one sorting rather than each sorting again."""
+        with _ORDERING, self._rlock:
+            self._read()
+            index = self._index_ready()
+            if sort in index.orders or self._depth:
+                return
+            generation = self._generation
+            items = list(self._table(CONTACTS).items())
+        with _ORDERING:
+            if sort in index.orders:  # sorted by another thread meanwhile
+                return
+            fn = _CONTACT_KEYS[sort]
+            keys = {cid: f"{fn(doc)}\x00{cid}" for cid, doc in items}
+            order = sorted(keys, key=keys.__getitem__)
+            with self._rlock:
+                if (self._index is index and self._generation == generation
+                        and self._depth == 0 and sort not in index.orders):
+                    index.sort_keys[sort] = keys
+                    index.orders[sort] = order
+
     def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
         if query.sort not in CONTACT_SORTS:
             raise ValidationError("sort", f"must be one of {', '.join(CONTACT_SORTS)}", query.sort)
+        self._ensure_order(query.sort)
         if query.text.strip():
-            self._await_prepared()
+            self._await_prepared(query.sort)
         with self._rlock:
             self._read()
             table = self._table(CONTACTS)
@@ -96,9 +142,45 @@ class ContactSearch(TinyDBBase):
                 if sort in CONTACT_SORTS and index.hay is not None:
                     index.picker(sort, self._table(CONTACTS))
 
-    def _await_prepared(self) -> None:
-        """Wait for a prepare_search under way (its result serves the search about to run);
-        never while this thread holds the store's lock (the preparation needs it)."""
+    def _first_matches(self, query: ContactQuery) -> tuple[list[str], int] | None:
+        """While the search texts are not indexed yet (being built in a thread): the first
+        :data:`FIRST_MATCHES` contacts matching ``query.text``, by a scan of the contacts in
+        the sort order (kept for the full answer) testing each one's text, at most
+        :data:`SCAN_AT_MOST` of them; None when the index is built, nothing was found, or the
+        query has more than a text. The full answer follows from :meth:`contact_ids`."""
+        words = fold(query.text).split()
+        if (not words or query.tag_ids or query.tag_kind is not None or query.descending
+                or query.modified_since is not None or query.offset
+                or query.sort not in CONTACT_SORTS):
+            return None
+        if self._index is None or self._index.hay is None:
+            self._ensure_order(query.sort)
+        with self._rlock:
+            self._read()
+            index = self._index_ready()
+            if index.hay is not None or self._depth:
+                return None
+            if self._index is not index or query.sort not in CONTACT_SORTS:
+                return None
+            table = self._table(CONTACTS)
+            order = index._order(query.sort, table)  # kept: the full answer needs it too
+            total = len(table)
+            wanted = FIRST_MATCHES if query.limit is None else min(query.limit, FIRST_MATCHES)
+            tests = [(word, _phone_digits(word)) for word in words]
+            found: list[str] = []
+            for cid in order[:SCAN_AT_MOST]:
+                doc = table.get(cid)
+                if doc is None:
+                    continue
+                if _matches(_haystack(doc), tests):
+                    found.append(cid)
+                    if len(found) >= wanted:
+                        break
+        return (found, total) if found else None
+
+    def _await_prepared(self, sort: str = "name") -> None:
+        """Have the search texts built outside the store's lock (the UI thread's reads go on
+        meanwhile), or wait for a prepare_search under way; never while this thread holds the
+        store's lock (the preparation needs it: the search then builds them under it)."""
         if (self._index is None or self._index.hay is None) and not self._rlock._is_owned():  # type: ignore[attr-defined]
-            with self._preparing:
-                pass
+            self.prepare_search(sort)

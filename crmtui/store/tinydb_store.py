@@ -8,11 +8,16 @@ The parts it is built from: :mod:`~crmtui.store.tinydb_base` (the file, locks, t
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from crmtui.model import Account, Contact, ParticipantKind, Tag, TagKind, User, fold, utcnow
+from crmtui.store import tinydb_front as front
 from crmtui.store.repository import ContactQuery, NotFound, StoreConflict
 from crmtui.store.tinydb_activities import ActivityTables
 from crmtui.store.tinydb_base import (
@@ -20,18 +25,224 @@ from crmtui.store.tinydb_base import (
     ACTIVITIES,
     CONTACTS,
     DB_FILE,
+    JOURNAL,
+    LOCK_TIMEOUT,
     SETTINGS,
+    STATE,
     TAGS,
     USERS,
+    TinyDBBase,
     _stored,
 )
 from crmtui.store.tinydb_dump import DumpTables
-from crmtui.store.tinydb_search import ContactSearch
+from crmtui.store.tinydb_index import _haystack, _phone_digits
+from crmtui.store.tinydb_search import ContactSearch, _matches
 from crmtui.store.tinydb_sync import SyncTables
+
+logger = logging.getLogger(__name__)
+
+SMALL_TABLES = (USERS, TAGS, ACCOUNTS, SETTINGS, STATE, JOURNAL)
+"""The tables the front page holds whole (what a screen needs besides the contacts)."""
+
+
+class _Partial:
+    """A store opened on its front page while the whole database is read in a thread."""
+
+    def __init__(self, page: front.FrontPage) -> None:
+        self.page = page
+        self.go = threading.Event()  # the reading may start
+        self.done = threading.Event()  # the reading finished (or failed: error)
+        self.error: BaseException | None = None
+        self.signature: front.Signature = []
 
 
 class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
-    """The repository over one TinyDB JSON file in ``data_dir``."""
+    """The repository over one TinyDB JSON file in ``data_dir``.
+
+    ``deferred``: open on the front page (:mod:`~crmtui.store.tinydb_front`) when it shows the
+    database on disk; the whole database is then read in a thread once something needs more
+    than the front page holds (the first query of the contacts, a write). Meanwhile the small tables, the contacts of the
+    default order's first screenfuls (:meth:`first_page`) and the users' own contacts are
+    served from the front page; other reads wait for the database. After each commit the
+    front page is brought up to date, under the database's lock.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT,
+                 deferred: bool = False) -> None:
+        self._deferred = deferred
+        self._partial: _Partial | None = None
+        self._page: front.FrontPage | None = None  # the front page of the data in memory
+        self._data_signature: front.Signature | None = None  # the files the data was read from
+        self._touched: set[str] | None = set()  # contacts changed in this transaction
+        self._added = 0  # contacts the transaction added (negative: removed)
+        super().__init__(data_dir, lock_timeout=lock_timeout)
+
+    # -- the front page and the deferred read ----------------------------------------------------
+
+    def _load(self) -> None:
+        if self._deferred:
+            self._deferred = False
+            page = front.read(self.data_dir, DB_FILE)
+            if page is not None:
+                self._partial = partial = _Partial(page)
+                threading.Thread(target=self._read_behind, args=(partial,), daemon=True,
+                                 name="crmtui-store-read").start()
+                return
+        TinyDBBase._load(self)
+        self._page = None
+        self._data_signature = front.signature(self.data_dir, DB_FILE)
+
+    def _read_behind(self, partial: _Partial) -> None:
+        """The thread that reads the whole database of a deferred open."""
+        partial.go.wait()
+        try:
+            locked = self._acquire(reading=True)
+            try:
+                self._storage.load()
+                partial.signature = front.signature(self.data_dir, DB_FILE)
+            finally:
+                if locked:
+                    self._flock.release()
+        except BaseException as exc:  # reported by the read that needs the data
+            partial.error = exc
+        finally:
+            partial.done.set()
+        with self._rlock:
+            if self._partial is partial:
+                try:
+                    self._install(partial)
+                except BaseException:  # noqa: S110 - the next read reports it
+                    pass
+
+    def _install(self, partial: _Partial) -> None:
+        """Put the database the thread read in place of the front page (under the lock)."""
+        self._partial = None
+        if partial.error is not None:
+            raise partial.error
+        storage = self._storage
+        loaded = storage.read()
+        storage.load = lambda: loaded  # type: ignore[method-assign]  # read already
+        try:
+            TinyDBBase._load(self)
+        finally:
+            del storage.load
+        self._data_signature = partial.signature
+        self._page = partial.page if partial.page.signature == partial.signature else None
+
+    def wait_until_loaded(self) -> None:
+        self._complete()
+
+    def _complete(self) -> None:
+        """Wait for the whole database (a deferred open); no-op once it is read."""
+        partial = self._partial
+        if partial is None:
+            return
+        partial.go.set()
+        partial.done.wait()
+        with self._rlock:
+            if self._partial is partial:
+                self._install(partial)
+
+    @property
+    def loading(self) -> bool:
+        """Whether the store still serves its front page only (a deferred open)."""
+        return self._partial is not None
+
+    def _read(self) -> None:
+        if self._partial is None:
+            super()._read()
+
+    def refresh(self) -> bool:
+        partial = self._partial
+        if partial is not None:
+            if not partial.done.is_set():
+                return False
+            self._complete()
+            return True
+        return super().refresh()
+
+    def _table(self, name: str) -> dict[str, Any]:
+        partial = self._partial
+        if partial is not None:
+            if name in SMALL_TABLES:
+                return partial.page.tables.setdefault(name, {})
+            self._complete()
+        return super()._table(name)
+
+    def _contact_doc(self, contact_id: str) -> Mapping[str, Any] | None:
+        """A stored contact, from the front page when it holds it."""
+        partial = self._partial
+        if partial is not None and contact_id in partial.page.docs:
+            return partial.page.docs[contact_id]
+        return self._table(CONTACTS).get(contact_id)
+
+    def first_page(self, query: ContactQuery, viewer_id: str | None
+                   ) -> tuple[list[str], int] | None:
+        partial = self._partial
+        if partial is None:
+            return self._first_matches(query)
+        page = partial.page
+        if replace(query, limit=None, text="") != ContactQuery():
+            return None
+        ids = page.ids()
+        words = fold(query.text).split()
+        if words:
+            # The page holds every contact up to its last in the order: those of them that
+            # match are the first matches of all. None when none of them does.
+            tests = [(word, _phone_digits(word)) for word in words]
+            ids = [cid for cid in ids if _matches(_haystack(page.docs[cid]), tests)]
+            if not ids:
+                return None
+        return (ids if query.limit is None else ids[:query.limit]), page.count
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._complete()
+        with self._rlock:
+            if self._depth:
+                with super().transaction():
+                    yield
+                return
+            self._touched = set()
+            self._added = 0
+            # The file lock is held until the front page shows the commit (it is reentrant).
+            self._acquire()
+            try:
+                with super().transaction():
+                    yield
+                self._after_commit()
+            finally:
+                self._flock.release()
+
+    def _touch(self, *contact_ids: str, added: int = 0) -> None:
+        """The transaction changed ``contact_ids``, and added ``added`` contacts (negative:
+        removed), which the front page counts without counting the table."""
+        if self._touched is not None:
+            self._touched.update(contact_ids)
+        self._added += added
+
+    def _after_commit(self) -> None:
+        """Bring the front page up to date with a commit just made (under the file lock)."""
+        signature = front.signature(self.data_dir, DB_FILE)
+        before = self._data_signature
+        if signature == before:
+            return  # nothing was written
+        self._data_signature = signature
+        try:
+            tables = self._storage.read()
+            previous = self._page if self._page is not None and self._page.signature == before \
+                else front.read(self.data_dir, DB_FILE, expected=before)
+            if previous is not None and self._touched is not None:
+                page = front.update(previous, signature, tables, SMALL_TABLES, CONTACTS, USERS,
+                                    self._touched, self._added)
+            else:
+                page = front.build(signature, tables, SMALL_TABLES, CONTACTS, USERS)
+            front.write(self.data_dir, page)
+            self._page = page
+        except Exception:  # a cache: the next start reads the whole database instead
+            logger.exception("cannot bring the front page %s up to date",
+                             self.data_dir / front.FRONT_FILE)
+            self._page = None
 
     # -- users ------------------------------------------------------------------------------------
 
@@ -60,12 +271,11 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
         key = email.strip().casefold()
         with self._rlock:
             self._read()
-            contacts = self._table(CONTACTS)
             for uid, doc in self._table(USERS).items():
                 if doc["email"].casefold() == key:
                     return self._stored_user(uid, doc)
             for uid, doc in self._table(USERS).items():
-                contact = contacts.get(doc.get("contact_id") or "")
+                contact = self._contact_doc(doc.get("contact_id") or "")
                 if contact and any(e["value"].casefold() == key for e in contact.get("emails", ())):
                     return self._stored_user(uid, doc)
         return None
@@ -80,7 +290,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
         user = self.get_user(user_id)
         emails = [user.email]
         with self._rlock:
-            contact = self._table(CONTACTS).get(user.contact_id or "")
+            contact = self._contact_doc(user.contact_id or "")
             for e in (contact or {}).get("emails", ()):
                 if e["value"].casefold() not in {x.casefold() for x in emails}:
                     emails.append(e["value"])
@@ -144,6 +354,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 raise StoreConflict(f"a contact with id {contact.id} already exists")
             self._check_contact_refs(contact, None)
             self._insert(CONTACTS, contact)
+            self._touch(contact.id, added=1)
             if self._index is not None:
                 self._index.put(contact.id, self._table(CONTACTS)[contact.id])
         return contact
@@ -158,6 +369,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 seen.add(contact.id)
                 self._check_contact_refs(contact, None)
             self._put_docs(CONTACTS, ((c.id, _stored(c)) for c in contacts))
+            self._touch(*seen, added=len(seen))
             if self._index is not None:
                 for contact in contacts:
                     self._index.put(contact.id, table[contact.id])
@@ -165,7 +377,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def get_contact(self, contact_id: str, viewer_id: str | None = None) -> Contact:
         with self._rlock:
             self._read()
-            doc = self._table(CONTACTS).get(contact_id)
+            doc = self._contact_doc(contact_id)
             if doc is None:
                 raise NotFound(f"no contact {contact_id}")
             return self._contact(contact_id, doc, viewer_id)
@@ -181,7 +393,11 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                      ) -> list[Contact]:
         with self._rlock:
             self._read()
-            table = self._table(CONTACTS)
+            partial = self._partial
+            table: Mapping[str, Any] = (
+                partial.page.docs if partial is not None
+                and all(cid in partial.page.docs for cid in contact_ids)
+                else self._table(CONTACTS))
             visible = self._visible_tags(viewer_id) if viewer_id is not None else None
             out = []
             for cid in contact_ids:
@@ -208,6 +424,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             if touch:
                 contact = contact.evolve(modified=utcnow())
             self._replace(CONTACTS, contact)
+            self._touch(contact.id)
             if self._index is not None:
                 self._index.put(contact.id, self._table(CONTACTS)[contact.id])
         return contact
@@ -228,6 +445,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                     self._update_fields(ACTIVITIES, {"participants": kept,
                                                      "modified": utcnow().isoformat()}, [aid])
             self._remove(CONTACTS, [contact_id])
+            self._touch(contact_id, added=-1)
             if self._index is not None:
                 self._index.drop(contact_id)
 
@@ -253,6 +471,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                 self._storage.mark_dirty(CONTACTS, [cid])
                 doc["tags"] = tags
                 doc["modified"] = now
+                self._touch(cid)
                 changed += 1
                 if self._index is not None:
                     self._index.put(cid, doc)
@@ -263,10 +482,16 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
         return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
 
+    def all_contact_ids(self) -> list[str]:
+        with self._rlock:
+            self._read()
+            return list(self._table(CONTACTS))
+
     def count_contacts(self) -> int:
         with self._rlock:
             self._read()
-            return len(self._table(CONTACTS))
+            partial = self._partial
+            return partial.page.count if partial is not None else len(self._table(CONTACTS))
 
     def contacts_with_email(self, email: str) -> list[Contact]:
         key = email.strip().casefold()
@@ -338,9 +563,10 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
                     if user_id is None or d["user_id"] == user_id]
 
 
-def open_store(data_dir: str | os.PathLike[str]) -> TinyDBRepository:
-    """Open (creating if needed) the store in ``data_dir``."""
-    return TinyDBRepository(data_dir)
+def open_store(data_dir: str | os.PathLike[str], *, deferred: bool = False) -> TinyDBRepository:
+    """Open (creating if needed) the store in ``data_dir`` (``deferred``: see
+    :class:`TinyDBRepository`)."""
+    return TinyDBRepository(data_dir, deferred=deferred)
 
 
 __all__ = ["TinyDBRepository", "open_store", "DB_FILE"]

@@ -22,6 +22,7 @@ from crmtui.emulator.control_client import EmulatorControl
 from crmtui.emulator.state import authorized_user
 from crmtui.model import Contact, User
 from crmtui.screens.context import Services
+from crmtui.screens.first_run import WelcomeScreen
 from crmtui.store.pg_store import open_postgres
 from crmtui.widgets import LazyTable
 
@@ -115,6 +116,9 @@ def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path 
         async def main() -> None:
             app = CrmApp(services)
             async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                if isinstance(app.screen, WelcomeScreen):  # Bob has linked no account yet
+                    await pilot.press("escape")
                 table = app.screen.query_one("#contacts", LazyTable)
                 await wait_for(pilot, lambda: table.row_count == 1, "Bob's own contact")
                 newcomer = alice_repo.add_contact(Contact(given_name="Nina", family_name="New"))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Header, Input, Static
@@ -17,7 +20,8 @@ from crmtui.model import Contact
 from crmtui.screens import ContactDetailScreen, ContactsScreen, KeysScreen
 from crmtui.screens.contacts import list_name
 from crmtui.screens.context import Services
-from crmtui.store import ContactQuery, Repository, StoreError, TinyDBRepository
+from crmtui.store import ContactQuery, Repository, StoreError, TinyDBRepository, open_store
+from crmtui.store import tinydb_front as front
 from crmtui.widgets import LazyTable
 
 from .pilot_helpers import SIZE, line, plain, status, wait_for
@@ -34,6 +38,12 @@ def run(repo: Repository, user_id: str, check: Check, *, demo: bool = True,
             await wait_for(pilot, lambda: table(app).row_count > 0, "the first rows")
             await check(app, pilot)
     asyncio.run(main())
+
+
+def screen(app: CrmApp) -> ContactsScreen:
+    current = app.screen
+    assert isinstance(current, ContactsScreen)
+    return current
 
 
 def table(app: CrmApp) -> LazyTable:
@@ -643,3 +653,70 @@ def test_narrowing_in_the_store_matches_a_fresh_search(repo) -> None:
             cid for cid in base if cid in fresh]
     repo.delete_contact(few[0])
     assert few[0] not in repo.narrow_contact_ids(few, "bell", world.ann.id)
+
+
+def test_the_first_rows_show_while_the_store_is_still_reading(
+        demo: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store opened deferred: the front page's contacts show at once, every contact once the
+    database is read; a search typed meanwhile is answered then."""
+    repo, user_id = demo
+    monkeypatch.setattr(front, "KEEP", 5)
+    monkeypatch.setattr(front, "LOW", 2)
+    with repo.transaction():  # a commit writes the front page (of 5 contacts)
+        repo.add_contact(Contact(given_name="Aaron", family_name="Aardvark", owner_id=user_id))
+    expected = repo.contact_ids(ContactQuery(), user_id)
+    release = threading.Event()
+    reading = TinyDBRepository._read_behind
+
+    def held(self: TinyDBRepository, partial: Any) -> None:
+        release.wait(600)
+        reading(self, partial)
+
+    monkeypatch.setattr(TinyDBRepository, "_read_behind", held)
+    deferred = open_store(repo.data_dir, deferred=True)
+
+    async def polled(condition: Callable[[], bool], what: str) -> None:
+        # Not wait_for: it waits for the workers, and the query's waits for the store.
+        for _ in range(1000):
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    async def main() -> None:
+        app = CrmApp(Services(deferred, user_id, Path(deferred.path).parent, demo=True))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await check(app, pilot)
+        finally:
+            release.set()  # the query threads wait for it (and asyncio.run for them)
+
+    async def check(app: CrmApp, pilot: Pilot) -> None:
+        await polled(lambda: table(app).row_count > 0, "the first rows")
+        await asyncio.sleep(0.2)
+        assert deferred.loading
+        assert list(table(app).keys) == expected[:5]
+        assert "Aardvark, Aaron" in line(table(app), 1)
+        assert f"{len(expected)} contacts" in status(pilot)
+        assert "reading the database" in status(pilot)
+        # Typed while the store reads (pilot.press would wait for the query's thread).
+        app.screen.query_one("#search", Input).value = "aardv"
+        await polled(lambda: table(app).row_count == 1, "the first matches")
+        # Still held: the first matches come from the front page, the rest waits for the data.
+        assert deferred.loading
+        assert list(table(app).keys) == expected[:1]  # Aardvark, among the first contacts
+        assert "searching" in status(pilot)
+        release.set()
+        await wait_for(pilot, lambda: not screen(app).result.partial, "the search's result")
+        assert table(app).row_count == 1
+        assert not deferred.loading
+        assert "1 of" in status(pilot) and "reading" not in status(pilot)
+        app.screen.query_one("#search", Input).value = ""
+        await wait_for(pilot, lambda: table(app).row_count == len(expected),
+                       "every contact")
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+        deferred.close()
