@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from crmtui.model import Activity, ParticipantKind, SyncKind, User
+from crmtui.model import Activity, ParticipantKind, User
 from crmtui.screens.activity_form import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -26,6 +26,7 @@ from crmtui.screens.activity_form import (
 )
 from crmtui.screens.context import Services
 from crmtui.store.repository import NotFound
+from crmtui.widgets.sync_status import SyncStatusView
 
 NONE = "—"
 
@@ -50,6 +51,8 @@ class ActivityDetailScreen(Screen[None]):
         with VerticalScroll(id="detail"):
             yield Static(self.heading(), id="detail-heading")
             yield Static(self.fields(), id="detail-fields")
+            yield SyncStatusView(self.repo, self.services.user_id, self.activity,
+                                 id="detail-sync")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -65,6 +68,7 @@ class ActivityDetailScreen(Screen[None]):
             return
         self.query_one("#detail-heading", Static).update(self.heading())
         self.query_one("#detail-fields", Static).update(self.fields())
+        self.query_one(SyncStatusView).show_for(self.activity)
 
     def action_edit_activity(self) -> None:
         self.app.push_screen(ActivityForm(self.services, self.activity), self._saved)
@@ -116,8 +120,6 @@ class ActivityDetailScreen(Screen[None]):
         grid.add_row("Participants", self.participants(users) or NONE)
         grid.add_row("Location", a.location or NONE)
         grid.add_row("Show in calendar", "yes" if a.show_in_calendar else "no")
-        linked = self.repo.get_link(self.services.user_id, SyncKind.ACTIVITIES, a.id)
-        grid.add_row("Google Calendar", "linked" if linked is not None else "not linked")
         grid.add_row("Notes", Text(a.notes) if a.notes else NONE)
         grid.add_row("Created", _stamp(a.created))
         grid.add_row("Modified", _stamp(a.modified))

@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from crmtui.app import CrmApp
-from crmtui.model import Activity, ActivityType, Participant, ParticipantKind
+from crmtui.model import Activity, ActivityType, Participant, ParticipantKind, SyncKind
 from crmtui.screens.activities import (
     EARLIER,
     LATER,
@@ -25,6 +25,7 @@ from crmtui.screens.activity_form import ActivityForm
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.context import Command
 from crmtui.store import StoreError
+from crmtui.widgets.sync_status import SyncStatusView
 
 from .activity_fixtures import PARIS, World, run, table, world
 from .pilot_helpers import SIZE, line, wait_for
@@ -161,6 +162,9 @@ def test_enter_opens_the_page_e_the_form_n_a_new_one(world: World) -> None:
         await pilot.press("enter")  # the read-only page, as for a contact
         await wait_for(pilot, lambda: isinstance(app.screen, ActivityDetailScreen), "the page")
         assert app.screen.activity.id == "call"
+        status = app.screen.query_one(SyncStatusView)  # the activity's own sync status
+        assert status.status is not None and status.record.id == "call"
+        assert status.status.kind is SyncKind.ACTIVITIES and status.status.headline
         await pilot.press("e")  # e on the page edits
         await wait_for(pilot, lambda: isinstance(app.screen, ActivityForm), "the form")
         assert app.screen.activity.id == "call"
