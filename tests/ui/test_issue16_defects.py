@@ -273,7 +273,10 @@ def test_sync_settings_fit_80_columns(demo_google: Demo) -> None:
                 period = screen.query_one(f"#{name}-period", Select)
                 box = screen.query_one(f"#{name}-auto", Checkbox)
                 period.focus()
-                await pilot.pause()
+                for _ in range(100):  # focus scrolls it into view, in a later refresh
+                    await pilot.pause(0.02)
+                    if shows(app, period, 1) and shows(app, period, period.region.width - 2):
+                        break
                 width = period.region.width
                 assert shows(app, period, 1) and shows(app, period, width - 2), name
                 label = str(box.label)
