@@ -283,7 +283,8 @@ def test_sync_settings_fit_80_columns(demo_google: Demo) -> None:
                 assert shows(app, box, len(label) + 4), (name, box.region)  # label not cut
             for widget in screen.query(Label).results():
                 text = str(widget.content)
-                on_screen = widget.region.height and 0 <= widget.region.y < 24
+                # on screen: its first cell shows it (not scrolled away, not under the footer)
+                on_screen = widget.region.height and shows(app, widget, 0, 0)
                 if widget.display and text and on_screen:  # not cut on the right
                     end = min(len(text.splitlines()[0]), widget.region.width) - 1
                     assert shows(app, widget, end, 0), text
