@@ -126,10 +126,15 @@ class ActivityTables(PostgresBase):
             "SELECT ical_uid, id FROM activities WHERE ical_uid = ANY(%s) ORDER BY seq",
             (sorted(uids),))}
 
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity:
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
         with self.transaction():
-            if not self._one("SELECT 1 FROM activities WHERE id = %s FOR UPDATE", (activity.id,)):
+            row = self._one("SELECT modified FROM activities WHERE id = %s FOR UPDATE",
+                            (activity.id,))
+            if row is None:
                 raise NotFound(f"no activity {activity.id}")
+            if expected is not None and row[0] != expected:
+                raise self.changed_meanwhile(self.get_activity(activity.id))
             self._check_activity_refs([activity])
             if touch:
                 activity = activity.evolve(modified=utcnow())

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +230,14 @@ class PostgresRepository(SyncTables):
         return out
 
     def update_contact(self, contact: Contact, viewer_id: str | None = None,
-                       *, touch: bool = True) -> Contact:
+                       *, touch: bool = True, expected: datetime | None = None) -> Contact:
         with self.transaction():
-            row = self._one("SELECT tags FROM contacts WHERE id = %s FOR UPDATE", (contact.id,))
+            row = self._one("SELECT tags, modified FROM contacts WHERE id = %s FOR UPDATE",
+                            (contact.id,))
             if row is None:
                 raise NotFound(f"no contact {contact.id}")
+            if expected is not None and row[1] != expected:
+                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id))
             if viewer_id is not None:
                 old_tags = list(row[0])
                 visible = self._visible_among(list(dict.fromkeys([*old_tags, *contact.tags])),
@@ -242,7 +246,8 @@ class PostgresRepository(SyncTables):
                 contact = contact.evolve(tags=[t for t in contact.tags if t in visible] + hidden)
             self._check_contact_refs([contact])
             if touch:
-                contact = contact.evolve(modified=utcnow())
+                contact = contact.evolve(modified=utcnow(),
+                                         modified_by=viewer_id or contact.modified_by)
             self._replace_contact(contact)
         return contact
 

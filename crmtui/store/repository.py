@@ -44,6 +44,21 @@ class StoreConflict(StoreError):
     """The request clashes with what is stored (a duplicate, a record still in use)."""
 
 
+class ChangedMeanwhile(StoreConflict):
+    """A save based on a record someone else changed since it was read: the ``expected``
+    version (the ``modified`` stamp the editor read) is no longer the stored one. ``current``
+    is the record as now stored, ``by`` the user who changed it last ("" when unknown),
+    ``by_name`` that user's name and ``at`` when."""
+
+    def __init__(self, current: Contact | Activity, by_name: str) -> None:
+        self.current = current
+        self.by = current.modified_by
+        self.by_name = by_name
+        self.at = current.modified
+        when = current.modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(f"changed by {by_name} at {when}; review their values and save again")
+
+
 class SyncLocked(StoreError):
     """Another sync of the same user and kind holds the lock (:meth:`Repository.sync_lock`)."""
 
@@ -183,10 +198,13 @@ class Repository(ABC):
 
     @abstractmethod
     def update_contact(self, contact: Contact, viewer_id: str | None = None,
-                       *, touch: bool = True) -> Contact:
+                       *, touch: bool = True, expected: datetime | None = None) -> Contact:
         """Store ``contact``; tags the viewer cannot see are kept as they were.
 
-        ``touch`` sets the modification time to now (sync passes False to keep Google's)."""
+        ``touch`` sets the modification time to now (sync passes False to keep Google's) and,
+        with a viewer, ``modified_by`` to the viewer. ``expected``: the ``modified`` stamp the
+        caller read; when the stored one differs (someone saved meanwhile), nothing is written
+        and :class:`ChangedMeanwhile` is raised (checked and written in one transaction)."""
 
     @abstractmethod
     def delete_contact(self, contact_id: str) -> None:
@@ -294,7 +312,10 @@ class Repository(ABC):
         """For each of these calendar UIDs carried by an activity (``ical_uid``), its id."""
 
     @abstractmethod
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity: ...
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
+        """Store ``activity``; ``touch`` and ``expected`` as for :meth:`update_contact` (the
+        caller sets ``modified_by``)."""
 
     @abstractmethod
     def delete_activity(self, activity_id: str) -> None: ...
@@ -406,6 +427,24 @@ class Repository(ABC):
             yield
         finally:
             lock.release()
+
+    def changed_meanwhile(self, current: Contact | Activity) -> ChangedMeanwhile:
+        """The error for a save refused because ``current`` (as stored) changed meanwhile."""
+        name = "someone else"
+        if current.modified_by:
+            try:
+                name = self.get_user(current.modified_by).name
+            except StoreError:
+                pass
+        return ChangedMeanwhile(current, name)
+
+    def watch(self, stop: Any, interval: float = 1.0) -> Iterator[bool]:
+        """Yield whenever another process may have committed, until ``stop`` (a
+        ``threading.Event``) is set: the TUI's live updates. Each item is :meth:`refresh`'s
+        answer. This default polls :meth:`refresh` every ``interval`` seconds; a store that can
+        be told of commits (PostgreSQL's LISTEN) waits for them instead."""
+        while not stop.wait(interval):
+            yield self.refresh()
 
     def erase(self) -> None:
         """Remove every record of every kind, in one transaction (``crmtui db copy --force``

@@ -56,10 +56,14 @@ class ActivityTables(TinyDBBase):
             return {doc["ical_uid"]: aid for aid, doc in self._table(ACTIVITIES).items()
                     if doc.get("ical_uid") in uids}
 
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity:
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
         with self.transaction():
-            if activity.id not in self._table(ACTIVITIES):
+            old = self._table(ACTIVITIES).get(activity.id)
+            if old is None:
                 raise NotFound(f"no activity {activity.id}")
+            if expected is not None and datetime.fromisoformat(old["modified"]) != expected:
+                raise self.changed_meanwhile(self.get_activity(activity.id))
             self._check_activity_refs(activity)
             if touch:
                 activity = activity.evolve(modified=utcnow())
