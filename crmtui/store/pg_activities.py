@@ -17,7 +17,13 @@ from crmtui.model import (
     utcnow,
 )
 from crmtui.store.pg_base import PostgresBase, clean, jsonb, like_word
-from crmtui.store.repository import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict
+from crmtui.store.repository import (
+    ACTIVITY_SORTS,
+    ActivityQuery,
+    NotFound,
+    StoreConflict,
+    new_version,
+)
 
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 _COLUMNS = ("id, doc, organizer_id, all_day, start_at, local_date, sort_start, show_in_calendar, "
@@ -138,6 +144,8 @@ class ActivityTables(PostgresBase):
             self._check_activity_refs([activity])
             if touch:
                 activity = activity.evolve(modified=utcnow())
+            else:
+                activity = activity.evolve(modified=new_version(row[0], activity.modified))
             self._replace_activity(activity)
         return activity
 

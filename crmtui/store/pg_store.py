@@ -45,6 +45,7 @@ from crmtui.store.repository import (
     NotFound,
     StoreConflict,
     SyncLocked,
+    new_version,
 )
 from crmtui.store.tinydb_index import _phone_digits
 
@@ -248,6 +249,8 @@ class PostgresRepository(SyncTables):
             if touch:
                 contact = contact.evolve(modified=utcnow(),
                                          modified_by=viewer_id or contact.modified_by)
+            else:
+                contact = contact.evolve(modified=new_version(row[1], contact.modified))
             self._replace_contact(contact)
         return contact
 

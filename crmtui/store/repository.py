@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,14 @@ class ChangedMeanwhile(StoreConflict):
         self.by_name = by_name
         self.at = current.modified
         when = current.modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        super().__init__(f"changed by {by_name} at {when}; review their values and save again")
+        super().__init__(f"changed by {by_name} at {when}")
+
+
+def new_version(stored: datetime, given: datetime) -> datetime:
+    """The ``modified`` stamp a write kept (``touch=False``) stores: the one given, except
+    that a write never leaves the stored stamp as it was (it is the version a save based on
+    the old record is refused by), so the stamp it already had is moved on by a microsecond."""
+    return given + timedelta(microseconds=1) if given == stored else given
 
 
 class SyncLocked(StoreError):
@@ -202,7 +209,8 @@ class Repository(ABC):
         """Store ``contact``; tags the viewer cannot see are kept as they were.
 
         ``touch`` sets the modification time to now (sync passes False to keep Google's) and,
-        with a viewer, ``modified_by`` to the viewer. ``expected``: the ``modified`` stamp the
+        with a viewer, ``modified_by`` to the viewer; without it, a stamp equal to the stored
+        one moves on by a microsecond (:func:`new_version`: every write is a new version). ``expected``: the ``modified`` stamp the
         caller read; when the stored one differs (someone saved meanwhile), nothing is written
         and :class:`ChangedMeanwhile` is raised (checked and written in one transaction)."""
 

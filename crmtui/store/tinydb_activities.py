@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from crmtui.model import Activity, ValidationError, check_aware, fold, utcnow
-from crmtui.store.repository import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict
+from crmtui.store.repository import (
+    ACTIVITY_SORTS,
+    ActivityQuery,
+    NotFound,
+    StoreConflict,
+    new_version,
+)
 from crmtui.store.tinydb_base import ACTIVITIES, TinyDBBase
 
 
@@ -67,6 +73,9 @@ class ActivityTables(TinyDBBase):
             self._check_activity_refs(activity)
             if touch:
                 activity = activity.evolve(modified=utcnow())
+            else:
+                activity = activity.evolve(modified=new_version(
+                    datetime.fromisoformat(old["modified"]), activity.modified))
             self._replace(ACTIVITIES, activity)
         return activity
 

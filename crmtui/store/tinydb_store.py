@@ -19,7 +19,7 @@ from typing import Any
 
 from crmtui.model import Account, Contact, ParticipantKind, Tag, TagKind, User, fold, utcnow
 from crmtui.store import tinydb_front as front
-from crmtui.store.repository import ContactQuery, NotFound, StoreConflict
+from crmtui.store.repository import ContactQuery, NotFound, StoreConflict, new_version
 from crmtui.store.tinydb_activities import ActivityTables
 from crmtui.store.tinydb_base import (
     ACCOUNTS,
@@ -422,6 +422,9 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             if touch:
                 contact = contact.evolve(modified=utcnow(),
                                          modified_by=viewer_id or contact.modified_by)
+            else:
+                contact = contact.evolve(modified=new_version(
+                    datetime.fromisoformat(old["modified"]), contact.modified))
             self._replace(CONTACTS, contact)
             self._touch(contact.id)
             if self._index is not None:

@@ -437,6 +437,21 @@ class RepositoryContract:
                                 touch=False, expected=zoe.modified)
         assert repo.get_contact(zoe.id).job_title == "Edited"
 
+    def test_a_write_that_keeps_the_stamp_is_still_a_new_version(
+            self, repo: Repository, people: dict[str, Contact], ann: User) -> None:
+        zoe = people["zoe"]
+        pulled = repo.update_contact(zoe.evolve(notes="pulled"), touch=False)
+        assert zoe.modified < pulled.modified <= zoe.modified + timedelta(milliseconds=1)
+        assert repo.get_contact(zoe.id).modified == pulled.modified
+        with pytest.raises(ChangedMeanwhile):  # a form opened before the write
+            repo.update_contact(zoe.evolve(job_title="Boss"), ann.id, expected=zoe.modified)
+        act = repo.add_activity(Activity(title="Call", owner_id=ann.id))
+        kept = repo.update_activity(act.evolve(ical_uid="uid-1"), touch=False)
+        assert kept.modified > act.modified
+        with pytest.raises(ChangedMeanwhile):
+            repo.update_activity(act.evolve(title="Call back"), expected=act.modified)
+        assert repo.get_activity(act.id).ical_uid == "uid-1"
+
     def test_save_on_a_stale_activity_is_refused(self, repo: Repository, reopen: Callable[[], Repository],
                                                  ann: User, bob: User) -> None:
         act = repo.add_activity(Activity(title="Kick-off", owner_id=ann.id))
