@@ -41,6 +41,12 @@ class Member:
                                *args], capture_output=True, text=True, env=env, timeout=120,
                               stdin=subprocess.DEVNULL)
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if k != "CRMTUI_DATABASE"}
+        return subprocess.Popen([sys.executable, "-m", "crmtui", "--data-dir", str(self.home),
+                                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, stdin=subprocess.DEVNULL)
+
     def ok(self, *args: str) -> str:
         done = self.run(*args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
@@ -98,6 +104,27 @@ def test_two_members_share_one_database(pg_url: str, emulator: Emulator,  # noqa
     assert refused.returncode == 1 and "no tag named 'Secret'" in refused.stderr
     # Bob's edit of the contact keeps the tag he cannot see.
     bob.ok("contacts", "edit", carol["id"], "--company", "Client Corp")
+    assert len(alice.json("contacts", "show", carol["id"])["tags"]) == 1
+
+    # Both edit Carol at the same moment, each a field of their own: neither edit is silently
+    # lost. An edit refused because the other saved first says who and when; run again, it
+    # lands on their version.
+    names = {alice: "Alice Ames", bob: "Bob Burns"}
+    for round_ in range(3):
+        edits = {alice: ("--title", f"Buyer {round_}"), bob: ("--notes", f"Bob's note {round_}")}
+        running = {m: m.start("contacts", "edit", carol["id"], *opts)
+                   for m, opts in edits.items()}
+        for member, proc in running.items():
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                other = names[bob if member is alice else alice]
+                assert err.startswith("Error: not saved: the contact was changed by "
+                                      f"{other} at "), err
+                assert "Traceback" not in err
+                member.ok("contacts", "edit", carol["id"], *edits[member])
+        shown = bob.json("contacts", "show", carol["id"])
+        assert (shown["job_title"], shown["notes"], shown["company"]) == (
+            f"Buyer {round_}", f"Bob's note {round_}", "Client Corp")
     assert len(alice.json("contacts", "show", carol["id"])["tags"]) == 1
 
 
