@@ -6,8 +6,9 @@ implementation lives beside it. Query objects are small frozen dataclasses.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -446,13 +447,14 @@ class Repository(ABC):
                 pass
         return ChangedMeanwhile(current, name)
 
-    def watch(self, stop: Any, interval: float = 1.0) -> Iterator[bool]:
-        """Yield whenever another process may have committed, until ``stop`` (a
-        ``threading.Event``) is set: the TUI's live updates. Each item is :meth:`refresh`'s
-        answer. This default polls :meth:`refresh` every ``interval`` seconds; a store that can
-        be told of commits (PostgreSQL's LISTEN) waits for them instead."""
+    def watch(self, stop: threading.Event, changed: Callable[[], None],
+              interval: float = 1.0) -> None:
+        """Call ``changed`` whenever another process may have committed, until ``stop`` is set
+        (the TUI's live updates run it in a thread; ``changed`` then checks :attr:`generation`).
+        This default polls: it calls ``changed`` every ``interval`` seconds. A store that is
+        told of commits (PostgreSQL's LISTEN) calls it only when one was made."""
         while not stop.wait(interval):
-            yield self.refresh()
+            changed()
 
     def erase(self) -> None:
         """Remove every record of every kind, in one transaction (``crmtui db copy --force``

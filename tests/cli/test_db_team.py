@@ -130,8 +130,9 @@ def test_two_members_share_one_database(pg_url: str, emulator: Emulator,  # noqa
 
 def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path  # noqa: F811
                                                     ) -> None:
-    """Bob's open TUI reads the database's change counter (one row) each second and shows
-    the contact Alice's process just added, without polling the tables."""
+    """Bob's open TUI is told of Alice's commit (LISTEN/NOTIFY) and shows the contact her
+    process just added; while nothing changes it asks the database nothing (not even the
+    change counter: no polling)."""
     bob_repo = open_postgres(pg_url)
     alice_repo = open_postgres(pg_url)  # Alice's process: its own connection
     try:
@@ -139,6 +140,14 @@ def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path 
                                 Contact(given_name="Bob", family_name="Burns",
                                         emails=["bob@example.com"]))
         services = Services(bob_repo, bob.id, tmp_path / "bob")
+        checks: list[int] = []
+        counter = bob_repo._current_generation
+
+        def counted() -> int:
+            checks.append(1)
+            return counter()
+
+        bob_repo._current_generation = counted  # type: ignore[method-assign]
 
         async def main() -> None:
             app = CrmApp(services)
@@ -148,9 +157,14 @@ def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path 
                     await pilot.press("escape")
                 table = app.screen.query_one("#contacts", LazyTable)
                 await wait_for(pilot, lambda: table.row_count == 1, "Bob's own contact")
+                await asyncio.sleep(0.5)  # the listening thread has started
+                checks.clear()
+                await asyncio.sleep(2.5)  # idle: a polling TUI would ask twice or more
+                assert checks == []
                 newcomer = alice_repo.add_contact(Contact(given_name="Nina", family_name="New"))
                 await wait_for(pilot, lambda: newcomer.id in table.keys, "Alice's new contact")
                 assert table.row_count == 2
+                assert len(checks) >= 1  # asked once it was told
 
         asyncio.run(main())
     finally:

@@ -9,6 +9,7 @@ process would open it).
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -477,6 +478,23 @@ class RepositoryContract:
         repo.update_contact(zoe.evolve(job_title="X"))
         with pytest.raises(ChangedMeanwhile, match="changed by someone else"):
             repo.update_contact(zoe, expected=zoe.modified)
+
+    def test_watch_tells_of_another_process_commit_until_stopped(
+            self, repo: Repository, reopen: Callable[[], Repository]) -> None:
+        other = reopen()
+        told = threading.Event()
+        stop = threading.Event()
+        watcher = threading.Thread(target=repo.watch, args=(stop, told.set, 0.05))
+        watcher.start()
+        try:
+            other.add_contact(Contact(given_name="Nina"))
+            assert told.wait(10)
+            repo.refresh()
+            assert "Nina" in {c.given_name for c in repo.iter_contacts()}
+        finally:
+            stop.set()
+            watcher.join(10)
+        assert not watcher.is_alive()
 
     def test_users(self, repo: Repository, ann: User, bob: User) -> None:
         assert [u.name for u in repo.list_users()] == ["Ann Lee", "Bob Stone"]
