@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from crmtui.store.repository import (
 from crmtui.store.tinydb_index import _phone_digits
 
 _FETCH_BATCH = 2000
+_FIRST_PAGE = 200  # the first matches of a search shown before the rest
 _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 log = logging.getLogger(__name__)
 
@@ -366,6 +368,19 @@ class PostgresRepository(SyncTables):
 
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
         return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
+
+    def first_page(self, query: ContactQuery, viewer_id: str | None
+                   ) -> tuple[list[str], int] | None:
+        """For a search: its first matches (a few screenfuls, one query that stops at them)
+        and how many contacts there are, so that the table shows them before the whole id
+        list of a short search (most contacts) has come."""
+        if not query.text.strip() or query.offset:
+            return None
+        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
+        ids = self.contact_ids(replace(query, limit=limit), viewer_id)
+        if not ids:
+            return None
+        return ids, self.count_contacts()
 
     def count_contacts(self) -> int:
         row = self._one("SELECT count(*) FROM contacts")
