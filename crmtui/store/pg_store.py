@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 class PostgresRepository(SyncTables):
     """The repository over one PostgreSQL database (``postgresql://...``)."""
 
+    _counted: tuple[int | None, int] = (None, 0)  # (generation, number of contacts) for first_page
+
     # -- users ------------------------------------------------------------------------------------
 
     def add_user(self, user: User, contact: Contact | None = None) -> User:
@@ -380,7 +382,12 @@ class PostgresRepository(SyncTables):
         ids = self.contact_ids(replace(query, limit=limit), viewer_id)
         if not ids:
             return None
-        return ids, self.count_contacts()
+        with self._lock:  # the count as of the last change seen: the whole answer recounts
+            seen, count = self._counted
+            if seen != self._seen:
+                count = self.count_contacts()
+                self._counted = (self._seen, count)
+        return ids, count
 
     def count_contacts(self) -> int:
         row = self._one("SELECT count(*) FROM contacts")
