@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_activities.py
 	$(BIN)/python benchmarks/tui.py
 	$(BIN)/python benchmarks/tui_sync.py
+	-$(BIN)/python benchmarks/store_pg.py  # needs PostgreSQL on 127.0.0.1:5432
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

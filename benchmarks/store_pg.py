@@ -6,8 +6,11 @@ temporary PostgreSQL database (dropped at the end; ADMIN_URL default
 postgresql://postgres@127.0.0.1:5432/postgres, a user that may create databases). Each store is
 then opened in a fresh process, which prints: open + first rows (the 50 rows the contacts table
 shows first), the full sorted id list of a column, a filter keystroke (every word of a search,
-median and p95 over the searches of benchmarks/store.py), and one contact edit committed
-(median). Never part of the test run.
+median and p95 over the searches of benchmarks/store.py; "first rows": what the contacts table
+shows first, the store's first page of the search), and one contact edit committed (median, in
+process and as a whole ``crmtui contacts edit`` process). Then a first and an incremental contact
+sync of ``--sync-contacts`` (10,000) contacts a side against the emulator, on each store. Never
+part of the test run.
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ def measure(data_dir: str, database: str) -> dict[str, float]:
             times.append(time.perf_counter() - started)
     out["filter keystroke median"] = statistics.median(times)
     out["filter keystroke p95"] = p95(times)
+    firsts = []
+    for text in SEARCHES:  # what the contacts table shows first: the store's first page
+        for typed in keystrokes(text):
+            query = ContactQuery(text=typed)
+            started = time.perf_counter()
+            if repo.first_page(query, viewer.id) is None:
+                repo.contact_ids(query, viewer.id)
+            firsts.append(time.perf_counter() - started)
+    out["filter keystroke first rows median"] = statistics.median(firsts)
+    out["filter keystroke first rows p95"] = p95(firsts)
     page = repo.contact_ids(ContactQuery(limit=20, offset=1000), None)
     commits = []
     for i, cid in enumerate(page):
@@ -86,15 +99,59 @@ def measure(data_dir: str, database: str) -> dict[str, float]:
     return out
 
 
+def cli_edit(data_dir: str, database: str, repeat: int = 3) -> float:
+    """One contact edit committed by ``crmtui contacts edit`` (the whole process): median."""
+    repo = open_repository(data_dir, database or None)
+    page = repo.contact_ids(ContactQuery(limit=repeat, offset=2000), None)
+    repo.close()
+    where = ["--database", database] if database else []
+    times = []
+    for i, cid in enumerate(page):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", data_dir, *where,
+                        "--user", "bench@example.com", "contacts", "edit", cid,
+                        "--title", f"CLI {i}"], check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def contact_sync(database: str, n: int) -> dict[str, float]:
+    """A first and an incremental (one CRM change) contact sync of ``n`` contacts a side against
+    the in-process emulator, as benchmarks/sync_contacts.py runs them, on the store ``database``
+    ("" for the TinyDB file): seconds."""
+    import sync_contacts
+
+    from crmtui.emulator import Emulator
+
+    sync_contacts.open_store = lambda data_dir: open_repository(data_dir, database or None)
+    with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
+        bench = sync_contacts.Bench(emu, Path(tmp) / "data")
+        bench.seed_gmail(n)
+        bench.seed_crm(n)
+        _, first = bench.sync()
+        bench.sync()  # reads back what the first one wrote
+        bench.crm_edit(1, 1)
+        _, incremental = bench.sync()
+        bench.repo.close()
+    return {f"contact sync first ({n:,} + {n:,})": first,
+            "contact sync incremental (1 change)": incremental}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--sync-contacts", type=int, default=10_000,
+                        help="contacts a side of the contact sync measure (0: leave it out)")
     parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "DATABASE"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--sync-child", metavar="DATABASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(*args.child)))
+        return 0
+    if args.sync_child is not None:
+        print(json.dumps(contact_sync(args.sync_child, args.sync_contacts)))
         return 0
     name = f"crmtui_bench_{uuid.uuid4().hex[:8]}"
     url = args.database.rsplit("/", 1)[0] + "/" + name
@@ -112,13 +169,27 @@ def main() -> int:
                 done = subprocess.run([sys.executable, __file__, "--child", tmp, database],
                                       check=True, capture_output=True, text=True)
                 figures[label] = json.loads(done.stdout)
+                figures[label]["one edit committed, CLI process median"] = cli_edit(tmp,
+                                                                                    database)
+        if args.sync_contacts:
+            for label, database in (("TinyDB", ""), ("PostgreSQL", url)):
+                if database:  # a database of its own for the sync's records
+                    with psycopg.connect(args.database, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}_sync" WITH (FORCE)')
+                        conn.execute(f'CREATE DATABASE "{name}_sync"')
+                    database = f"{url}_sync"
+                done = subprocess.run([sys.executable, __file__, "--sync-child", database,
+                                       "--sync-contacts", str(args.sync_contacts)],
+                                      check=True, capture_output=True, text=True)
+                figures[label].update(json.loads(done.stdout))
     finally:
         with psycopg.connect(args.database, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(f"\n{args.contacts:,} contacts            TinyDB   PostgreSQL   ratio")
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_sync" WITH (FORCE)')
+    print(f"\n{args.contacts:,} contacts{'':<22} TinyDB   PostgreSQL   ratio")
     for key in figures["TinyDB"]:
         a, b = figures["TinyDB"][key], figures["PostgreSQL"][key]
-        print(f"{key:<34} {a * 1000:8.1f} ms {b * 1000:8.1f} ms {b / a if a else 0:6.2f}x")
+        print(f"{key:<40} {a * 1000:8.1f} ms {b * 1000:8.1f} ms {b / a if a else 0:6.2f}x")
     return 0
 
 

@@ -63,6 +63,7 @@ AUTO_SYNC_CHECK = 20.0
 """Seconds between checks whether an automatic sync is due."""
 AUTO_SYNC_FIRST = 2.0
 """Seconds after start-up before the first such check (at most ``auto_sync_check``)."""
+log = logging.getLogger(__name__)
 STORE_POLL = 1.0
 """Seconds between checks whether another process changed the database."""
 
@@ -197,6 +198,7 @@ class CrmApp(App[None]):
         self.sync_results: dict[SyncKind, str] = {}
         """How each kind's last run ended, in a line (for the shell after quitting)."""
         self.quit_when_synced = False
+        self._watch_stop = threading.Event()
         for name in SECTIONS:
             self.add_mode(name, partial(self.make_section, name))
 
@@ -245,7 +247,7 @@ class CrmApp(App[None]):
             self.services.sync_notes.target = self.note_from_thread
         self._seen_generation = self.repo.generation
         if self.store_poll > 0:
-            self.set_interval(self.store_poll, self.poll_store)
+            self.watch_store()
         if self.auto_sync and self.auto_sync_check > 0 and self.services.sync is not None:
             self.set_timer(min(AUTO_SYNC_FIRST, self.auto_sync_check), self.run_due_syncs)
             self.set_interval(self.auto_sync_check, self.run_due_syncs)
@@ -382,6 +384,30 @@ class CrmApp(App[None]):
             return
         if self._store_check is None or self._store_check.is_finished:
             self._store_check = self.check_store()
+
+    def watch_store(self) -> None:
+        """Check the store whenever it may have changed: the repository says when (every
+        ``store_poll`` seconds, or when told of a commit), in a thread of its own until the app
+        ends (not a worker: it never finishes)."""
+        stop = self._watch_stop
+
+        def changed() -> None:
+            if not stop.is_set():
+                try:
+                    self.call_from_thread(self.poll_store)
+                except RuntimeError:  # the app ended meanwhile
+                    stop.set()
+
+        def watch() -> None:
+            try:
+                self.repo.watch(stop, changed, self.store_poll)
+            except Exception:  # the app goes on without live updates
+                log.warning("watching the store for changes failed", exc_info=True)
+
+        threading.Thread(target=watch, name="crmtui-store-watch", daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self._watch_stop.set()
 
     @work(thread=True, group="store-poll", exit_on_error=False)
     def check_store(self) -> None:

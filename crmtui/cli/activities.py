@@ -43,7 +43,7 @@ from crmtui.model import (
     check_zone,
     parse_date,
 )
-from crmtui.store import ActivityQuery, NotFound, Repository
+from crmtui.store import ActivityQuery, ChangedMeanwhile, NotFound, Repository
 
 ACTIVITY_OPTIONS = {
     "title": "--title", "type": "--type", "start": "--start", "end": "--end",
@@ -321,7 +321,12 @@ def activities_edit(session: Session, activity_id: str, title: str | None, type_
                                "(see `crmtui activities edit --help`)")
     with option_errors({**ACTIVITY_OPTIONS, "participants": "--add-participant"}):
         updated = activity.evolve(**changes)
-    updated = repo.update_activity(updated)
+    try:
+        updated = repo.update_activity(updated.evolve(modified_by=viewer),
+                                       expected=activity.modified)
+    except ChangedMeanwhile as exc:
+        fail(f"not saved: the activity was {exc} while this command ran; run it again to "
+             "apply your change to their version")
     if as_json:
         emit_json(updated.to_dict())
     else:

@@ -42,7 +42,7 @@ from crmtui.model import (
     TagKind,
     ValidationError,
 )
-from crmtui.store import CONTACT_SORTS, ContactQuery, NotFound, Repository
+from crmtui.store import CONTACT_SORTS, ChangedMeanwhile, ContactQuery, NotFound, Repository
 
 # (option, model field, help) of a contact's single-valued fields.
 CONTACT_FIELDS = (
@@ -315,7 +315,11 @@ def contacts_edit(session: Session, contact_id: str, add_email: tuple[str, ...],
                                "(see `crmtui contacts edit --help`)")
     with option_errors({**CONTACT_OPTIONS, "emails": "--add-email"}):
         updated = contact.evolve(**changes)
-    updated = repo.update_contact(updated, viewer)
+    try:
+        updated = repo.update_contact(updated, viewer, expected=contact.modified)
+    except ChangedMeanwhile as exc:
+        fail(f"not saved: the contact was {exc} while this command ran; run it again to "
+             "apply your change to their version")
     updated = repo.get_contact(updated.id, viewer)
     if as_json:
         emit_json(updated.to_dict())

@@ -134,6 +134,7 @@ class Activity(_Entity):
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
     modified: datetime = field(default_factory=utcnow)
+    modified_by: str = ""  # the user who changed it last ("": unknown, or from before)
 
     _nested = {"participants": Participant}
 
@@ -193,6 +194,7 @@ class Activity(_Entity):
         self.id = check_id("id", self.id)
         self.created = check_aware("created", self.created)
         self.modified = check_aware("modified", self.modified)
+        self.modified_by = check_id("modified_by", self.modified_by, required=False)
 
     @property
     def is_collective(self) -> bool:

@@ -35,9 +35,10 @@ from crmtui.model import (
     fold,
     parse_date,
 )
+from crmtui.screens.contact_form import merge_theirs, shown
 from crmtui.screens.context import Services
 from crmtui.screens.forms import EditForm
-from crmtui.store.repository import ContactQuery, NotFound, StoreError
+from crmtui.store.repository import ChangedMeanwhile, ContactQuery, NotFound, StoreError
 from crmtui.widgets.picker import Choice, Picker
 
 TYPE_LABELS = {ActivityType.TASK: "Task", ActivityType.CALL: "Call",
@@ -52,6 +53,10 @@ ERROR_FIELDS = {"title": "title", "start": "start", "start_date": "start", "time
                 "participants": "participants", "participant": "participants",
                 "location": "location", "notes": "notes"}
 """The model's field names -> the form field whose error label shows the problem."""
+FORM_FIELDS = ("title", "type", "status", "priority",
+               ("start", "end", "all_day", "start_date", "end_date", "timezone"),
+               "organizer_id", "participants", "location", "notes", "show_in_calendar")
+"""The activity's fields the form edits (a start and its end are one)."""
 
 _TIME_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
 
@@ -217,6 +222,7 @@ class ActivityForm(EditForm):
         self.services = services
         self.repo = services.repo
         self.activity = activity
+        self.base = activity  # the stored version the form is based on (its ``modified``)
         self.zone, self.zone_name = local_zone()
         self.people = People(services)
         if activity is None:  # a new one: the next full hour, for an hour
@@ -465,7 +471,13 @@ class ActivityForm(EditForm):
             if self.activity is None:
                 saved = self.repo.add_activity(activity)
             else:
-                saved = self.repo.update_activity(activity)
+                assert self.base is not None
+                saved = self.repo.update_activity(
+                    activity.evolve(modified_by=self.services.user_id or activity.modified_by),
+                    expected=self.base.modified)
+        except ChangedMeanwhile as exc:
+            self.call_later(self.take_theirs, exc, activity)
+            return
         except StoreError as exc:
             label = self.query_one("#form-error", Label)
             label.update(f"Cannot save: {exc}")
@@ -473,6 +485,34 @@ class ActivityForm(EditForm):
             return
         self.saved_id = saved.id
         self.dismiss(saved.id)
+
+    async def take_theirs(self, exc: ChangedMeanwhile, mine: Activity) -> None:
+        """Someone saved the activity since the form read it: as the contact form does, the
+        form takes their values where only they changed something and shows theirs beside
+        mine where both did; saving again saves what the form shows over their version."""
+        assert self.base is not None and isinstance(exc.current, Activity)
+        theirs = exc.current
+        values, both = merge_theirs(self.base, mine, theirs, FORM_FIELDS)
+        self.base = theirs
+        try:
+            self.activity = theirs.evolve(**values)
+        except ValidationError:  # my times do not fit their other changes: theirs
+            self.activity, both = theirs, []
+        self.initial_times = times_of(self.activity, self.zone)
+        await self.recompose()
+        self._sync_all_day()
+        notes = {"form": f"Not saved: {exc}."
+                 + (" Where both of you changed a field, theirs is shown under yours; F2 "
+                    "saves what the form shows." if both else
+                    " Their changes are now in the form; F2 saves it with yours.")}
+        for name in both:
+            target = ERROR_FIELDS.get(name, "form")
+            line = f"{exc.by_name} set: {shown(getattr(theirs, name))}"
+            notes[target] = f"{notes[target]} {line}" if target in notes else line
+        for target, text in notes.items():
+            label = self.query_one(f"#{target}-error", Label)
+            label.update(text)
+            label.add_class("-shown")
 
     @on(Input.Submitted, "#title, #location, #start-date, #start-time, #end-date, #end-time")
     def _submitted(self) -> None:

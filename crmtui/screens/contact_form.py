@@ -32,7 +32,7 @@ from crmtui.model import (
 )
 from crmtui.screens.context import Services
 from crmtui.screens.forms import EditForm, error_label, show_error
-from crmtui.store.repository import StoreError
+from crmtui.store.repository import ChangedMeanwhile, StoreError
 
 NAME_FIELDS = (("honorific", "Title (Dr…)"), ("given_name", "Given name"),
                ("middle_name", "Middle name"), ("family_name", "Family name"))
@@ -41,6 +41,40 @@ ADDRESS_FIELDS = (("street", "Street"), ("city", "City"), ("region", "Region"),
 FIELD_ERRORS = {"name": "given_name", "email": "emails", "email type": "emails",
                 "phone": "phones", "phone type": "phones"}
 """Model field names whose error shows under another field's label."""
+FORM_FIELDS = ("given_name", "middle_name", "family_name", "company", "job_title", "emails",
+               "phones", "addresses", "birthday", "notes")
+"""The contact's fields the form edits (the rest is kept as stored)."""
+
+
+def merge_theirs(base: Any, mine: Any, theirs: Any, names: Sequence[str | tuple[str, ...]]
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """Field by field, what a save refused because someone saved meanwhile should hold: a field
+    only they changed (since ``base``, what the form read) takes their value, one only I changed
+    keeps mine. A tuple of names is one field (a start and its end). Returns those values and
+    the fields both changed differently (mine is kept in the values; the form shows theirs
+    beside it)."""
+    values: dict[str, Any] = {}
+    both: list[str] = []
+    for name in names:
+        group = name if isinstance(name, tuple) else (name,)
+        was, mine_v, theirs_v = (tuple(getattr(r, n) for n in group) for r in (base, mine, theirs))
+        if mine_v == was:
+            values.update(zip(group, theirs_v, strict=True))
+        else:
+            values.update(zip(group, mine_v, strict=True))
+            if theirs_v not in (was, mine_v):
+                both.append(group[0])
+    return values, both
+
+
+def shown(value: Any) -> str:
+    """A field's value in a line of text ("empty" when it has none)."""
+    if isinstance(value, list):
+        value = ", ".join(getattr(v, "value", None) or v.one_line() for v in value)
+    elif value is not None and not isinstance(value, str):
+        value = value.isoformat()
+    text = " ".join(str(value or "").split())
+    return (text[:60] + "…" if len(text) > 60 else text) or "empty"
 
 
 class EntryRow(Vertical):
@@ -134,6 +168,7 @@ class ContactForm(EditForm):
         self.repo = services.repo
         self.user_id = services.user_id
         self.contact = contact
+        self.base = contact  # the stored version the form is based on (its ``modified``)
         self._initial: Any = None
 
     # -- layout -----------------------------------------------------------------------------------
@@ -321,7 +356,12 @@ class ContactForm(EditForm):
             if self.contact is None:
                 saved = self.repo.add_contact(contact)
             else:
-                saved = self.repo.update_contact(contact, self.user_id)
+                assert self.base is not None
+                saved = self.repo.update_contact(contact, self.user_id,
+                                                 expected=self.base.modified)
+        except ChangedMeanwhile as exc:
+            self.call_later(self.take_theirs, exc, contact)
+            return
         except ValidationError as exc:
             self._show({_field_of(exc): _message(exc)})
             return
@@ -330,6 +370,25 @@ class ContactForm(EditForm):
             return
         self.notify(f"Saved {saved.display_name}.", title="Contacts")
         self.dismiss(saved.id)
+
+    async def take_theirs(self, exc: ChangedMeanwhile, mine: Contact) -> None:
+        """Someone saved the contact since the form read it: the form now holds their values
+        where only they changed something, keeps mine where only I did, and shows theirs beside
+        mine where both did; saving again saves what the form shows over their version."""
+        assert self.base is not None and isinstance(exc.current, Contact)
+        theirs = exc.current
+        values, both = merge_theirs(self.base, mine, theirs, FORM_FIELDS)
+        self.base = theirs
+        self.contact = theirs.evolve(**values)
+        await self.recompose()
+        errors = {"form": f"Not saved: {exc}."
+                  + (" Where both of you changed a field, theirs is shown under yours; F2 "
+                     "saves what the form shows." if both else
+                     " Their changes are now in the form; F2 saves it with yours.")}
+        for name in both:
+            key = {"addresses": "address"}.get(name, name)
+            errors[key] = f"{exc.by_name} set: {shown(getattr(theirs, name))}"
+        self._show(errors)
 
     @on(Button.Pressed, "#add-email")
     async def add_email(self) -> None:

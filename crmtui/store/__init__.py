@@ -11,6 +11,7 @@ from crmtui.store.repository import (
     ACTIVITY_SORTS,
     CONTACT_SORTS,
     ActivityQuery,
+    ChangedMeanwhile,
     ContactQuery,
     NotFound,
     Repository,
@@ -39,7 +40,8 @@ def open_repository(data_dir: str | os.PathLike[str], database: str | None = Non
 
 
 __all__ = [
-    "ACTIVITY_SORTS", "CONTACT_SORTS", "DB_FILE", "SCHEMA_VERSION", "ActivityQuery", "ContactQuery",
+    "ACTIVITY_SORTS", "CONTACT_SORTS", "DB_FILE", "SCHEMA_VERSION", "ActivityQuery", "ChangedMeanwhile",
+    "ContactQuery",
     "NotFound", "Repository", "SchemaError", "StorageError", "StoreConflict", "StoreError",
     "SyncLocked", "TinyDBRepository", "is_database_url", "open_repository", "open_store",
 ]

@@ -17,7 +17,13 @@ from crmtui.model import (
     utcnow,
 )
 from crmtui.store.pg_base import PostgresBase, clean, jsonb, like_word
-from crmtui.store.repository import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict
+from crmtui.store.repository import (
+    ACTIVITY_SORTS,
+    ActivityQuery,
+    NotFound,
+    StoreConflict,
+    new_version,
+)
 
 _PRIORITY = {"high": 0, "medium": 1, "low": 2}
 _COLUMNS = ("id, doc, organizer_id, all_day, start_at, local_date, sort_start, show_in_calendar, "
@@ -128,14 +134,21 @@ class ActivityTables(PostgresBase):
             "SELECT ical_uid, id FROM activities WHERE ical_uid = ANY(%s) ORDER BY seq",
             (sorted(uids),))}
 
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity:
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
         with self.transaction():
-            if not self._one("SELECT 1 FROM activities WHERE id = %s FOR UPDATE", (activity.id,)):
+            row = self._one("SELECT modified FROM activities WHERE id = %s FOR UPDATE",
+                            (activity.id,))
+            if row is None:
                 raise NotFound(f"no activity {activity.id}")
             activity.require_organizer()
+            if expected is not None and row[0] != expected:
+                raise self.changed_meanwhile(self.get_activity(activity.id))
             self._check_activity_refs([activity])
             if touch:
                 activity = activity.evolve(modified=utcnow())
+            else:
+                activity = activity.evolve(modified=new_version(row[0], activity.modified))
             self._replace_activity(activity)
         return activity
 

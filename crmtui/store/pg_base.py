@@ -257,6 +257,34 @@ class PostgresBase(Repository):
                 return True
             return False
 
+    def watch(self, stop: threading.Event, changed: Callable[[], None],
+              interval: float = 1.0) -> None:
+        """Wait for other processes' commits on a connection of its own that LISTENs on
+        :data:`~crmtui.store.pg_schema.NOTIFY_CHANNEL` (every commit that wrote sends a NOTIFY),
+        and call ``changed`` when one came: nothing is asked of the database meanwhile. When
+        the connection cannot be made or is lost, the default polling takes over."""
+        try:
+            conn = connect(self.url)
+        except StoreError:
+            logger.warning("cannot listen for changes on %s; polling instead", self.path,
+                           exc_info=True)
+            super().watch(stop, changed, interval)
+            return
+        try:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            changed()  # a commit made before the LISTEN began
+            while not stop.is_set():
+                # wakes at least every half second to see whether to stop
+                if any(True for _ in conn.notifies(timeout=min(interval, 0.5), stop_after=1)):
+                    changed()
+        except psycopg.Error:
+            logger.warning("lost the connection listening for changes on %s; polling instead",
+                           self.path, exc_info=True)
+            changed()  # whatever was missed meanwhile
+            super().watch(stop, changed, interval)
+        finally:
+            conn.close()
+
     @property
     def generation(self) -> int:
         with self._lock:

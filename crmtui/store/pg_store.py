@@ -17,6 +17,8 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +46,20 @@ from crmtui.store.repository import (
     NotFound,
     StoreConflict,
     SyncLocked,
+    new_version,
 )
 from crmtui.store.tinydb_index import _phone_digits
 
 _FETCH_BATCH = 2000
+_FIRST_PAGE = 200  # the first matches of a search shown before the rest
 _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 log = logging.getLogger(__name__)
 
 
 class PostgresRepository(SyncTables):
     """The repository over one PostgreSQL database (``postgresql://...``)."""
+
+    _counted: tuple[int | None, int] = (None, 0)  # (generation, number of contacts) for first_page
 
     # -- users ------------------------------------------------------------------------------------
 
@@ -229,11 +235,14 @@ class PostgresRepository(SyncTables):
         return out
 
     def update_contact(self, contact: Contact, viewer_id: str | None = None,
-                       *, touch: bool = True) -> Contact:
+                       *, touch: bool = True, expected: datetime | None = None) -> Contact:
         with self.transaction():
-            row = self._one("SELECT tags FROM contacts WHERE id = %s FOR UPDATE", (contact.id,))
+            row = self._one("SELECT tags, modified FROM contacts WHERE id = %s FOR UPDATE",
+                            (contact.id,))
             if row is None:
                 raise NotFound(f"no contact {contact.id}")
+            if expected is not None and row[1] != expected:
+                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id))
             if viewer_id is not None:
                 old_tags = list(row[0])
                 visible = self._visible_among(list(dict.fromkeys([*old_tags, *contact.tags])),
@@ -242,7 +251,10 @@ class PostgresRepository(SyncTables):
                 contact = contact.evolve(tags=[t for t in contact.tags if t in visible] + hidden)
             self._check_contact_refs([contact])
             if touch:
-                contact = contact.evolve(modified=utcnow())
+                contact = contact.evolve(modified=utcnow(),
+                                         modified_by=viewer_id or contact.modified_by)
+            else:
+                contact = contact.evolve(modified=new_version(row[1], contact.modified))
             self._replace_contact(contact)
         return contact
 
@@ -358,6 +370,24 @@ class PostgresRepository(SyncTables):
 
     def find_contacts(self, query: ContactQuery, viewer_id: str | None) -> list[Contact]:
         return self.get_contacts(self.contact_ids(query, viewer_id), viewer_id)
+
+    def first_page(self, query: ContactQuery, viewer_id: str | None
+                   ) -> tuple[list[str], int] | None:
+        """For a search: its first matches (a few screenfuls, one query that stops at them)
+        and how many contacts there are, so that the table shows them before the whole id
+        list of a short search (most contacts) has come."""
+        if not query.text.strip() or query.offset:
+            return None
+        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
+        ids = self.contact_ids(replace(query, limit=limit), viewer_id)
+        if not ids:
+            return None
+        with self._lock:  # the count as of the last change seen: the whole answer recounts
+            seen, count = self._counted
+            if seen != self._seen:
+                count = self.count_contacts()
+                self._counted = (self._seen, count)
+        return ids, count
 
     def count_contacts(self) -> int:
         row = self._one("SELECT count(*) FROM contacts")

@@ -6,11 +6,12 @@ implementation lives beside it. Query objects are small frozen dataclasses.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,28 @@ class NotFound(StoreError):
 
 class StoreConflict(StoreError):
     """The request clashes with what is stored (a duplicate, a record still in use)."""
+
+
+class ChangedMeanwhile(StoreConflict):
+    """A save based on a record someone else changed since it was read: the ``expected``
+    version (the ``modified`` stamp the editor read) is no longer the stored one. ``current``
+    is the record as now stored, ``by`` the user who changed it last ("" when unknown),
+    ``by_name`` that user's name and ``at`` when."""
+
+    def __init__(self, current: Contact | Activity, by_name: str) -> None:
+        self.current = current
+        self.by = current.modified_by
+        self.by_name = by_name
+        self.at = current.modified
+        when = current.modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(f"changed by {by_name} at {when}")
+
+
+def new_version(stored: datetime, given: datetime) -> datetime:
+    """The ``modified`` stamp a write kept (``touch=False``) stores: the one given, except
+    that a write never leaves the stored stamp as it was (it is the version a save based on
+    the old record is refused by), so the stamp it already had is moved on by a microsecond."""
+    return given + timedelta(microseconds=1) if given == stored else given
 
 
 class SyncLocked(StoreError):
@@ -183,10 +206,14 @@ class Repository(ABC):
 
     @abstractmethod
     def update_contact(self, contact: Contact, viewer_id: str | None = None,
-                       *, touch: bool = True) -> Contact:
+                       *, touch: bool = True, expected: datetime | None = None) -> Contact:
         """Store ``contact``; tags the viewer cannot see are kept as they were.
 
-        ``touch`` sets the modification time to now (sync passes False to keep Google's)."""
+        ``touch`` sets the modification time to now (sync passes False to keep Google's) and,
+        with a viewer, ``modified_by`` to the viewer; without it, a stamp equal to the stored
+        one moves on by a microsecond (:func:`new_version`: every write is a new version). ``expected``: the ``modified`` stamp the
+        caller read; when the stored one differs (someone saved meanwhile), nothing is written
+        and :class:`ChangedMeanwhile` is raised (checked and written in one transaction)."""
 
     @abstractmethod
     def delete_contact(self, contact_id: str) -> None:
@@ -294,7 +321,10 @@ class Repository(ABC):
         """For each of these calendar UIDs carried by an activity (``ical_uid``), its id."""
 
     @abstractmethod
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity: ...
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
+        """Store ``activity``; ``touch`` and ``expected`` as for :meth:`update_contact` (the
+        caller sets ``modified_by``)."""
 
     @abstractmethod
     def delete_activity(self, activity_id: str) -> None: ...
@@ -406,6 +436,25 @@ class Repository(ABC):
             yield
         finally:
             lock.release()
+
+    def changed_meanwhile(self, current: Contact | Activity) -> ChangedMeanwhile:
+        """The error for a save refused because ``current`` (as stored) changed meanwhile."""
+        name = "someone else"
+        if current.modified_by:
+            try:
+                name = self.get_user(current.modified_by).name
+            except StoreError:
+                pass
+        return ChangedMeanwhile(current, name)
+
+    def watch(self, stop: threading.Event, changed: Callable[[], None],
+              interval: float = 1.0) -> None:
+        """Call ``changed`` whenever another process may have committed, until ``stop`` is set
+        (the TUI's live updates run it in a thread; ``changed`` then checks :attr:`generation`).
+        This default polls: it calls ``changed`` every ``interval`` seconds. A store that is
+        told of commits (PostgreSQL's LISTEN) calls it only when one was made."""
+        while not stop.wait(interval):
+            changed()
 
     def erase(self) -> None:
         """Remove every record of every kind, in one transaction (``crmtui db copy --force``

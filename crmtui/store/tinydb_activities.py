@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from crmtui.model import Activity, ValidationError, check_aware, fold, utcnow
-from crmtui.store.repository import ACTIVITY_SORTS, ActivityQuery, NotFound, StoreConflict
+from crmtui.store.repository import (
+    ACTIVITY_SORTS,
+    ActivityQuery,
+    NotFound,
+    StoreConflict,
+    new_version,
+)
 from crmtui.store.tinydb_base import ACTIVITIES, TinyDBBase
 
 
@@ -58,14 +64,21 @@ class ActivityTables(TinyDBBase):
             return {doc["ical_uid"]: aid for aid, doc in self._table(ACTIVITIES).items()
                     if doc.get("ical_uid") in uids}
 
-    def update_activity(self, activity: Activity, *, touch: bool = True) -> Activity:
+    def update_activity(self, activity: Activity, *, touch: bool = True,
+                        expected: datetime | None = None) -> Activity:
         with self.transaction():
-            if activity.id not in self._table(ACTIVITIES):
+            old = self._table(ACTIVITIES).get(activity.id)
+            if old is None:
                 raise NotFound(f"no activity {activity.id}")
             activity.require_organizer()
+            if expected is not None and datetime.fromisoformat(old["modified"]) != expected:
+                raise self.changed_meanwhile(self.get_activity(activity.id))
             self._check_activity_refs(activity)
             if touch:
                 activity = activity.evolve(modified=utcnow())
+            else:
+                activity = activity.evolve(modified=new_version(
+                    datetime.fromisoformat(old["modified"]), activity.modified))
             self._replace(ACTIVITIES, activity)
         return activity
 

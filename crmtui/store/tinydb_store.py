@@ -14,11 +14,12 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from crmtui.model import Account, Contact, ParticipantKind, Tag, TagKind, User, fold, utcnow
 from crmtui.store import tinydb_front as front
-from crmtui.store.repository import ContactQuery, NotFound, StoreConflict
+from crmtui.store.repository import ContactQuery, NotFound, StoreConflict, new_version
 from crmtui.store.tinydb_activities import ActivityTables
 from crmtui.store.tinydb_base import (
     ACCOUNTS,
@@ -411,18 +412,24 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             return out
 
     def update_contact(self, contact: Contact, viewer_id: str | None = None,
-                       *, touch: bool = True) -> Contact:
+                       *, touch: bool = True, expected: datetime | None = None) -> Contact:
         with self.transaction():
             old = self._table(CONTACTS).get(contact.id)
             if old is None:
                 raise NotFound(f"no contact {contact.id}")
+            if expected is not None and datetime.fromisoformat(old["modified"]) != expected:
+                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id))
             if viewer_id is not None:
                 visible = self._visible_tags(viewer_id)
                 hidden = [t for t in old.get("tags", ()) if t not in visible]
                 contact = contact.evolve(tags=[t for t in contact.tags if t in visible] + hidden)
             self._check_contact_refs(contact, viewer_id)
             if touch:
-                contact = contact.evolve(modified=utcnow())
+                contact = contact.evolve(modified=utcnow(),
+                                         modified_by=viewer_id or contact.modified_by)
+            else:
+                contact = contact.evolve(modified=new_version(
+                    datetime.fromisoformat(old["modified"]), contact.modified))
             self._replace(CONTACTS, contact)
             self._touch(contact.id)
             if self._index is not None:

@@ -41,6 +41,12 @@ class Member:
                                *args], capture_output=True, text=True, env=env, timeout=120,
                               stdin=subprocess.DEVNULL)
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if k != "CRMTUI_DATABASE"}
+        return subprocess.Popen([sys.executable, "-m", "crmtui", "--data-dir", str(self.home),
+                                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, stdin=subprocess.DEVNULL)
+
     def ok(self, *args: str) -> str:
         done = self.run(*args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
@@ -100,11 +106,33 @@ def test_two_members_share_one_database(pg_url: str, emulator: Emulator,  # noqa
     bob.ok("contacts", "edit", carol["id"], "--company", "Client Corp")
     assert len(alice.json("contacts", "show", carol["id"])["tags"]) == 1
 
+    # Both edit Carol at the same moment, each a field of their own: neither edit is silently
+    # lost. An edit refused because the other saved first says who and when; run again, it
+    # lands on their version.
+    names = {alice: "Alice Ames", bob: "Bob Burns"}
+    for round_ in range(3):
+        edits = {alice: ("--title", f"Buyer {round_}"), bob: ("--notes", f"Bob's note {round_}")}
+        running = {m: m.start("contacts", "edit", carol["id"], *opts)
+                   for m, opts in edits.items()}
+        for member, proc in running.items():
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                other = names[bob if member is alice else alice]
+                assert err.startswith("Error: not saved: the contact was changed by "
+                                      f"{other} at "), err
+                assert "Traceback" not in err
+                member.ok("contacts", "edit", carol["id"], *edits[member])
+        shown = bob.json("contacts", "show", carol["id"])
+        assert (shown["job_title"], shown["notes"], shown["company"]) == (
+            f"Buyer {round_}", f"Bob's note {round_}", "Client Corp")
+    assert len(alice.json("contacts", "show", carol["id"])["tags"]) == 1
+
 
 def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path  # noqa: F811
                                                     ) -> None:
-    """Bob's open TUI reads the database's change counter (one row) each second and shows
-    the contact Alice's process just added, without polling the tables."""
+    """Bob's open TUI is told of Alice's commit (LISTEN/NOTIFY) and shows the contact her
+    process just added; while nothing changes it asks the database nothing (not even the
+    change counter: no polling)."""
     bob_repo = open_postgres(pg_url)
     alice_repo = open_postgres(pg_url)  # Alice's process: its own connection
     try:
@@ -112,6 +140,14 @@ def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path 
                                 Contact(given_name="Bob", family_name="Burns",
                                         emails=["bob@example.com"]))
         services = Services(bob_repo, bob.id, tmp_path / "bob")
+        checks: list[int] = []
+        counter = bob_repo._current_generation
+
+        def counted() -> int:
+            checks.append(1)
+            return counter()
+
+        bob_repo._current_generation = counted  # type: ignore[method-assign]
 
         async def main() -> None:
             app = CrmApp(services)
@@ -121,9 +157,14 @@ def test_an_open_tui_shows_a_colleagues_new_contact(pg_url: str, tmp_path: Path 
                     await pilot.press("escape")
                 table = app.screen.query_one("#contacts", LazyTable)
                 await wait_for(pilot, lambda: table.row_count == 1, "Bob's own contact")
+                await asyncio.sleep(0.5)  # the listening thread has started
+                checks.clear()
+                await asyncio.sleep(2.5)  # idle: a polling TUI would ask twice or more
+                assert checks == []
                 newcomer = alice_repo.add_contact(Contact(given_name="Nina", family_name="New"))
                 await wait_for(pilot, lambda: newcomer.id in table.keys, "Alice's new contact")
                 assert table.row_count == 2
+                assert len(checks) >= 1  # asked once it was told
 
         asyncio.run(main())
     finally:

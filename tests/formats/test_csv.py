@@ -100,8 +100,10 @@ def test_update_changes_only_the_columns_in_the_file(repo: TinyDBRepository, ann
 
     after = repo.get_contact(zoe.id)
     assert after.company == "New Co" and after.birthday is None
+    assert after.modified_by == ann.id  # the import changed it on her behalf
     assert after.to_dict() | {"company": zoe.company, "birthday": "1985-02-28",
-                              "modified": zoe.modified.isoformat()} == zoe.to_dict()
+                              "modified": zoe.modified.isoformat(),
+                              "modified_by": zoe.modified_by} == zoe.to_dict()
 
 
 def test_unknown_columns_are_refused_by_name(repo: TinyDBRepository, ann: User,

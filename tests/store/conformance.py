@@ -9,6 +9,7 @@ process would open it).
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from crmtui.store import (
     ACTIVITY_SORTS,
     CONTACT_SORTS,
     ActivityQuery,
+    ChangedMeanwhile,
     ContactQuery,
     NotFound,
     Repository,
@@ -400,6 +402,100 @@ class RepositoryContract:
         touched = repo.update_contact(zoe.evolve(job_title="CEO", modified=T0))
         assert touched.modified > T0
         assert repo.get_contact(zoe.id).modified == touched.modified
+
+    def test_save_on_a_stale_contact_is_refused(self, repo: Repository, reopen: Callable[[], Repository],
+                                                people: dict[str, Contact], ann: User, bob: User
+                                                ) -> None:
+        read_by_ann = repo.get_contact(people["joan"].id, ann.id)
+        other = reopen()  # Bob, in another process
+        read_by_bob = other.get_contact(people["joan"].id, bob.id)
+        saved = other.update_contact(read_by_bob.evolve(job_title="CFO"), bob.id,
+                                     expected=read_by_bob.modified)
+        assert saved.modified_by == bob.id and saved.modified > read_by_bob.modified
+        with pytest.raises(ChangedMeanwhile, match="changed by Bob Stone at ") as err:
+            repo.update_contact(read_by_ann.evolve(notes="Ann's note"), ann.id,
+                                expected=read_by_ann.modified)
+        assert err.value.by == bob.id and err.value.by_name == "Bob Stone"
+        assert err.value.at == saved.modified
+        assert isinstance(err.value.current, Contact)
+        assert err.value.current.job_title == "CFO" and err.value.current.notes == ""
+        stored = repo.get_contact(people["joan"].id)
+        assert (stored.job_title, stored.notes, stored.modified_by) == ("CFO", "", bob.id)
+        # saved again deliberately, on the version just read: accepted
+        again = repo.update_contact(err.value.current.evolve(notes="Ann's note"), ann.id,
+                                    expected=err.value.current.modified)
+        assert repo.get_contact(people["joan"].id).notes == "Ann's note"
+        assert again.modified_by == ann.id
+        # without a version the save is unconditional, as before
+        repo.update_contact(read_by_bob.evolve(company="Other"), None)
+        assert repo.get_contact(people["joan"].id).company == "Other"
+
+    def test_a_sync_write_is_versioned_too(self, repo: Repository, people: dict[str, Contact],
+                                           ann: User) -> None:
+        zoe = people["zoe"]
+        repo.update_contact(zoe.evolve(job_title="Edited"), ann.id)
+        with pytest.raises(ChangedMeanwhile):  # the sync read zoe before the edit
+            repo.update_contact(zoe.evolve(notes="from Google", modified=T0), ann.id,
+                                touch=False, expected=zoe.modified)
+        assert repo.get_contact(zoe.id).job_title == "Edited"
+
+    def test_a_write_that_keeps_the_stamp_is_still_a_new_version(
+            self, repo: Repository, people: dict[str, Contact], ann: User) -> None:
+        zoe = people["zoe"]
+        pulled = repo.update_contact(zoe.evolve(notes="pulled"), touch=False)
+        assert zoe.modified < pulled.modified <= zoe.modified + timedelta(milliseconds=1)
+        assert repo.get_contact(zoe.id).modified == pulled.modified
+        with pytest.raises(ChangedMeanwhile):  # a form opened before the write
+            repo.update_contact(zoe.evolve(job_title="Boss"), ann.id, expected=zoe.modified)
+        act = repo.add_activity(Activity(title="Call", owner_id=ann.id))
+        kept = repo.update_activity(act.evolve(ical_uid="uid-1"), touch=False)
+        assert kept.modified > act.modified
+        with pytest.raises(ChangedMeanwhile):
+            repo.update_activity(act.evolve(title="Call back"), expected=act.modified)
+        assert repo.get_activity(act.id).ical_uid == "uid-1"
+
+    def test_save_on_a_stale_activity_is_refused(self, repo: Repository, reopen: Callable[[], Repository],
+                                                 ann: User, bob: User) -> None:
+        act = repo.add_activity(Activity(title="Kick-off", owner_id=ann.id))
+        other = reopen()
+        theirs = other.update_activity(act.evolve(location="Room 1", modified_by=bob.id),
+                                       expected=act.modified)
+        with pytest.raises(ChangedMeanwhile, match="changed by Bob Stone") as err:
+            repo.update_activity(act.evolve(title="Kick-off!", modified_by=ann.id),
+                                 expected=act.modified)
+        assert isinstance(err.value.current, Activity)
+        assert err.value.current.location == "Room 1" and err.value.at == theirs.modified
+        assert repo.get_activity(act.id).title == "Kick-off"
+        repo.update_activity(err.value.current.evolve(title="Kick-off!", modified_by=ann.id),
+                             expected=err.value.current.modified)
+        stored = repo.get_activity(act.id)
+        assert (stored.title, stored.location, stored.modified_by) == ("Kick-off!", "Room 1", ann.id)
+        with pytest.raises(ChangedMeanwhile, match="changed by Ann Lee"):
+            other.update_activity(theirs, expected=theirs.modified)
+
+    def test_unknown_editor_is_someone_else(self, repo: Repository, people: dict[str, Contact]
+                                            ) -> None:
+        zoe = people["zoe"]
+        repo.update_contact(zoe.evolve(job_title="X"))
+        with pytest.raises(ChangedMeanwhile, match="changed by someone else"):
+            repo.update_contact(zoe, expected=zoe.modified)
+
+    def test_watch_tells_of_another_process_commit_until_stopped(
+            self, repo: Repository, reopen: Callable[[], Repository]) -> None:
+        other = reopen()
+        told = threading.Event()
+        stop = threading.Event()
+        watcher = threading.Thread(target=repo.watch, args=(stop, told.set, 0.05))
+        watcher.start()
+        try:
+            other.add_contact(Contact(given_name="Nina"))
+            assert told.wait(10)
+            repo.refresh()
+            assert "Nina" in {c.given_name for c in repo.iter_contacts()}
+        finally:
+            stop.set()
+            watcher.join(10)
+        assert not watcher.is_alive()
 
     def test_users(self, repo: Repository, ann: User, bob: User) -> None:
         assert [u.name for u in repo.list_users()] == ["Ann Lee", "Bob Stone"]

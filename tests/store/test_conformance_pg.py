@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from crmtui.store import Repository
-from crmtui.store.pg_store import PostgresRepository, open_postgres
+from crmtui.model import Contact
+from crmtui.store import ContactQuery, Repository
+from crmtui.store.pg_store import _FIRST_PAGE, PostgresRepository, open_postgres
 
 from .conformance import RepositoryContract
 
@@ -42,3 +43,27 @@ class TestPostgres(RepositoryContract):
         yield again
         for store in made:
             store.close()
+
+
+def test_a_search_first_page_is_the_start_of_its_ids(new_database: Callable[[], str]) -> None:
+    """The contacts table shows a search's first page before its whole id list has come: the
+    first matches in the query's order (at most a few screenfuls) and how many contacts there
+    are; an empty search or a later page is left to contact_ids."""
+    store = open_postgres(new_database())
+    try:
+        store.add_contacts([Contact(given_name=f"Ann {i:03}", family_name="Smith")
+                            for i in range(_FIRST_PAGE + 50)]
+                           + [Contact(given_name="Bob", family_name="Jones")])
+        query = ContactQuery(text="smi", sort="given_name", descending=True)
+        first = store.first_page(query, None)
+        assert first is not None
+        ids, total = first
+        assert ids == store.contact_ids(query, None)[:_FIRST_PAGE]
+        assert total == store.count_contacts() == _FIRST_PAGE + 51
+        assert store.first_page(ContactQuery(text="smi", limit=10), None) == (
+            store.contact_ids(ContactQuery(text="smi", limit=10), None), total)
+        assert store.first_page(ContactQuery(), None) is None
+        assert store.first_page(ContactQuery(text="smi", offset=5), None) is None
+        assert store.first_page(ContactQuery(text="nobody"), None) is None
+    finally:
+        store.close()

@@ -286,3 +286,33 @@ def test_f2_saves_as_the_contact_form_does(world: World) -> None:
         assert world.activity("call").title == "Call Carla, saved with F2"
 
     run(world, check)
+
+
+def test_an_activity_saved_by_someone_else_meanwhile_is_merged_not_overwritten(
+        world: World) -> None:
+    async def check(app: CrmApp, pilot: Pilot, screen: ActivitiesScreen) -> None:
+        form = await open_form(app, pilot, "e")
+        assert form.query_one("#title", Input).value == "Call Carla about the renewal"
+        # Bob saves the activity while Ann's form is open.
+        current = world.activity("call")
+        world.repo.update_activity(current.evolve(title="Call Carla today", location="Room 7",
+                                                  modified_by=world.bob.id))
+        form.query_one("#title", Input).value = "Call Carla back"
+        form.query_one("#end-time", Input).value = "15:00"
+        await save(pilot, form)
+        await wait_for(pilot, lambda: "changed by Bob Stone at" in error(form, "form"),
+                       "the refusal")
+        assert app.screen is form
+        assert world.activity("call").title == "Call Carla today"
+        assert form.query_one("#title", Input).value == "Call Carla back"  # mine
+        assert error(form, "title") == "Bob Stone set: Call Carla today"
+        assert form.query_one("#location", Input).value == "Room 7"  # only Bob changed it
+        assert form.query_one("#end-time", Input).value == "15:00"  # only Ann changed it
+        await save(pilot, form)
+        await wait_for(pilot, lambda: app.screen is screen, "back on the list")
+        after = world.activity("call")
+        assert (after.title, after.location) == ("Call Carla back", "Room 7")
+        assert after.end == datetime(2026, 11, 23, 15, 0, tzinfo=PARIS)
+        assert after.modified_by == world.ann.id
+
+    run(world, check)

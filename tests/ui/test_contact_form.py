@@ -201,3 +201,42 @@ def test_remove_takes_a_value_off(repo) -> None:
         assert [p.value for p in phones] == ["+1 650 555 0199"] and phones[0].primary
 
     run_contacts(world.services(), check)
+
+
+def test_a_contact_saved_by_someone_else_meanwhile_is_merged_not_overwritten(repo) -> None:
+    world = seed(repo)
+    hopper = world.by_family("Hopper")
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        t.cursor_row = list(t.keys).index(hopper.id)
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ContactForm)
+        # Bob saves the contact while Ann's form is open.
+        repo.update_contact(repo.get_contact(hopper.id).evolve(
+            job_title="Commodore", notes="Bob's note"), world.bob.id)
+        set_value(form, "job_title", "Computer scientist")
+        set_value(form, "company", "Navy")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: "changed by Bob Stone at" in error(form, "form"),
+                       "the refusal")
+        assert app.screen is form  # not saved
+        stored = repo.get_contact(hopper.id)
+        assert (stored.job_title, stored.notes, stored.company) == (
+            "Commodore", "Bob's note", "US Navy")
+        # Both changed the job title: mine stays in the field, Bob's is shown under it.
+        assert form.query_one("#job_title", Input).value == "Computer scientist"
+        assert error(form, "job_title") == "Bob Stone set: Commodore"
+        # Only Bob changed the notes: the form took his; only Ann changed the company.
+        assert form.query_one("#notes", TextArea).text == "Bob's note"
+        assert form.query_one("#company", Input).value == "Navy"
+        await pilot.press("f2")  # saved again, deliberately
+        await wait_for(pilot, lambda: app.screen is screen, "the form closed")
+        saved = repo.get_contact(hopper.id)
+        assert (saved.job_title, saved.company, saved.notes) == (
+            "Computer scientist", "Navy", "Bob's note")
+        assert saved.modified_by == world.ann.id
+
+    run_contacts(world.services(), check)
