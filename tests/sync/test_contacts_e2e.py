@@ -27,7 +27,6 @@ from crmtui.model import (
     User,
 )
 from crmtui.store import TinyDBRepository
-from crmtui.sync.contacts.actions import MergeContact
 from crmtui.sync.google.people import GooglePeople
 from crmtui.sync.remote import CRM_ID_KEY, Listing
 
@@ -453,30 +452,6 @@ def test_a_stale_etag_is_reread_and_merged_never_overwritten(
     monkeypatch.undo()
     ok(sync())
     assert repo.get_contact(synced.id).notes == "written in Gmail meanwhile"
-
-
-def test_a_crm_edit_saved_while_the_sync_runs_is_merged_never_overwritten(
-        repo: TinyDBRepository, user: User, synced: Contact, gmail: Gmail, sync: Syncer,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    rid = remote_id(repo, user, synced)
-    gmail.edit(rid, biographies=[{"value": "note from Gmail"}])
-    settle = MergeContact.settle
-
-    def saved_by_a_person_first(self: MergeContact, ctx: Any, result: Any) -> None:
-        edit(repo, user, synced, job_title="Founder")  # after the sync read the contact
-        settle(self, ctx, result)
-
-    monkeypatch.setattr(MergeContact, "settle", saved_by_a_person_first)
-    ok(sync())
-    zoe = repo.get_contact(synced.id)
-    assert (zoe.job_title, zoe.notes) == ("Founder", "note from Gmail")
-    monkeypatch.undo()
-    ok(sync())  # the person's change goes to Gmail with the next run
-    found = gmail.get(rid)
-    assert values(found, "organizations", "title") == [("Founder",)]
-    assert values(found, "biographies", "value") == [("note from Gmail",)]
-    zoe = repo.get_contact(synced.id)
-    assert (zoe.job_title, zoe.notes) == ("Founder", "note from Gmail")
 
 
 def test_429_and_5xx_storms_are_retried_and_the_run_succeeds(

@@ -24,7 +24,7 @@ from crmtui.model import (
     ValidationError,
     utcnow,
 )
-from crmtui.store import ChangedMeanwhile, NotFound, Repository
+from crmtui.store import NotFound, Repository
 from crmtui.sync.activities.mapping import (
     UNTITLED,
     Directory,
@@ -160,8 +160,7 @@ def merge_event(mine: LocalActivity, base: Mapping[str, Any] | None, rc: RemoteE
             != mine.activity.participants:
         to_local.append("responses")
     if merge.to_remote or to_local:
-        return [MergeEvent(mine.id, rc, merge.fields, merge.to_remote, to_local,
-                           mine.activity.modified)]
+        return [MergeEvent(mine.id, rc, merge.fields, merge.to_remote, to_local)]
     if listed or base is None or dict(base) != merge.fields:
         return [RefreshEvent(mine.id, rc, merge.fields)]
     return []
@@ -344,7 +343,6 @@ class MergeEvent(MergeAction):
     merged: dict[str, Any]
     to_remote: list[str]
     to_local: list[str]
-    local_modified: datetime | None = None  # the activity's version the merge was made on
     phase = 50
     batch_size = EVENT_BATCH
     message = "Updating changed activities"
@@ -395,15 +393,7 @@ class MergeEvent(MergeAction):
             a = ctx.repo.get_activity(self.activity_id)
             people = merged_participants(a, self.merged["attendees"], remote.attendees,
                                          ctx.users)
-            # made on the version the merge was made on: one saved since is left as it is
-            # and merged with Google's by the next run (the link keeps its old base)
-            ctx.repo.update_activity(apply_fields(a, self.merged, people), touch=False,
-                                     expected=self.local_modified or a.modified)
-        except ChangedMeanwhile:
-            ctx.report.skipped.append(f"{label(self.merged, self.activity_id)}: changed in "
-                                      "crmtui during the sync; merged at the next sync")
-            ctx.retry_local.add(self.activity_id)
-            return False
+            ctx.repo.update_activity(apply_fields(a, self.merged, people), touch=False)
         except (ValidationError, NotFound, ValueError, KeyError) as exc:
             ctx.report.skipped.append(f"{label(self.merged, self.activity_id)}: not updated in "
                                       f"crmtui ({exc})")

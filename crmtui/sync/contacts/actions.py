@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crmtui.model import Contact, SyncKind, SyncLink, ValidationError
-from crmtui.store import ChangedMeanwhile, ContactQuery, NotFound, Repository
+from crmtui.store import ContactQuery, NotFound, Repository
 from crmtui.sync.contacts.mapping import (
     apply_fields,
     contact_fields,
@@ -91,8 +91,7 @@ def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalConta
                          local_time=mine.modified, remote_time=rc.updated, record_id=contact_id,
                          now=now, same=same_field)
     report.conflicts += merge.conflicts
-    action = merge_action(contact_id, rc, merge.fields, merge.to_remote, merge.to_local,
-                          mine.modified)
+    action = merge_action(contact_id, rc, merge.fields, merge.to_remote, merge.to_local)
     if action is not None:
         return [action]
     if listed or base is None or any(not same_field(name, base.get(name), merge.fields[name])
@@ -102,16 +101,14 @@ def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalConta
 
 
 def merge_action(contact_id: str, rc: RemoteContact, merged: dict[str, Any],
-                 to_remote: Sequence[str], to_local: Sequence[str],
-                 local_modified: datetime | None = None) -> MergeContact | None:
+                 to_remote: Sequence[str], to_local: Sequence[str]) -> MergeContact | None:
     """The :class:`MergeContact` of a pair, None when nothing is to be written. A Gmail contact
     whose clientData names another CRM record (say, one deleted in crmtui before the Gmail contact
     was brought back in) gets this record's id written with it."""
     fix = [CRM_ID_FIELD] if rc.crm_id and rc.crm_id != contact_id else []
     if not (to_remote or to_local or fix):
         return None
-    return MergeContact(contact_id, rc, merged, [*to_remote, *fix], list(to_local),
-                        local_modified)
+    return MergeContact(contact_id, rc, merged, [*to_remote, *fix], list(to_local))
 
 
 @dataclass
@@ -313,7 +310,6 @@ class MergeContact(MergeAction):
     merged: dict[str, Any]
     to_remote: list[str]
     to_local: list[str]
-    local_modified: datetime | None = None  # the CRM contact's version the merge was made on
     phase = 50
     batch_size = WRITE_BATCH
     message = "Updating changed contacts"
@@ -350,62 +346,25 @@ class MergeContact(MergeAction):
 
     def settle(self, ctx: ContactRun, result: WriteResult | None) -> None:
         remote = result.contact if result and result.contact else self.remote
-        base: Mapping[str, Any] = self.merged
-        if self.to_local:
-            pulled = self._pull(ctx, remote)
-            if pulled is None:
-                return
-            base = pulled
-        ctx.link(self.contact_id, remote, base)
+        if self.to_local and not self._pull(ctx):
+            return
+        ctx.link(self.contact_id, remote, self.merged)
         if self.to_remote:
             ctx.report.google.updated += 1
 
-    def _pull(self, ctx: ContactRun, remote: RemoteContact) -> Mapping[str, Any] | None:
-        """Write the merged fields into the CRM contact; returns the link's new base, None
-        (reported) if they do not fit. The write is made on the version the merge was made on:
-        a contact someone saved since is merged again (:meth:`_merge_again`), never
-        overwritten."""
+    def _pull(self, ctx: ContactRun) -> bool:
+        """Write the merged fields into the CRM contact; False (reported) if they do not fit."""
         try:
             contact = ctx.repo.get_contact(self.contact_id, ctx.user_id)
-            if self.local_modified is not None and contact.modified != self.local_modified:
-                return self._merge_again(ctx, contact, remote)
             fields = respell(self.merged, contact_fields(contact))
-            ctx.repo.update_contact(apply_fields(contact, fields), ctx.user_id, touch=False,
-                                    expected=contact.modified)
-        except ChangedMeanwhile:
-            ctx.report.skipped.append(f"{label(self.merged, self.contact_id)}: changed in "
-                                      "crmtui during the sync; merged at the next sync")
-            ctx.retry_local.add(self.contact_id)
-            return None
+            ctx.repo.update_contact(apply_fields(contact, fields), ctx.user_id, touch=False)
         except (ValidationError, NotFound) as exc:
             ctx.report.skipped.append(f"{label(self.merged, self.contact_id)}: not updated in "
                                       f"crmtui ({exc})")
             ctx.retry_local.add(self.contact_id)
-            return None
+            return False
         ctx.report.crm.updated += 1
-        return self.merged
-
-    def _merge_again(self, ctx: ContactRun, contact: Contact, remote: RemoteContact
-                     ) -> Mapping[str, Any]:
-        """Someone saved the contact after the sync read it: merge their version with Google's
-        (most recent wins, field by field, as the first merge did), write what Google brings,
-        and leave what they changed for the next run to send (the link's base is then what
-        Google holds, so the next run sees their change as a local one)."""
-        link = ctx.repo.get_link(ctx.user_id, KIND, self.contact_id)
-        merge = merge_fields(CONTACT_FIELDS, link_base(link) if link else None,
-                             contact_fields(contact), remote.fields,
-                             local_time=contact.modified, remote_time=remote.updated,
-                             record_id=self.contact_id, same=same_field)
-        ctx.report.conflicts += merge.conflicts
-        if merge.to_local:
-            fields = respell(merge.fields, contact_fields(contact))
-            ctx.repo.update_contact(apply_fields(contact, fields), ctx.user_id, touch=False,
-                                    expected=contact.modified)
-            ctx.report.crm.updated += 1
-        if merge.to_remote:
-            ctx.retry_local.add(self.contact_id)
-            return remote.fields
-        return merge.fields
+        return True
 
     @classmethod
     def again(cls, ctx: ContactRun, retry: list[MergeContact]) -> list[Action]:
@@ -429,7 +388,7 @@ class MergeContact(MergeAction):
                                  record_id=action.contact_id, same=same_field)
             ctx.report.conflicts += merge.conflicts
             pending.append(merge_action(action.contact_id, rc, merge.fields, merge.to_remote,
-                                        merge.to_local, contact.modified)
+                                        merge.to_local)
                            or MergeContact(action.contact_id, rc, merge.fields, [], []))
         return pending
 
