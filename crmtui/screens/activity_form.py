@@ -443,6 +443,8 @@ class ActivityForm(EditForm):
     def recheck(self) -> None:
         """After a refused save, an error goes as soon as its field is right (new ones wait
         for the next save)."""
+        if getattr(self, "conflict_shown", False):
+            return  # someone else's values are shown until the next save
         shown = [label for label in self.query(".error").results(Label)
                  if label.has_class("-shown")]
         if not shown:
@@ -461,6 +463,7 @@ class ActivityForm(EditForm):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_save(self) -> None:
+        self.conflict_shown = False
         try:
             activity = self.build()
         except ValidationError as exc:
@@ -490,6 +493,7 @@ class ActivityForm(EditForm):
         """Someone saved the activity since the form read it: as the contact form does, the
         form takes their values where only they changed something and shows theirs beside
         mine where both did; saving again saves what the form shows over their version."""
+        self.conflict_shown = True
         assert self.base is not None and isinstance(exc.current, Activity)
         theirs = exc.current
         values, both = merge_theirs(self.base, mine, theirs, FORM_FIELDS)

@@ -274,6 +274,8 @@ class ContactForm(EditForm):
     def recheck(self) -> None:
         """After a refused save, an error goes as soon as its field is right (no new ones show
         while typing: they wait for the next save)."""
+        if getattr(self, "conflict_shown", False):
+            return  # someone else's values are shown until the next save
         before = self.shown_errors()
         if not before:
             return
@@ -349,6 +351,7 @@ class ContactForm(EditForm):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_save(self) -> None:
+        self.conflict_shown = False
         contact = self.build()
         if contact is None:
             return
@@ -375,6 +378,7 @@ class ContactForm(EditForm):
         """Someone saved the contact since the form read it: the form now holds their values
         where only they changed something, keeps mine where only I did, and shows theirs beside
         mine where both did; saving again saves what the form shows over their version."""
+        self.conflict_shown = True
         assert self.base is not None and isinstance(exc.current, Contact)
         theirs = exc.current
         values, both = merge_theirs(self.base, mine, theirs, FORM_FIELDS)

@@ -447,7 +447,7 @@ class RepositoryContract:
         assert repo.get_contact(zoe.id).modified == pulled.modified
         with pytest.raises(ChangedMeanwhile):  # a form opened before the write
             repo.update_contact(zoe.evolve(job_title="Boss"), ann.id, expected=zoe.modified)
-        act = repo.add_activity(Activity(title="Call", owner_id=ann.id))
+        act = repo.add_activity(Activity(title="Call", owner_id=ann.id, organizer_id=ann.id))
         kept = repo.update_activity(act.evolve(ical_uid="uid-1"), touch=False)
         assert kept.modified > act.modified
         with pytest.raises(ChangedMeanwhile):
@@ -456,7 +456,7 @@ class RepositoryContract:
 
     def test_save_on_a_stale_activity_is_refused(self, repo: Repository, reopen: Callable[[], Repository],
                                                  ann: User, bob: User) -> None:
-        act = repo.add_activity(Activity(title="Kick-off", owner_id=ann.id))
+        act = repo.add_activity(Activity(title="Kick-off", owner_id=ann.id, organizer_id=ann.id))
         other = reopen()
         theirs = other.update_activity(act.evolve(location="Room 1", modified_by=bob.id),
                                        expected=act.modified)
