@@ -34,6 +34,7 @@ from crmtui.model import (
 )
 from crmtui.screens.activity_form import STATUS_LABELS, TYPE_LABELS, ActivityForm, local_zone
 from crmtui.screens.agenda import DAY, WEEK, AgendaPanel
+from crmtui.screens.agenda import days_of as local_days
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.contact_list import SearchInput
 from crmtui.screens.context import Command, Services, sync_commands
@@ -83,19 +84,6 @@ def query_for(name: str, user_id: str) -> ActivityQuery:
     if name == "calendar":
         return ActivityQuery(user_id=user_id, show_in_calendar=True)
     return ActivityQuery(user_id=user_id)
-
-
-def local_days(activity: Activity, zone: tzinfo) -> tuple[date, date] | None:
-    """The first and last local day of the activity (all-day ones by their dates)."""
-    if activity.all_day:
-        if activity.start_date is None:
-            return None
-        return activity.start_date, activity.end_date or activity.start_date
-    if activity.start is None:
-        return None
-    first = activity.start.astimezone(zone).date()
-    last = activity.end.astimezone(zone).date() if activity.end is not None else first
-    return first, max(first, last)
 
 
 def is_overdue(activity: Activity, now: datetime) -> bool:

@@ -19,7 +19,7 @@ DAY, WEEK = "day", "week"
 
 
 def days_of(activity: Activity, zone: tzinfo) -> tuple[date, date] | None:
-    """The first and last local day of the activity."""
+    """The first and last local day of the activity (all-day ones by their dates)."""
     if activity.all_day:
         if activity.start_date is None:
             return None
