@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -65,6 +65,30 @@ def new_version(stored: datetime, given: datetime) -> datetime:
     that a write never leaves the stored stamp as it was (it is the version a save based on
     the old record is refused by), so the stamp it already had is moved on by a microsecond."""
     return given + timedelta(microseconds=1) if given == stored else given
+
+
+REVISE_TRIES = 5  # revise_contact / revise_activity: reads before giving up to a busy record
+
+
+Revised = TypeVar("Revised", Contact, Activity)
+
+
+def revise(read: Callable[[], Revised], change: Callable[[Revised], Revised | None],
+           write: Callable[[Revised, datetime], Revised]) -> Revised:
+    """Read a record, change it and write it on the version read (``write(record, modified)``
+    refuses with :class:`ChangedMeanwhile` when someone saved meanwhile); read again and
+    change again when refused, up to :data:`REVISE_TRIES` times."""
+    for attempt in range(REVISE_TRIES):
+        current = read()
+        changed = change(current)
+        if changed is None:
+            return current
+        try:
+            return write(changed, current.modified)
+        except ChangedMeanwhile:
+            if attempt == REVISE_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class SyncLocked(StoreError):
@@ -215,6 +239,13 @@ class Repository(ABC):
         caller read; when the stored one differs (someone saved meanwhile), nothing is written
         and :class:`ChangedMeanwhile` is raised (checked and written in one transaction)."""
 
+    def revise_contact(self, contact_id: str, change: Callable[[Contact], Contact | None],
+                       viewer_id: str | None = None, *, touch: bool = False) -> Contact:
+        """As :meth:`revise_activity`, for a contact seen by ``viewer_id``."""
+        return revise(lambda: self.get_contact(contact_id, viewer_id), change,
+                      lambda c, read: self.update_contact(c, viewer_id, touch=touch,
+                                                          expected=read))
+
     @abstractmethod
     def delete_contact(self, contact_id: str) -> None:
         """Delete a contact; it is taken out of the activities it took part in."""
@@ -325,6 +356,15 @@ class Repository(ABC):
                         expected: datetime | None = None) -> Activity:
         """Store ``activity``; ``touch`` and ``expected`` as for :meth:`update_contact` (the
         caller sets ``modified_by``)."""
+
+    def revise_activity(self, activity_id: str, change: Callable[[Activity], Activity | None],
+                        *, touch: bool = False) -> Activity:
+        """Read the activity, apply ``change`` and store the result on the version read, as one
+        step against other writers: when someone saves between the read and the write, it is
+        read again and ``change`` applied to their version (never written over it). ``change``
+        returns None when there is nothing to write. Returns the activity as stored."""
+        return revise(lambda: self.get_activity(activity_id), change,
+                      lambda a, read: self.update_activity(a, touch=touch, expected=read))
 
     @abstractmethod
     def delete_activity(self, activity_id: str) -> None: ...

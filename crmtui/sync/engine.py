@@ -80,6 +80,18 @@ def merge_fields(names: Sequence[str], base: Mapping[str, Any] | None,
                  conflicts=conflicts)
 
 
+def changed_meanwhile(names: Sequence[str], read: Mapping[str, Any] | None,
+                      now: Mapping[str, Any],
+                      same: Callable[[str, Any, Any], bool] | None = None) -> list[str]:
+    """Those of ``names`` whose value in the CRM record ``now`` is no longer the one the merge
+    ``read``: saved by someone while the sync ran. The sync leaves these as they are (the
+    person's change is the most recent) for its next run to send (none when nothing was read)."""
+    if read is None:
+        return []
+    eq = same or _equal
+    return [name for name in names if not eq(name, now.get(name), read.get(name))]
+
+
 class SyncSetupError(RuntimeError):
     """The user's sync is not set up well enough to run (the message says what to do)."""
 

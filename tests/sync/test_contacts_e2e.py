@@ -27,6 +27,7 @@ from crmtui.model import (
     User,
 )
 from crmtui.store import TinyDBRepository
+from crmtui.sync.contacts.actions import MergeContact
 from crmtui.sync.google.people import GooglePeople
 from crmtui.sync.remote import CRM_ID_KEY, Listing
 
@@ -452,6 +453,53 @@ def test_a_stale_etag_is_reread_and_merged_never_overwritten(
     monkeypatch.undo()
     ok(sync())
     assert repo.get_contact(synced.id).notes == "written in Gmail meanwhile"
+
+
+def _saved_by_a_person_during_the_pull(monkeypatch: pytest.MonkeyPatch, repo: TinyDBRepository,
+                                       user: User, contact: Contact, **changes: Any) -> None:
+    """A person saves ``changes`` to ``contact`` after the sync read it (and wrote Gmail), just
+    before the sync writes what Gmail brought into crmtui."""
+    settle = MergeContact.settle
+
+    def saved_first(self: MergeContact, ctx: Any, result: Any) -> None:
+        edit(repo, user, contact, **changes)
+        settle(self, ctx, result)
+
+    monkeypatch.setattr(MergeContact, "settle", saved_first)
+
+
+def test_a_crm_edit_saved_while_the_sync_runs_is_kept_beside_what_gmail_brings(
+        repo: TinyDBRepository, user: User, synced: Contact, gmail: Gmail, sync: Syncer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rid = remote_id(repo, user, synced)
+    gmail.edit(rid, biographies=[{"value": "note from Gmail"}])
+    _saved_by_a_person_during_the_pull(monkeypatch, repo, user, synced, job_title="Founder")
+    ok(sync())
+    zoe = repo.get_contact(synced.id)
+    assert (zoe.job_title, zoe.notes) == ("Founder", "note from Gmail")
+    monkeypatch.undo()
+    ok(sync())  # the person's change goes to Gmail with the next run
+    found = gmail.get(rid)
+    assert values(found, "organizations", "title") == [("Founder",)]
+    assert values(found, "biographies", "value") == [("note from Gmail",)]
+    zoe = repo.get_contact(synced.id)
+    assert (zoe.job_title, zoe.notes) == ("Founder", "note from Gmail")
+    assert not ok(sync()).google.updated  # settled
+
+
+def test_a_crm_edit_of_the_field_gmail_changed_saved_during_the_sync_wins_and_is_sent(
+        repo: TinyDBRepository, user: User, synced: Contact, gmail: Gmail, sync: Syncer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rid = remote_id(repo, user, synced)
+    gmail.edit(rid, biographies=[{"value": "note from Gmail"}])
+    _saved_by_a_person_during_the_pull(monkeypatch, repo, user, synced, notes="my own note")
+    report = ok(sync())
+    assert repo.get_contact(synced.id).notes == "my own note"  # the most recent change
+    assert any("notes saved in crmtui during the sync" in n for n in report.notes), report.notes
+    monkeypatch.undo()
+    ok(sync())
+    assert values(gmail.get(rid), "biographies", "value") == [("my own note",)]
+    assert repo.get_contact(synced.id).notes == "my own note"
 
 
 def test_429_and_5xx_storms_are_retried_and_the_run_succeeds(

@@ -25,7 +25,7 @@ from crmtui.sync.contacts.mapping import (
     respell,
     same_field,
 )
-from crmtui.sync.engine import SyncReport, describe_merge, merge_fields
+from crmtui.sync.engine import SyncReport, changed_meanwhile, describe_merge, merge_fields
 from crmtui.sync.remote import (
     CONTACT_FIELDS,
     ContactsRemote,
@@ -91,7 +91,8 @@ def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalConta
                          local_time=mine.modified, remote_time=rc.updated, record_id=contact_id,
                          now=now, same=same_field)
     report.conflicts += merge.conflicts
-    action = merge_action(contact_id, rc, merge.fields, merge.to_remote, merge.to_local)
+    action = merge_action(contact_id, rc, merge.fields, merge.to_remote, merge.to_local,
+                          mine.fields)
     if action is not None:
         return [action]
     if listed or base is None or any(not same_field(name, base.get(name), merge.fields[name])
@@ -101,14 +102,16 @@ def merge_pair(contact_id: str, base: Mapping[str, Any] | None, mine: LocalConta
 
 
 def merge_action(contact_id: str, rc: RemoteContact, merged: dict[str, Any],
-                 to_remote: Sequence[str], to_local: Sequence[str]) -> MergeContact | None:
+                 to_remote: Sequence[str], to_local: Sequence[str],
+                 read: dict[str, Any] | None = None) -> MergeContact | None:
     """The :class:`MergeContact` of a pair, None when nothing is to be written. A Gmail contact
     whose clientData names another CRM record (say, one deleted in crmtui before the Gmail contact
-    was brought back in) gets this record's id written with it."""
+    was brought back in) gets this record's id written with it. ``read``: the CRM contact's
+    fields the merge was made on."""
     fix = [CRM_ID_FIELD] if rc.crm_id and rc.crm_id != contact_id else []
     if not (to_remote or to_local or fix):
         return None
-    return MergeContact(contact_id, rc, merged, [*to_remote, *fix], list(to_local))
+    return MergeContact(contact_id, rc, merged, [*to_remote, *fix], list(to_local), read)
 
 
 @dataclass
@@ -310,6 +313,7 @@ class MergeContact(MergeAction):
     merged: dict[str, Any]
     to_remote: list[str]
     to_local: list[str]
+    read: dict[str, Any] | None = None  # the CRM contact's fields the merge was made on
     phase = 50
     batch_size = WRITE_BATCH
     message = "Updating changed contacts"
@@ -353,17 +357,30 @@ class MergeContact(MergeAction):
             ctx.report.google.updated += 1
 
     def _pull(self, ctx: ContactRun) -> bool:
-        """Write the merged fields into the CRM contact; False (reported) if they do not fit."""
+        """Write the fields Google brings into the CRM contact; False (reported) if they do not
+        fit. A field someone saved in crmtui since the merge read the contact keeps their value,
+        and the next run sends it: the sync never writes over a person's edit."""
+        kept: list[str] = []
+
+        def change(contact: Contact) -> Contact:
+            now = contact_fields(contact)
+            kept[:] = changed_meanwhile(self.to_local, self.read, now, same_field)
+            pulled = {name: self.merged[name] for name in self.to_local if name not in kept}
+            return apply_fields(contact, respell({**now, **pulled}, now))
+
         try:
-            contact = ctx.repo.get_contact(self.contact_id, ctx.user_id)
-            fields = respell(self.merged, contact_fields(contact))
-            ctx.repo.update_contact(apply_fields(contact, fields), ctx.user_id, touch=False)
+            ctx.repo.revise_contact(self.contact_id, change, ctx.user_id)
         except (ValidationError, NotFound) as exc:
             ctx.report.skipped.append(f"{label(self.merged, self.contact_id)}: not updated in "
                                       f"crmtui ({exc})")
             ctx.retry_local.add(self.contact_id)
             return False
         ctx.report.crm.updated += 1
+        if kept:
+            ctx.report.notes.append(
+                f"{label(self.merged, self.contact_id)}: {', '.join(kept)} saved in crmtui "
+                "during the sync; kept, and sent to Google by the next sync")
+            ctx.retry_local.add(self.contact_id)
         return True
 
     @classmethod
@@ -388,7 +405,7 @@ class MergeContact(MergeAction):
                                  record_id=action.contact_id, same=same_field)
             ctx.report.conflicts += merge.conflicts
             pending.append(merge_action(action.contact_id, rc, merge.fields, merge.to_remote,
-                                        merge.to_local)
+                                        merge.to_local, contact_fields(contact))
                            or MergeContact(action.contact_id, rc, merge.fields, [], []))
         return pending
 
