@@ -473,6 +473,39 @@ class RepositoryContract:
         with pytest.raises(ChangedMeanwhile, match="changed by Ann Lee"):
             other.update_activity(theirs, expected=theirs.modified)
 
+    def test_revise_applies_the_change_again_on_a_version_saved_meanwhile(
+            self, repo: Repository, reopen: Callable[[], Repository], people: dict[str, Contact],
+            ann: User, bob: User) -> None:
+        other = reopen()  # Bob saves, in another process, between the read and the write
+        seen: list[str] = []
+
+        def pull_notes(c: Contact) -> Contact:
+            seen.append(c.job_title)
+            if len(seen) == 1:
+                mine = other.get_contact(c.id, bob.id)
+                other.update_contact(mine.evolve(job_title="CFO"), bob.id)
+            return c.evolve(notes="from Google")
+
+        stored = repo.revise_contact(people["joan"].id, pull_notes, ann.id)
+        assert seen[1:] == ["CFO"] and seen[0] != "CFO"  # read again after Bob's save
+        assert (stored.job_title, stored.notes) == ("CFO", "from Google")
+        now = repo.get_contact(people["joan"].id)
+        assert (now.job_title, now.notes) == ("CFO", "from Google")
+        assert repo.revise_contact(people["joan"].id, lambda c: None).modified == now.modified
+        act = repo.add_activity(Activity(title="Call", owner_id=ann.id, organizer_id=ann.id))
+        tries = 0
+
+        def set_uid(a: Activity) -> Activity:
+            nonlocal tries
+            tries += 1
+            if tries == 1:
+                other.update_activity(other.get_activity(a.id).evolve(location="Room 1"))
+            return a.evolve(ical_uid="uid-1")
+
+        repo.revise_activity(act.id, set_uid)
+        stored_act = repo.get_activity(act.id)
+        assert tries == 2 and (stored_act.location, stored_act.ical_uid) == ("Room 1", "uid-1")
+
     def test_unknown_editor_is_someone_else(self, repo: Repository, people: dict[str, Contact]
                                             ) -> None:
         zoe = people["zoe"]

@@ -22,6 +22,7 @@ from crmtui.model import (
     SyncKind,
 )
 from crmtui.store import ActivityQuery
+from crmtui.sync.activities.actions import MergeEvent
 
 
 @pytest.fixture(params=["tinydb", "postgres"])
@@ -410,6 +411,56 @@ def test_the_same_field_changed_on_both_sides_crm_newer_wins_and_is_journalled(
     [conflict] = conflicts(team, a)
     assert (conflict.field_name, conflict.kept, conflict.lost, conflict.winner) == (
         "location", "CRM room", "Google room", "crm")
+
+
+def _saved_by_a_person_during_the_pull(monkeypatch: pytest.MonkeyPatch, team: Team,
+                                       act: Activity, **changes: Any) -> None:
+    """A person saves ``changes`` to ``act`` after the sync read it (and patched the event),
+    just before the sync writes what Google brought into crmtui."""
+    settle = MergeEvent.settle
+
+    def saved_first(self: MergeEvent, ctx: Any, result: Any) -> None:
+        edit(team, act, **changes)
+        settle(self, ctx, result)
+
+    monkeypatch.setattr(MergeEvent, "settle", saved_first)
+
+
+def test_an_activity_edit_saved_while_the_sync_runs_is_kept_and_sent_next_run(
+        team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = team.add("a", "Amy")
+    act = task(team, a, "Plan", notes="old")
+    synced(team, a)
+    rid = team.event_id(a, act)
+    a.calendar.edit(rid, location="Google room")
+    _saved_by_a_person_during_the_pull(monkeypatch, team, act, title="Plan (crm)")
+    synced(team, a)
+    now = team.repo.get_activity(act.id)
+    assert (now.title, now.location) == ("Plan (crm)", "Google room")
+    monkeypatch.undo()
+    synced(team, a)
+    assert (a.calendar.get(rid)["summary"], a.calendar.get(rid)["location"]) == (
+        "Plan (crm)", "Google room")
+    now = team.repo.get_activity(act.id)
+    assert (now.title, now.location) == ("Plan (crm)", "Google room")
+
+
+def test_an_activity_field_google_changed_and_a_person_saved_during_the_sync_keeps_theirs(
+        team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = team.add("a", "Amy")
+    act = task(team, a, "Plan")
+    synced(team, a)
+    rid = team.event_id(a, act)
+    a.calendar.edit(rid, location="Google room")
+    _saved_by_a_person_during_the_pull(monkeypatch, team, act, location="My room")
+    out = team.sync(a)
+    assert out.ok
+    assert any("location saved in crmtui during the sync" in n for n in out.report.notes)
+    assert team.repo.get_activity(act.id).location == "My room"
+    monkeypatch.undo()
+    synced(team, a)
+    assert a.calendar.get(rid)["location"] == "My room"
+    assert team.repo.get_activity(act.id).location == "My room"
 
 
 def test_fields_changed_on_different_sides_are_both_kept_without_conflict(team: Team) -> None:

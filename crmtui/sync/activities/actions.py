@@ -40,7 +40,7 @@ from crmtui.sync.activities.mapping import (
     merged_participants,
     original_start,
 )
-from crmtui.sync.engine import SyncReport, describe_merge, merge_fields
+from crmtui.sync.engine import SyncReport, changed_meanwhile, describe_merge, merge_fields
 from crmtui.sync.remote import (
     EVENT_BATCH,
     EVENT_FIELDS,
@@ -120,16 +120,16 @@ class ActivityRun:
         former organizer stays in it as a participant."""
         if a.organizer_id == self.user_id:
             return a
-        current = keep_organizer(self.repo.get_activity(a.id))
-        return self.repo.update_activity(current.evolve(organizer_id=self.user_id), touch=False)
+        return self.repo.revise_activity(
+            a.id, lambda current: keep_organizer(current).evolve(organizer_id=self.user_id))
 
     def set_uid(self, aid: str, rc: RemoteEvent, a: Activity | None = None) -> None:
         if not rc.ical_uid:
             return
         current = a if a is not None else self.repo.get_activity(aid)
         if current.ical_uid != rc.ical_uid:
-            current = self.repo.get_activity(aid)
-            self.repo.update_activity(current.evolve(ical_uid=rc.ical_uid), touch=False)
+            self.repo.revise_activity(aid, lambda now: None if now.ical_uid == rc.ical_uid
+                                      else now.evolve(ical_uid=rc.ical_uid))
 
 
 def keep_organizer(a: Activity) -> Activity:
@@ -160,7 +160,7 @@ def merge_event(mine: LocalActivity, base: Mapping[str, Any] | None, rc: RemoteE
             != mine.activity.participants:
         to_local.append("responses")
     if merge.to_remote or to_local:
-        return [MergeEvent(mine.id, rc, merge.fields, merge.to_remote, to_local)]
+        return [MergeEvent(mine.id, rc, merge.fields, merge.to_remote, to_local, mine.fields)]
     if listed or base is None or dict(base) != merge.fields:
         return [RefreshEvent(mine.id, rc, merge.fields)]
     return []
@@ -343,6 +343,7 @@ class MergeEvent(MergeAction):
     merged: dict[str, Any]
     to_remote: list[str]
     to_local: list[str]
+    read: dict[str, Any] | None = None  # the activity's fields the merge was made on
     phase = 50
     batch_size = EVENT_BATCH
     message = "Updating changed activities"
@@ -388,18 +389,35 @@ class MergeEvent(MergeAction):
             ctx.report.google.updated += 1
 
     def _pull(self, ctx: ActivityRun, remote: RemoteEvent) -> bool:
-        """Write the merged fields into the activity; False (reported) if they do not fit."""
+        """Write what Google brings into the activity; False (reported) if it does not fit. A
+        field someone saved in crmtui since the merge read the activity keeps their value, and
+        the next run sends it: the sync never writes over a person's edit."""
+        names = [name for name in self.to_local if name in EVENT_FIELDS]
+        kept: list[str] = []
+
+        def change(a: Activity) -> Activity | None:
+            now = activity_fields(a)
+            if now is None:  # its time was taken away meanwhile: nothing fits
+                kept[:] = names
+                return None
+            kept[:] = changed_meanwhile(names, self.read, now)
+            fields = {**now, **{name: self.merged[name] for name in names if name not in kept}}
+            people = merged_participants(a, fields["attendees"], remote.attendees, ctx.users)
+            return apply_fields(a, fields, people)
+
         try:
-            a = ctx.repo.get_activity(self.activity_id)
-            people = merged_participants(a, self.merged["attendees"], remote.attendees,
-                                         ctx.users)
-            ctx.repo.update_activity(apply_fields(a, self.merged, people), touch=False)
+            ctx.repo.revise_activity(self.activity_id, change)
         except (ValidationError, NotFound, ValueError, KeyError) as exc:
             ctx.report.skipped.append(f"{label(self.merged, self.activity_id)}: not updated in "
                                       f"crmtui ({exc})")
             ctx.retry_local.add(self.activity_id)
             return False
         ctx.report.crm.updated += 1
+        if kept:
+            ctx.report.notes.append(
+                f"{label(self.merged, self.activity_id)}: {', '.join(kept)} saved in crmtui "
+                "during the sync; kept, and sent to Google Calendar by the next sync")
+            ctx.retry_local.add(self.activity_id)
         return True
 
     @classmethod
@@ -481,8 +499,8 @@ class UnlinkEvent(Action):
         for action in batch:
             ctx.repo.delete_link(ctx.user_id, KIND, action.activity_id)
             if action.clear and action.activity_id in existing:
-                a = ctx.repo.get_activity(action.activity_id)
-                ctx.repo.update_activity(a.evolve(show_in_calendar=False), touch=False)
+                ctx.repo.revise_activity(action.activity_id,
+                                         lambda a: a.evolve(show_in_calendar=False))
         ctx.report.crm.untagged += len(batch)
         return []
 
@@ -535,6 +553,12 @@ class ExcludeOccurrence(Action):
     def record(self) -> str:
         return self.series_id
 
+    def exclude(self, series: Activity) -> Activity | None:
+        """The series with the EXDATE line; None when it has it already (or is no series)."""
+        if self.line in series.recurrence or not series.recurrence:
+            return None
+        return series.evolve(recurrence=[*series.recurrence, self.line])
+
     def describe(self, report: SyncReport) -> None:
         report.plan.append(f"crmtui: add {self.line} to the series {self.series_id[:8]} "
                            "(an occurrence cancelled in Google Calendar)")
@@ -547,14 +571,12 @@ class ExcludeOccurrence(Action):
         for action in batch:
             if action.series_id not in existing:
                 continue
-            series = ctx.repo.get_activity(action.series_id)
-            if action.line in series.recurrence or not series.recurrence:
-                continue
             # not as a crmtui edit: Google already leaves the occurrence out; the series' next
             # push (whenever it changes) states the EXDATE there too
-            ctx.repo.update_activity(series.evolve(
-                recurrence=[*series.recurrence, action.line]), touch=False)
-            ctx.report.crm.updated += 1
+            before = ctx.repo.get_activity(action.series_id).modified
+            after = ctx.repo.revise_activity(action.series_id, action.exclude).modified
+            if after != before:
+                ctx.report.crm.updated += 1
         return []
 
 
