@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,12 +25,40 @@ logger = logging.getLogger(__name__)
 logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
+COMMAND_MODULES = {
+    "account": "account",
+    "activities": "activities",
+    "contacts": "contacts",
+    "db": "db",
+    "emulator": "emulator",
+    "export": "transfer",
+    "import": "transfer",
+    "sync": "sync",
+    "tags": "tags",
+    "users": "users",
+}
+"""Each command of ``crmtui`` and the module of :mod:`crmtui.cli` that defines it (importing
+the module adds the command to :data:`cli`)."""
+
+
 class _Group(click.Group):
     """The root group: turns the user's errors into ``Error: ...`` and exit status 1, and logs
     every error; an unexpected exception is logged with its traceback and shown as one
     ``Error:`` line that says where the log is. That holds for the commands (:meth:`invoke`)
     and, as a last resort, for what happens around them: parsing the command line and closing
-    the store (:meth:`main`)."""
+    the store (:meth:`main`).
+
+    Its commands load when first named (click's lazy group): ``crmtui`` alone, the TUI, loads
+    none of them, ``crmtui contacts ...`` only its own module, ``crmtui --help`` all of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"crmtui.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
