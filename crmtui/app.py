@@ -20,6 +20,7 @@ constructor; nothing is global. It owns what spans the sections:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -758,6 +759,8 @@ def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None
     """Run the terminal UI as ``services.user_id`` until the user quits; an exception that
     ended the app is raised again here, after the terminal is restored."""
     app = CrmApp(services, keymap=keymap)
+    if not gc.isenabled():  # held back while crmtui starts (crmtui.cli.main)
+        app.call_after_first_frame(gc.enable)
     app.run()
     try:
         app.finish_in_background(lambda text: print(text, file=sys.stderr, flush=True))

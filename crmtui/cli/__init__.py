@@ -18,8 +18,18 @@ times as the commands take and show them).
 
 from __future__ import annotations
 
-from crmtui.cli.root import cli, main
-from crmtui.cli.session import stdin_is_tty
-from crmtui.cli.wiring import tui_services
+import gc
+
+# No collections while the command line's modules load (see main): they allocate much and free
+# almost nothing.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from crmtui.cli.root import cli, main
+    from crmtui.cli.session import stdin_is_tty
+    from crmtui.cli.wiring import tui_services
+finally:
+    if _collecting:
+        gc.enable()
 
 __all__ = ["cli", "main", "stdin_is_tty", "tui_services"]

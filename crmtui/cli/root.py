@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -175,6 +176,8 @@ def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None,
     ctx.call_on_close(session.close)
     if ctx.invoked_subcommand is None:
         open_tui(session, demo)
+    else:
+        gc.enable()  # held back by main() while starting
 
 
 def open_tui(session: Session, demo: bool) -> None:
@@ -209,5 +212,15 @@ def open_tui(session: Session, demo: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The ``crmtui`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="crmtui")
+    """The ``crmtui`` console script.
+
+    Python's cyclic garbage collector is held back while crmtui starts (imports and the TUI's
+    first frame allocate much and free almost nothing, so its passes only cost time): a
+    command enables it when it starts, the TUI once its first frame is on the terminal."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="crmtui")
+    finally:
+        if enabled:
+            gc.enable()
