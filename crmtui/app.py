@@ -48,8 +48,8 @@ from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, 
 from crmtui.screens.sync_bar import SyncBar
 from crmtui.screens.undo import UndoLog
 
-# The first screen (the contacts list) is all that start-up loads: the other screens, the sync
-# log and the sync service load when first used, after the first rows are on screen.
+# The first screen (the contacts list) is all the screens start-up loads: the others, the sync
+# log and what a sync run needs load when first used, after the first rows are on screen.
 if TYPE_CHECKING:
     from crmtui.screens.sync_log import SyncLogModel
     from crmtui.sync.service import SyncOutcome
@@ -70,10 +70,10 @@ AUTO_SYNC_FIRST = 2.0
 """Seconds after start-up before the first such check (at most ``auto_sync_check``)."""
 log = logging.getLogger(__name__)
 STORE_POLL = 1.0
+"""Seconds between checks whether another process changed the database."""
 FRAME_OUT = 0.02
 """Seconds given to Textual's output thread to write the first frame to the terminal before
 what waits for it runs (a thread reading the whole store would otherwise hold it back)."""
-"""Seconds between checks whether another process changed the database."""
 
 APP_COMMANDS = [
     *(Command("go", SECTION_TITLES[name].split(":")[0].lower(), f"app.section('{name}')",

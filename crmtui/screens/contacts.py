@@ -128,10 +128,10 @@ class ContactsScreen(Screen[None]):
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
         try:
+            first = self.repo.first_page(self.contact_query, self.user_id)
             # The data the first rows show: the screen's resume, which follows at start-up,
             # then finds nothing changed and leaves the reading to _query_when_shown.
-            generation = self.repo.generation
-            first = self.repo.first_page(self.contact_query, self.user_id)
+            generation = self.repo.generation if first is not None else -1
         except StoreError:
             first = None
         if first is None:
