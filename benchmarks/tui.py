@@ -6,15 +6,18 @@ each size it builds a store (with benchmarks/store.py's generator) in a temporar
 directory, writes the same rows (name, company, job title, email, phone, tags, in the list's
 order) as a CSV file, then:
 
-- writes crmtui's bytecode, as installing crmtui does (VisiData's is written by its install);
-- starts ``crmtui`` and VisiData (``vd FILE.csv``) 5 times each, alternately, under a pseudo
-  terminal (140x45) and times process start to the moment the first contact in the sort order
-  is written to the terminal (median), and crmtui's peak RSS (VmHWM) at that moment;
+- starts ``crmtui`` and VisiData (``vd FILE.csv``) 5 times each (``--runs``), alternately,
+  under a pseudo terminal (140x45) and times process start to the moment the first contact in
+  the sort order is written to the terminal (median), and crmtui's peak RSS (VmHWM) then;
 - at the first size, in a fresh process, drives the app with ``App.run_test(size=(140, 45))``:
   the first search keystroke right after the first rows (the store still reading), then, once
   the search index is built, scroll steps (down and PageDown) and names typed letter by letter
   (unaccented letters that match accented names) and erased, each timed from the key press to
   the table's repaint (the first ``render_line`` of a table row showing the new state).
+
+crmtui's bytecode is written first, as installing crmtui does (VisiData's is written by its
+install): where PYTHONDONTWRITEBYTECODE is set, an editable crmtui would otherwise compile its
+sources at every launch. ``--launch-only`` measures the launches alone.
 
 VisiData is installed into the benchmark's own environment (benchmarks/.venv-vd, created on the
 first run with ``python -m venv`` and ``pip install visidata``), never into crmtui's. Prints the
