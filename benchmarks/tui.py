@@ -6,14 +6,18 @@ each size it builds a store (with benchmarks/store.py's generator) in a temporar
 directory, writes the same rows (name, company, job title, email, phone, tags, in the list's
 order) as a CSV file, then:
 
-- starts ``crmtui`` and VisiData (``vd FILE.csv``) 5 times each, alternately, under a pseudo
-  terminal (140x45) and times process start to the moment the first contact in the sort order
-  is written to the terminal (median), and crmtui's peak RSS (VmHWM) at that moment;
+- starts ``crmtui`` and VisiData (``vd FILE.csv``) 5 times each (``--runs``), alternately,
+  under a pseudo terminal (140x45) and times process start to the moment the first contact in
+  the sort order is written to the terminal (median), and crmtui's peak RSS (VmHWM) then;
 - at the first size, in a fresh process, drives the app with ``App.run_test(size=(140, 45))``:
   the first search keystroke right after the first rows (the store still reading), then, once
   the search index is built, scroll steps (down and PageDown) and names typed letter by letter
   (unaccented letters that match accented names) and erased, each timed from the key press to
   the table's repaint (the first ``render_line`` of a table row showing the new state).
+
+crmtui's bytecode is written first, as installing crmtui does (VisiData's is written by its
+install): where PYTHONDONTWRITEBYTECODE is set, an editable crmtui would otherwise compile its
+sources at every launch. ``--launch-only`` measures the launches alone.
 
 VisiData is installed into the benchmark's own environment (benchmarks/.venv-vd, created on the
 first run with ``python -m venv`` and ``pip install visidata``), never into crmtui's. Prints the
@@ -119,6 +123,21 @@ def visidata() -> Path | None:
     return vd
 
 
+def compile_bytecode() -> str:
+    """Write crmtui's bytecode, as installing it does (pip compiles every module): an
+    environment with PYTHONDONTWRITEBYTECODE (or an editable install never run) would otherwise
+    compile crmtui's sources at every launch, which no installed crmtui does, while VisiData's
+    installed modules are compiled. A note for the report."""
+    import compileall
+
+    import crmtui
+
+    package = Path(crmtui.__file__).parent
+    ok = compileall.compile_dir(str(package), quiet=1)
+    return (f"crmtui's bytecode written as an install does ({package})" if ok else
+            "crmtui's bytecode could not all be written: its launches compile sources too")
+
+
 def vm_hwm(pid: int) -> float:
     """Peak resident memory of process ``pid``, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -172,13 +191,13 @@ def pty_first_rows(command: list[str], marker: bytes, env: dict[str, str],
     return elapsed, rss
 
 
-def launches(data_dir: Path, csv_path: Path, vd: Path | None, marker: bytes
+def launches(data_dir: Path, csv_path: Path, vd: Path | None, marker: bytes, runs: int = RUNS
              ) -> tuple[list[tuple[float, float]], list[float]]:
-    """crmtui's and VisiData's first rows, ``RUNS`` each, alternately (so that the machine's
+    """crmtui's and VisiData's first rows, ``runs`` each, alternately (so that the machine's
     load weighs on both alike)."""
     crm, vis = [], []
     home = tempfile.mkdtemp(prefix="crmtui-vdhome-")
-    for _ in range(RUNS):
+    for _ in range(runs):
         crm.append(pty_first_rows([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir)],
                                   marker, {"CRMTUI_HOME": str(data_dir)}))
         if vd is not None:
@@ -339,7 +358,7 @@ def report(figures: dict[str, float], notes: list[str]) -> None:
 
 
 def measure_size(n: int, keep: Path | None, vd: Path | None, figures: dict[str, float],
-                 notes: list[str], *, drive_it: bool) -> None:
+                 notes: list[str], *, runs: int = RUNS, drive_it: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
         data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
         generation = ensure_generated(data_dir, n)
@@ -352,7 +371,7 @@ def measure_size(n: int, keep: Path | None, vd: Path | None, figures: dict[str, 
         notes.append(f"{n:,}: first row expected {name!r}; CSV for VisiData "
                      f"{csv_path.stat().st_size / 1e6:.1f} MB")
         at = f"at {n:,}"
-        crm, vis = launches(data_dir, csv_path, vd, marker)
+        crm, vis = launches(data_dir, csv_path, vd, marker, runs)
         times = [t for t, _ in crm]
         figures[f"first rows (pty) median {at}"] = statistics.median(times)
         notes.append(f"crmtui first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in times)
@@ -395,6 +414,11 @@ def main() -> int:
                         help=f"a size to measure (repeatable; default {SIZES})")
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) DIR/N")
     parser.add_argument("--no-visidata", action="store_true", help="measure crmtui alone")
+    parser.add_argument("--launch-only", action="store_true",
+                        help="measure the launches (first rows beside VisiData, memory) only, "
+                             "not the keystrokes in process")
+    parser.add_argument("--runs", type=int, default=RUNS,
+                        help=f"launches of each program per size (default {RUNS})")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:  # the in-process child
@@ -402,9 +426,10 @@ def main() -> int:
         return 0
     vd = None if args.no_visidata else visidata()
     figures: dict[str, float] = {}
-    notes: list[str] = []
+    notes: list[str] = [compile_bytecode()]
     for i, n in enumerate(args.contacts or SIZES):
-        measure_size(n, args.keep, vd, figures, notes, drive_it=i == 0)
+        measure_size(n, args.keep, vd, figures, notes, runs=args.runs,
+                     drive_it=i == 0 and not args.launch_only)
     report(figures, notes)
     return 0
 

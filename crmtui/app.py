@@ -20,6 +20,7 @@ constructor; nothing is global. It owns what spans the sections:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -29,8 +30,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import RenderableType
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -40,15 +42,18 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from crmtui.model import SyncKind
-from crmtui.screens import ContactsScreen, KeysScreen
-from crmtui.screens.actions_menu import ActionsMenu
 from crmtui.screens.confirm import Choose, Confirm
+from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.context import SECTIONS, Command, HasCommands, Refreshable, Services
 from crmtui.screens.sync_bar import SyncBar
-from crmtui.screens.sync_log import ConflictsScreen, LogLine, SyncLogModel, SyncLogScreen
 from crmtui.screens.undo import UndoLog
-from crmtui.sync.service import SyncBusy, SyncOutcome
-from crmtui.sync.state import FailureKind
+
+# The first screen (the contacts list) is all the screens start-up loads: the others, the sync
+# log and what a sync run needs load when first used, after the first rows are on screen.
+if TYPE_CHECKING:
+    from crmtui.screens.sync_log import SyncLogModel
+    from crmtui.sync.service import SyncOutcome
+    from crmtui.sync.state import FailureKind
 
 SECTION_TITLES = {
     "contacts": "Contacts",
@@ -66,6 +71,9 @@ AUTO_SYNC_FIRST = 2.0
 log = logging.getLogger(__name__)
 STORE_POLL = 1.0
 """Seconds between checks whether another process changed the database."""
+FRAME_OUT = 0.02
+"""Seconds given to Textual's output thread to write the first frame to the terminal before
+what waits for it runs (a thread reading the whole store would otherwise hold it back)."""
 
 APP_COMMANDS = [
     *(Command("go", SECTION_TITLES[name].split(":")[0].lower(), f"app.section('{name}')",
@@ -147,6 +155,9 @@ class CrmApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "crmtui"
     COMMANDS = App.COMMANDS | {CrmCommands}
+    # The app starts in the contacts section itself: switching to it from Textual's default
+    # mode would hold back the first frame (a switch delays updates to mask the transition).
+    DEFAULT_MODE = "contacts"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "show_keys", "Keys", id="app.keys"),
@@ -183,7 +194,7 @@ class CrmApp(App[None]):
         self.auto_sync = auto_sync
         self.store_poll = store_poll
         self.auto_sync_check = auto_sync_check
-        self.sync_log = SyncLogModel()
+        self._sync_log: SyncLogModel | None = None
         self.undo_log = UndoLog()
         """The last deletion or tag change, which ctrl+z (u) undoes."""
         self.running: set[SyncKind] = set()
@@ -199,8 +210,19 @@ class CrmApp(App[None]):
         """How each kind's last run ended, in a line (for the shell after quitting)."""
         self.quit_when_synced = False
         self._watch_stop = threading.Event()
+        self._after_first_frame: list[Callable[[], object]] | None = []
+        """What waits for the first frame on the terminal (None: it is there)."""
         for name in SECTIONS:
             self.add_mode(name, partial(self.make_section, name))
+
+    @property
+    def sync_log(self) -> SyncLogModel:
+        """The sync log's lines and each kind's progress (made when first used)."""
+        if self._sync_log is None:
+            from crmtui.screens.sync_log import SyncLogModel
+
+            self._sync_log = SyncLogModel()
+        return self._sync_log
 
     # -- sections ---------------------------------------------------------------------------------
 
@@ -220,6 +242,8 @@ class CrmApp(App[None]):
             from crmtui.screens.sync_settings import SyncSettingsScreen
 
             return SyncSettingsScreen(services)
+        from crmtui.screens.sync_log import ConflictsScreen, SyncLogScreen
+
         if name == "sync":
             return SyncLogScreen(services, self.sync_log)
         return ConflictsScreen(services)
@@ -238,6 +262,32 @@ class CrmApp(App[None]):
 
     def _fatal_error(self) -> None:
         self._close_messages_no_wait()  # Textual's own renders a traceback, then does this
+
+    # -- the first frame ----------------------------------------------------------------------------
+
+    def call_after_first_frame(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the first frame is on the terminal (soon, if it is already).
+
+        Start-up work that can wait (reading the whole store behind its first rows) waits for
+        this rather than for a refresh: the first refreshes happen while Textual holds updates
+        back (it starts in a batch), so that the frame is written only later."""
+        if self._after_first_frame is None:
+            self.call_later(callback)
+        else:
+            self._after_first_frame.append(callback)
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        """Textual's output of a frame; the first one written releases what waits for it."""
+        super()._display(screen, renderable)
+        waiting = self._after_first_frame
+        if waiting is not None and renderable is not None and not self._batch_count:
+            self._after_first_frame = None
+
+            def release() -> None:
+                for callback in waiting:
+                    callback()
+
+            self.set_timer(FRAME_OUT, release)
 
     def on_mount(self) -> None:
         self.apply_keymap()
@@ -276,10 +326,14 @@ class CrmApp(App[None]):
         self.title = f"crmtui · {SECTION_TITLES[name]}"
 
     def action_show_keys(self) -> None:
+        from crmtui.screens.keys import KeysScreen
+
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.screen.active_bindings))
 
     def action_actions_menu(self) -> None:
+        from crmtui.screens.actions_menu import ActionsMenu
+
         screen = self.screen
         if isinstance(screen, ActionsMenu):
             return
@@ -481,6 +535,8 @@ class CrmApp(App[None]):
 
     def sync_thread(self, kind: SyncKind, confirmed: bool) -> None:
         """The worker: runs the service, reporting through messages only."""
+        from crmtui.sync.service import SyncBusy
+
         service = self.services.sync
         assert service is not None
         pending = self._pending[kind]
@@ -579,6 +635,8 @@ class CrmApp(App[None]):
                                  yes="Unlink and go on", no="Stop here"), answer)
 
     def log_line(self, kind: SyncKind | None, text: str, style: str = "") -> None:
+        from crmtui.screens.sync_log import LogLine, SyncLogScreen
+
         line = LogLine(self.services.now(), kind, text, style)
         self.sync_log.lines.append(line)
         for screen in self.all_screens():
@@ -586,6 +644,8 @@ class CrmApp(App[None]):
                 screen.add_line(line)
 
     def show_progress(self, kind: SyncKind) -> None:
+        from crmtui.screens.sync_log import SyncLogScreen
+
         for screen in self.all_screens():
             if isinstance(screen, SyncLogScreen) and screen.is_mounted:
                 screen.show_progress(kind)
@@ -603,29 +663,33 @@ class CrmApp(App[None]):
                 self.start_sync(kind, automatic=True)
 
 
-HINTS = {
-    FailureKind.ACCOUNT: ("Open Profile → Accounts (key 3) to link or reconnect the Google "
-                          "account."),
-    FailureKind.SETUP_MISSING: "Open the sync settings (key 4) to set it up.",
-}
-
-
 def what_to_do(failure: FailureKind | None) -> str:
     """What to do about a failed sync, by why it failed."""
-    return HINTS.get(failure or FailureKind.INTERNAL,
+    from crmtui.sync.state import FailureKind
+
+    hints = {
+        FailureKind.ACCOUNT: ("Open Profile → Accounts (key 3) to link or reconnect the Google "
+                              "account."),
+        FailureKind.SETUP_MISSING: "Open the sync settings (key 4) to set it up.",
+    }
+    return hints.get(failure or FailureKind.INTERNAL,
                      "The sync log (key 5) has the details; the next run picks up where this "
                      "one stopped.")
 
 
 def crmtui_bindings() -> list[tuple[type, BindingType]]:
     """Every binding crmtui's app, screens and widgets declare, with the class declaring it."""
+    import importlib
+    import pkgutil
+
     from textual.widget import Widget
 
-    import crmtui.screens.accounts
-    import crmtui.screens.activities
-    import crmtui.screens.sync_settings
-    import crmtui.screens.transfer  # noqa: F401  (their bindings count too)
+    import crmtui.screens
+    import crmtui.widgets
 
+    for package in (crmtui.screens, crmtui.widgets):  # every screen and widget, loaded or not
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
     found: list[tuple[type, BindingType]] = []
     seen: set[type] = set()
     todo: list[type] = [CrmApp, Screen, Widget]
@@ -695,6 +759,8 @@ def run_app(services: Services, keymap: Mapping[str, str] | None = None) -> None
     """Run the terminal UI as ``services.user_id`` until the user quits; an exception that
     ended the app is raised again here, after the terminal is restored."""
     app = CrmApp(services, keymap=keymap)
+    if not gc.isenabled():  # held back while crmtui starts (crmtui.cli.main)
+        app.call_after_first_frame(gc.enable)
     app.run()
     try:
         app.finish_in_background(lambda text: print(text, file=sys.stderr, flush=True))

@@ -6,7 +6,8 @@ accounts, ``crmtui sync`` synchronizes with them; ``crmtui emulator`` runs the b
 emulator (``crmtui --demo`` runs it too, in process). This package is the entry layer, where
 every layer is wired together (:mod:`crmtui.cli.wiring`). Textual (through ``crmtui.app``), the
 formats, the Google adapters and the emulator are imported lazily, inside the commands that need
-them, so a scripting command starts fast and never loads the UI.
+them, so a scripting command starts fast and never loads the UI; and the command modules load
+when their command is named (:data:`~crmtui.cli.root.COMMAND_MODULES`), so the TUI loads none.
 
 The modules: :mod:`~crmtui.cli.root` (the ``crmtui`` group, its global options, ``main``),
 :mod:`~crmtui.cli.session` (data directory, store, current user, ids given on the command line),
@@ -17,19 +18,18 @@ times as the commands take and show them).
 
 from __future__ import annotations
 
-from crmtui.cli import (  # noqa: F401  (importing a command module adds its commands to cli)
-    account,
-    activities,
-    contacts,
-    db,
-    emulator,
-    sync,
-    tags,
-    transfer,
-    users,
-)
-from crmtui.cli.root import cli, main
-from crmtui.cli.session import stdin_is_tty
-from crmtui.cli.wiring import tui_services
+import gc
+
+# No collections while the command line's modules load (see main): they allocate much and free
+# almost nothing.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from crmtui.cli.root import cli, main
+    from crmtui.cli.session import stdin_is_tty
+    from crmtui.cli.wiring import tui_services
+finally:
+    if _collecting:
+        gc.enable()
 
 __all__ = ["cli", "main", "stdin_is_tty", "tui_services"]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -24,12 +26,40 @@ logger = logging.getLogger(__name__)
 logging.getLogger(LOGGER).addHandler(logging.NullHandler())
 
 
+COMMAND_MODULES = {
+    "account": "account",
+    "activities": "activities",
+    "contacts": "contacts",
+    "db": "db",
+    "emulator": "emulator",
+    "export": "transfer",
+    "import": "transfer",
+    "sync": "sync",
+    "tags": "tags",
+    "users": "users",
+}
+"""Each command of ``crmtui`` and the module of :mod:`crmtui.cli` that defines it (importing
+the module adds the command to :data:`cli`)."""
+
+
 class _Group(click.Group):
     """The root group: turns the user's errors into ``Error: ...`` and exit status 1, and logs
     every error; an unexpected exception is logged with its traceback and shown as one
     ``Error:`` line that says where the log is. That holds for the commands (:meth:`invoke`)
     and, as a last resort, for what happens around them: parsing the command line and closing
-    the store (:meth:`main`)."""
+    the store (:meth:`main`).
+
+    Its commands load when first named (click's lazy group): ``crmtui`` alone, the TUI, loads
+    none of them, ``crmtui contacts ...`` only its own module, ``crmtui --help`` all of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"crmtui.cli.{module}")
+        return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -146,6 +176,8 @@ def cli(ctx: click.Context, data_dir: Path | None, user_email: str | None,
     ctx.call_on_close(session.close)
     if ctx.invoked_subcommand is None:
         open_tui(session, demo)
+    else:
+        gc.enable()  # held back by main() while starting
 
 
 def open_tui(session: Session, demo: bool) -> None:
@@ -180,5 +212,15 @@ def open_tui(session: Session, demo: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The ``crmtui`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="crmtui")
+    """The ``crmtui`` console script.
+
+    Python's cyclic garbage collector is held back while crmtui starts (imports and the TUI's
+    first frame allocate much and free almost nothing, so its passes only cost time): a
+    command enables it when it starts, the TUI once its first frame is on the terminal."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="crmtui")
+    finally:
+        if enabled:
+            gc.enable()

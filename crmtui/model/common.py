@@ -19,8 +19,6 @@ from enum import StrEnum
 from typing import Any, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
-
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
 
@@ -111,6 +109,10 @@ def check_email(name: str, value: Any) -> str:
     text = clean_text(name, value, MAX_VALUE, required=True)
     if _TRUSTED.get():
         return text
+    # Imported when first needed: it takes some 20-30 ms of start-up to load, and the TUI
+    # shows its first contacts (read trusted) without it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

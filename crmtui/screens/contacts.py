@@ -32,8 +32,6 @@ from textual.worker import get_current_worker
 
 from crmtui.model import Contact, SyncKind
 from crmtui.screens.confirm import Confirm
-from crmtui.screens.contact_detail import ContactDetailScreen
-from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.contact_list import (
     COLUMNS,
     SORTABLE,
@@ -131,16 +129,21 @@ class ContactsScreen(Screen[None]):
         self.table.focus()
         try:
             first = self.repo.first_page(self.contact_query, self.user_id)
+            # The data the first rows show: the screen's resume, which follows at start-up,
+            # then finds nothing changed and leaves the reading to _query_when_shown.
+            generation = self.repo.generation if first is not None else -1
         except StoreError:
             first = None
         if first is None:
             self.run_query(self.contact_query, None)
             return
         # A store still reading: its first contacts now, every one once they are read (the
-        # reading starts once these rows are on screen, so it does not delay them).
+        # reading starts once these rows are on the terminal, so it does not delay them).
         ids, total = first
-        self.show_result(QueryResult(self.contact_query, ids, total, partial=True))
-        self.call_after_refresh(self._query_when_shown)
+        self.show_result(QueryResult(self.contact_query, ids, total, generation=generation,
+                                     partial=True))
+        after_frame = getattr(self.app, "call_after_first_frame", self.call_after_refresh)
+        after_frame(self._query_when_shown)
 
     def _query_when_shown(self) -> None:
         if self.result is not None and self.result.partial \
@@ -455,6 +458,8 @@ class ContactsScreen(Screen[None]):
         return [key] if key is not None else []
 
     def action_new_contact(self) -> None:
+        from crmtui.screens.contact_form import ContactForm  # loaded when first needed
+
         self.app.push_screen(ContactForm(self.services), self.contact_saved)
 
     def action_edit_contact(self) -> None:
@@ -467,6 +472,8 @@ class ContactsScreen(Screen[None]):
         except NotFound:
             self.notify("This contact was deleted meanwhile.", severity="warning")
             return
+        from crmtui.screens.contact_form import ContactForm
+
         self.app.push_screen(ContactForm(self.services, contact), self.contact_saved)
 
     def contact_saved(self, contact_id: str | None) -> None:
@@ -598,6 +605,8 @@ class ContactsScreen(Screen[None]):
         except NotFound:
             self.notify("This contact was deleted meanwhile.", severity="warning")
             return
+        from crmtui.screens.contact_detail import ContactDetailScreen  # loaded when first needed
+
         self.app.push_screen(ContactDetailScreen(self.services, contact))
 
 

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from crmtui.model import Account, SyncKind, utcnow
 from crmtui.store.repository import Repository
-from crmtui.sync.service import SyncService
-from crmtui.sync.state import SyncStatus
+
+if TYPE_CHECKING:
+    from crmtui.sync.service import SyncService
+    from crmtui.sync.state import SyncStatus
 
 LinkGoogle = Callable[[str, Callable[[str], None], threading.Event], Account]
 """Runs the Google OAuth flow for a user (blocking, in a worker thread): ``(user_id, show_url,
@@ -49,6 +51,8 @@ class Services:
     def status(self, kind: SyncKind, now: datetime | None = None) -> SyncStatus:
         """The user's sync of ``kind``: last and next run, running, last failure (also when
         the app runs without Google wiring: the store keeps the state)."""
+        from crmtui.sync.service import SyncService  # loaded when first needed
+
         service = self.sync or SyncService(self.repo, self.data_dir)
         return service.status(self.user_id, kind, now or self.now())
 

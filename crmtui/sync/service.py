@@ -18,12 +18,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crmtui.model import Account, SyncKind, SyncRun, utcnow
 from crmtui.store import Repository, SyncLocked
-from crmtui.sync.accounts import AccountService
-from crmtui.sync.activities import ActivitySync
-from crmtui.sync.contacts import ContactSync
 from crmtui.sync.engine import (
     AccountNeeded,
     GuardStop,
@@ -39,7 +37,6 @@ from crmtui.sync.remote import (
     ReconnectNeeded,
     RemoteError,
 )
-from crmtui.sync.runner import KindSync, Runner
 from crmtui.sync.state import (
     STATE_TYPES,
     Failure,
@@ -48,6 +45,11 @@ from crmtui.sync.state import (
     SyncStatus,
     next_run,
 )
+
+# What a run needs loads with the first run: the TUI asks this service for each kind's status
+# at start-up, and paints its first rows without the syncs' code.
+if TYPE_CHECKING:
+    from crmtui.sync.runner import KindSync
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ class SyncService:
 
     def account(self, user_id: str) -> Account:
         """The user's linked Google account, ready to sync (else AccountNeeded)."""
+        from crmtui.sync.accounts import AccountService
+
         return AccountService(self.repo, self.data_dir).ready_account(user_id)
 
     def sync_set_up(self, user_id: str) -> bool:
@@ -143,6 +147,9 @@ class SyncService:
 
     def _kind_sync(self, account: Account, kind: SyncKind, report: SyncReport,
                    dry_run: bool) -> KindSync:
+        from crmtui.sync.activities import ActivitySync
+        from crmtui.sync.contacts import ContactSync
+
         user_id = account.user_id
         settings = self.repo.get_sync_settings(user_id)
         if kind is SyncKind.CONTACTS:
@@ -155,6 +162,9 @@ class SyncService:
 
     def _run_locked(self, user_id: str, kind: SyncKind, dry_run: bool, confirmed: bool,
                     progress: ProgressFn) -> SyncOutcome:
+        from crmtui.sync.accounts import AccountService
+        from crmtui.sync.runner import Runner
+
         run = SyncRun(user_id=user_id, kind=kind, started=self.now())
         report = SyncReport(kind=kind.value, dry_run=dry_run)
         runner = Runner(progress=progress, dry_run=dry_run, confirmed=confirmed)

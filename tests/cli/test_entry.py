@@ -147,8 +147,13 @@ def test_a_data_dir_that_is_a_file_is_an_error(tmp_path: Path) -> None:
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    """Every command under ``group``, as click lists them (the root loads its commands when
+    they are named: ``group.commands`` holds only those loaded so far)."""
     found: list[tuple[str, click.Command]] = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix}{name} is listed but cannot be loaded"
         found.append((prefix + name, command))
         if isinstance(command, click.Group):
             found += _commands(command, prefix + name + " ")
