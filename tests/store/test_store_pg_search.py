@@ -1,0 +1,106 @@
+"""How the PostgreSQL store answers searches: the id list in one value, the words a search
+tests, narrowing a previous result, and the count kept between commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+
+from crmtui.model import Contact
+from crmtui.store import ContactQuery
+from crmtui.store.pg_store import PostgresRepository, _search_words, open_postgres
+
+
+@pytest.fixture
+def store(new_database: Callable[[], str]) -> Iterator[PostgresRepository]:
+    repo = open_postgres(new_database())
+    yield repo
+    repo.close()
+
+
+def people(n: int = 30) -> list[Contact]:
+    return [Contact(given_name=name, family_name=f"Fam{i:02d}", company=company,
+                    phones=[f"+1 (555) 01{i:02d}"])
+            for i in range(n)
+            for name, company in [(("Pied", "Piper Inc"), ("Olga", "O'Brien & Co"),
+                                   ("Zoe", ""))[i % 3]]]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("pied p", [("pied",)]),
+    ("p PIED", [("pied",)]),
+    ("ann Ann ann", [("ann",)]),
+    ("garcia m", [("garcia",), ("m",)]),
+    ("555 555-1234", [("555-1234", "5551234")]),
+    ("5551234 555-1234", [("5551234",)]),
+    ("1234 555-1234", [("555-1234", "5551234")]),
+    ("", []),
+])
+def test_a_word_another_implies_is_not_tested(text: str, words: list[tuple[str, ...]]) -> None:
+    assert _search_words(text) == words
+
+
+def test_the_implied_words_left_out_change_no_answer(store: PostgresRepository) -> None:
+    store.add_contacts(people())
+    every = store.contact_ids(ContactQuery(), None)
+    for text, alone in [("pied p", "pied"), ("p pied", "pied"), ("555 555-0101", "555-0101"),
+                        ("01 fam01", "fam01")]:
+        found = store.contact_ids(ContactQuery(text=text), None)
+        assert found == store.contact_ids(ContactQuery(text=alone), None)
+        assert 0 < len(found) < len(every)
+
+
+def test_the_id_list_comes_whole_and_in_order(store: PostgresRepository) -> None:
+    store.add_contacts(people(90))
+    every = store.contact_ids(ContactQuery(sort="family_name"), None)
+    assert len(every) == len(set(every)) == 90
+    assert every == sorted(every, key=lambda cid: store.get_contact(cid).family_name)
+    assert store.contact_ids(ContactQuery(sort="family_name", offset=10, limit=5),
+                             None) == every[10:15]
+    assert store.contact_ids(ContactQuery(text="nobody"), None) == []
+
+
+def test_an_id_with_a_space_written_outside_crmtui_is_listed_whole(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(3))
+    victim = store.contact_ids(ContactQuery(sort="family_name"), None)[1]
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute("UPDATE contacts SET id = 'by hand' WHERE id = %s", (victim,))
+    listed = store.contact_ids(ContactQuery(sort="family_name"), None)
+    assert len(listed) == 3 and listed[1] == "by hand"
+
+
+def test_narrowing_gives_the_search_of_every_contact_in_the_order_given(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(60))
+    for old, new in [("pi", "pied"), ("o'", "o'b"), ("fam", "fam1"), ("01", "0105")]:
+        base = store.contact_ids(ContactQuery(text=old, sort="family_name", descending=True),
+                                 None)
+        assert base
+        matching = set(store.contact_ids(ContactQuery(text=new), None))
+        assert matching
+        assert store.narrow_contact_ids(base, new, None) == [c for c in base if c in matching]
+    assert store.narrow_contact_ids(["gone", *base], new, None) == [
+        c for c in base if c in matching]
+
+
+def test_the_count_is_kept_until_a_commit_of_any_process(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(6))
+    assert store.count_contacts() == 6
+    other = open_postgres(store.url)
+    try:
+        other.add_contact(Contact(given_name="Elsewhere"))
+        assert store.count_contacts() == 7  # the other process's commit raised the counter
+        with store.transaction():
+            store.add_contact(Contact(given_name="Inside"))
+            assert store.count_contacts() == 8  # its own write, not committed yet
+        assert store.count_contacts() == other.count_contacts() == 8
+        store.delete_contact(store.contact_ids(ContactQuery(text="inside"), None)[0])
+        assert store.count_contacts() == 7
+        first = store.first_page(ContactQuery(text="fam"), None)
+        assert first is not None and first[1] == 7
+    finally:
+        other.close()
