@@ -345,9 +345,15 @@ class PostgresRepository(SyncTables):
             params["wanted"] = wanted
             conds.append("c.tags @> %(wanted)s::text[]")
         if query.tag_kind is not None:
-            params["kind"] = TagKind(query.tag_kind).value
-            conds.append(f"c.tags && ARRAY(SELECT g.id FROM tags g WHERE g.kind = %(kind)s "
-                         f"AND {self._visible_sql()})")
+            # the tags of that kind named, not a subquery: the planner then knows from its
+            # statistics how many contacts carry them (walk a sort index, or find them first)
+            kind_tags = [r[0] for r in self._all(
+                f"SELECT g.id FROM tags g WHERE g.kind = %(kind)s AND {self._visible_sql()}",
+                {"kind": TagKind(query.tag_kind).value, "viewer": viewer_id})]
+            if not kind_tags:
+                return None
+            params["kind_tags"] = kind_tags
+            conds.append("c.tags && %(kind_tags)s::text[]")
         return conds, params
 
     @staticmethod

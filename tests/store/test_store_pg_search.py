@@ -8,8 +8,11 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from crmtui.model import Contact
+from crmtui.model import Contact, Tag, TagKind
 from crmtui.store import ContactQuery
+from crmtui.store.pg_base import jsonb
+from crmtui.store.pg_rows import INSERT_CONTACT, contact_row
+from crmtui.store.pg_schema import _V1, PG_SCHEMA_VERSION, SORT_INDEXES
 from crmtui.store.pg_store import PostgresRepository, _search_words, open_postgres
 
 
@@ -104,3 +107,38 @@ def test_the_count_is_kept_until_a_commit_of_any_process(
         assert first is not None and first[1] == 7
     finally:
         other.close()
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_contacts(
+        new_database: Callable[[], str]) -> None:
+    """Schema 2 rebuilds the sort indexes with the tags beside the search text; a database of
+    schema 1 (its contacts written then) is brought to 2 when opened, and searches as before."""
+    url = new_database()
+    tag = Tag(name="Customer")
+    contacts = [c.evolve(tags=[tag.id] if i % 2 else []) for i, c in enumerate(people(12))]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_V1)
+        conn.execute("INSERT INTO tags (id, doc, kind, owner_id, scope, name_key) "
+                     "VALUES (%s, %s, 'public', '', '', 'customer')",
+                     (tag.id, jsonb({k: v for k, v in tag.to_dict().items() if k != "id"})))
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_CONTACT, [contact_row(c) for c in contacts])
+    store = open_postgres(url)
+    try:
+        assert store._one("SELECT value FROM crmtui_meta WHERE key = 'schema'") == (
+            PG_SCHEMA_VERSION,)
+        defs = [r[0] for r in store._all("SELECT indexdef FROM pg_indexes WHERE tablename = "
+                                         "'contacts' AND indexdef LIKE '%%INCLUDE%%'")]
+        assert len(defs) == len(SORT_INDEXES)
+        assert all("INCLUDE (search, tags)" in d for d in defs)
+        assert store.count_contacts() == 12
+        tagged = store.contact_ids(ContactQuery(tag_ids=(tag.id,), sort="family_name"), None)
+        assert tagged == [c.id for c in sorted(contacts, key=lambda c: c.family_name)
+                          if c.tags]
+        by_kind = store.contact_ids(ContactQuery(tag_kind=TagKind.PUBLIC, text="pied"), None)
+        assert by_kind == store.contact_ids(ContactQuery(tag_ids=(tag.id,), text="pied"), None)
+        assert set(by_kind) == {c.id for c in contacts if c.tags and c.given_name == "Pied"}
+        assert by_kind
+        assert store.contact_ids(ContactQuery(tag_kind=TagKind.CORPORATE), None) == []
+    finally:
+        store.close()
