@@ -356,16 +356,6 @@ class PostgresRepository(SyncTables):
             conds.append("c.tags && %(kind_tags)s::text[]")
         return conds, params
 
-    @staticmethod
-    def _contact_order(query: ContactQuery) -> str:
-        if query.sort in ("created", "modified"):
-            way = " DESC" if query.descending else ""
-            return f"c.{query.sort}{way}, c.id{way}"
-        key = f"c.k_{query.sort}"
-        if query.descending:  # contacts without a value stay last
-            return f"({key} = '1'), {key} DESC, c.id DESC"
-        return f"{key}, c.id"
-
     def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
         if query.sort not in CONTACT_SORTS:
             raise ValidationError("sort", f"must be one of {', '.join(CONTACT_SORTS)}", query.sort)
@@ -373,23 +363,46 @@ class PostgresRepository(SyncTables):
         if found is None:
             return []
         conds, params = found
-        where = f"WHERE {' AND '.join(conds)}" if conds else ""
         params["offset"] = query.offset
         params["limit"] = query.limit
-        return self._id_list(
-            f"SELECT c.id FROM contacts c {where} ORDER BY {self._contact_order(query)} "
-            "OFFSET %(offset)s LIMIT %(limit)s", params)
+        if query.sort in ("created", "modified"):
+            way = " DESC" if query.descending else ""
+            return self._id_list([self._select(conds, f"c.{query.sort}{way}, c.id{way}")],
+                                 params)
+        key = f"c.k_{query.sort}"
+        if not query.descending:  # contacts without a value ('1') come last
+            return self._id_list([self._select(conds, f"{key}, c.id")], params)
+        # Descending, contacts without a value still last: those with one, then the others,
+        # each walking the column's index backwards (one ORDER BY putting the empty ones last
+        # could not use the index, and would sort every match).
+        params["upto"] = None if query.limit is None else query.offset + query.limit
+        ids = self._id_list([self._select([*conds, f"{key} < '1'"], f"{key} DESC, c.id DESC",
+                                          "%(upto)s"),
+                             self._select([*conds, f"{key} >= '1'"], f"{key} DESC, c.id DESC",
+                                          "%(upto)s")], params)
+        return ids[query.offset:params["upto"]]
 
-    def _id_list(self, select: str, params: dict[str, Any]) -> list[str]:
-        """The ids ``select`` returns, in its order. They come as one text value (ids joined
-        by spaces, which crmtui's ids never hold), not a row each: for a search that matches
-        most contacts, reading 100,000 rows would cost more than finding them."""
-        row = self._one(f"SELECT count(*), string_agg(s.id, ' ') FROM ({select}) s", params)
-        if row is None or not row[0]:
-            return []
-        ids: list[str] = row[1].split(" ")
-        if len(ids) != row[0]:  # an id with a space (written outside crmtui): a row each
-            return [r[0] for r in self._all(select, params)]
+    @staticmethod
+    def _select(conds: Sequence[str], order: str, limit: str = "") -> str:
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        page = f"LIMIT {limit}" if limit else "OFFSET %(offset)s LIMIT %(limit)s"
+        return f"SELECT c.id FROM contacts c {where} ORDER BY {order} {page}"
+
+    def _id_list(self, selects: Sequence[str], params: dict[str, Any]) -> list[str]:
+        """The ids the ``selects`` return, one's after the other's, in their order. They come
+        as one text value each (ids joined by spaces, which crmtui's ids never hold), not a row
+        each: for a search that matches most contacts, reading 100,000 rows would cost more
+        than finding them."""
+        parts = ", ".join(f"(SELECT ARRAY[count(*)::text, string_agg(s.id, ' ')] FROM ({sel}) s)"
+                          for sel in selects)
+        row = self._one(f"SELECT {parts}", params)
+        ids: list[str] = []
+        for select, (count, joined) in zip(selects, row or [("0", None)] * len(selects),
+                                           strict=True):
+            part = joined.split(" ") if joined else []
+            if len(part) != int(count):  # an id with a space (written outside crmtui)
+                part = [r[0] for r in self._all(select, params)]
+            ids.extend(part)
         return ids
 
     def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None

@@ -142,3 +142,19 @@ def test_a_version_1_database_is_migrated_and_keeps_its_contacts(
         assert store.contact_ids(ContactQuery(tag_kind=TagKind.CORPORATE), None) == []
     finally:
         store.close()
+
+
+def test_descending_keeps_contacts_without_a_value_last_on_every_page(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(45))  # a third have no company
+    every = store.contact_ids(ContactQuery(sort="company", descending=True), None)
+    companies = [store.get_contact(cid).company for cid in every]
+    with_one = [c for c in companies if c]
+    assert with_one == sorted(with_one, key=str.lower, reverse=True)
+    assert companies[len(with_one):] == [""] * 15
+    assert every[len(with_one):] == sorted(every[len(with_one):], reverse=True)  # ties: by id
+    for offset, limit in [(0, 10), (25, 10), (28, 5), (40, 10), (44, None), (50, 3)]:
+        assert store.contact_ids(ContactQuery(sort="company", descending=True, offset=offset,
+                                              limit=limit), None) == every[offset:][:limit]
+    zoe = store.contact_ids(ContactQuery(text="zoe", sort="company", descending=True), None)
+    assert zoe == [cid for cid in every if cid in set(zoe)] and len(zoe) == 15
