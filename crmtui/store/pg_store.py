@@ -393,14 +393,14 @@ class PostgresRepository(SyncTables):
         as one text value each (ids joined by spaces, which crmtui's ids never hold), not a row
         each: for a search that matches most contacts, reading 100,000 rows would cost more
         than finding them."""
-        parts = ", ".join(f"(SELECT ARRAY[count(*)::text, string_agg(s.id, ' ')] FROM ({sel}) s)"
-                          for sel in selects)
-        row = self._one(f"SELECT {parts}", params)
+        parts = ", ".join(f"(SELECT count(*), string_agg(s.id, ' ') FROM ({sel}) s) p{i}"
+                          for i, sel in enumerate(selects))
+        row: Sequence[Any] = self._one(f"SELECT * FROM {parts}", params) or ()
         ids: list[str] = []
-        for select, (count, joined) in zip(selects, row or [("0", None)] * len(selects),
-                                           strict=True):
-            part = joined.split(" ") if joined else []
-            if len(part) != int(count):  # an id with a space (written outside crmtui)
+        for i, select in enumerate(selects):
+            count, joined = row[2 * i: 2 * i + 2] or (0, "")
+            part: list[str] = joined.split(" ") if joined else []
+            if len(part) != count:  # an id with a space (written outside crmtui)
                 part = [r[0] for r in self._all(select, params)]
             ids.extend(part)
         return ids
