@@ -113,7 +113,8 @@ MIGRATIONS: dict[int, str] = {  # version N -> the SQL that brings N to N + 1
 }
 
 PERMISSIONS = ("the database user needs CONNECT on the database and, to create the schema on "
-               "first use, CREATE on its schema (public); afterwards USAGE on the schema, "
+               "first use, CREATE on its schema (public), and to bring it to a new crmtui's "
+               "schema, to own crmtui's tables; afterwards USAGE on the schema, "
                "SELECT, INSERT, UPDATE and DELETE on crmtui's tables and USAGE on their "
                "sequences (see the README's \"Team\" section)")
 

@@ -3,13 +3,15 @@ tests, narrowing a previous result, and the count kept between commits."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from crmtui.model import Contact, Tag, TagKind
-from crmtui.store import ContactQuery
+from crmtui.store import ContactQuery, StoreError
 from crmtui.store.pg_base import jsonb
 from crmtui.store.pg_rows import INSERT_CONTACT, contact_row
 from crmtui.store.pg_schema import _V1, PG_SCHEMA_VERSION, SORT_INDEXES
@@ -158,3 +160,29 @@ def test_descending_keeps_contacts_without_a_value_last_on_every_page(
                                               limit=limit), None) == every[offset:][:limit]
     zoe = store.contact_ids(ContactQuery(text="zoe", sort="company", descending=True), None)
     assert zoe == [cid for cid in every if cid in set(zoe)] and len(zoe) == 15
+
+
+def test_a_member_who_does_not_own_the_tables_cannot_migrate_and_is_told_why(
+        new_database: Callable[[], str]) -> None:
+    url = new_database()
+    role = f"crmtui_member_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_V1)
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                     f"TO {role}")
+        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    try:
+        info = conninfo_to_dict(url)
+        member = make_conninfo("", **{**info, "user": role})
+        with pytest.raises(StoreError, match="not allowed to set up crmtui's tables") as exc:
+            open_postgres("postgresql://?" + member.replace(" ", "&"))
+        assert "own crmtui's tables" in str(exc.value) and "\n" not in str(exc.value)
+        with psycopg.connect(url, autocommit=True) as conn:  # nothing was changed
+            assert conn.execute("SELECT value FROM crmtui_meta WHERE key = 'schema'"
+                                ).fetchone() == (1,)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
