@@ -5,9 +5,11 @@ believable contacts (benchmarks/store.py) go into a temporary data directory and
 temporary PostgreSQL database (dropped at the end; ADMIN_URL default
 postgresql://postgres@127.0.0.1:5432/postgres, a user that may create databases). Each store is
 then opened in a fresh process, which prints: open + first rows (the 50 rows the contacts table
-shows first), the full sorted id list of a column, a filter keystroke (every word of a search,
-median and p95 over the searches of benchmarks/store.py; "first rows": what the contacts table
-shows first, the store's first page of the search), and one contact edit committed (median, in
+shows first), the full sorted id list of a column (also descending) and of a tag filter, a
+filter keystroke (every prefix of a search, median and p95 over the searches of
+benchmarks/store.py, each keystroke the median of ``--rounds`` runs; "first rows": what the
+contacts table shows first, the store's first page of the search), and one contact edit
+committed (median, in
 process and as a whole ``crmtui contacts edit`` process). Then a first and an incremental contact
 sync of ``--sync-contacts`` (10,000) contacts a side against the emulator, on each store. Never
 part of the test run.
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,7 +56,7 @@ def keystrokes(text: str) -> list[str]:
     return [text[:i] for i in range(1, len(text) + 1)]
 
 
-def measure(data_dir: str, database: str) -> dict[str, float]:
+def measure(data_dir: str, database: str, rounds: int = 1) -> dict[str, float]:
     out: dict[str, float] = {}
     started = time.perf_counter()
     repo = open_repository(data_dir, database or None)
@@ -64,27 +67,46 @@ def measure(data_dir: str, database: str) -> dict[str, float]:
     started = time.perf_counter()
     repo.prepare_search("name")
     out["prepare search (UI: in a thread)"] = time.perf_counter() - started
-    for column in ("name", "company", "modified"):
-        started = time.perf_counter()
-        ids = repo.contact_ids(ContactQuery(sort=column), viewer.id)
-        out[f"all ids sorted by {column}"] = time.perf_counter() - started
-    assert len(ids) == repo.count_contacts()
-    times = []
-    for text in SEARCHES:
-        for typed in keystrokes(text):
+    tag = repo.find_tag("Customer", viewer.id)
+    assert tag is not None
+    lists = {f"all ids sorted by {column}": ContactQuery(sort=column)
+             for column in ("name", "company", "modified")}
+    lists["all ids sorted by company, descending"] = ContactQuery(sort="company",
+                                                                  descending=True)
+    lists["ids of one tag (a sixth of all)"] = ContactQuery(tag_ids=(tag.id,))
+    for label, query in lists.items():
+        times = []
+        for _ in range(rounds):
             started = time.perf_counter()
-            repo.contact_ids(ContactQuery(text=typed), viewer.id)
+            ids = repo.contact_ids(query, viewer.id)
             times.append(time.perf_counter() - started)
+        out[label] = statistics.median(times)
+        if not query.tag_ids:
+            assert len(ids) == repo.count_contacts()
+
+    def each_keystroke(run: Callable[[ContactQuery], object]) -> list[float]:
+        """Per keystroke of every search, the median of ``rounds`` runs."""
+        runs: list[list[float]] = []
+        for _ in range(rounds):
+            times = []
+            for text in SEARCHES:
+                for typed in keystrokes(text):
+                    query = ContactQuery(text=typed)
+                    started = time.perf_counter()
+                    run(query)
+                    times.append(time.perf_counter() - started)
+            runs.append(times)
+        return [statistics.median(t) for t in zip(*runs, strict=True)]
+
+    times = each_keystroke(lambda query: repo.contact_ids(query, viewer.id))
     out["filter keystroke median"] = statistics.median(times)
     out["filter keystroke p95"] = p95(times)
-    firsts = []
-    for text in SEARCHES:  # what the contacts table shows first: the store's first page
-        for typed in keystrokes(text):
-            query = ContactQuery(text=typed)
-            started = time.perf_counter()
-            if repo.first_page(query, viewer.id) is None:
-                repo.contact_ids(query, viewer.id)
-            firsts.append(time.perf_counter() - started)
+
+    def first_rows(query: ContactQuery) -> None:  # what the contacts table shows first
+        if repo.first_page(query, viewer.id) is None:
+            repo.contact_ids(query, viewer.id)
+
+    firsts = each_keystroke(first_rows)
     out["filter keystroke first rows median"] = statistics.median(firsts)
     out["filter keystroke first rows p95"] = p95(firsts)
     page = repo.contact_ids(ContactQuery(limit=20, offset=1000), None)
@@ -143,12 +165,16 @@ def main() -> int:
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--sync-contacts", type=int, default=10_000,
                         help="contacts a side of the contact sync measure (0: leave it out)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="each keystroke's time is the median of this many runs (more: "
+                             "less noise from other work on the machine)")
     parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "DATABASE"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--sync-child", metavar="DATABASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(*args.child)))
+        data_dir, database = args.child
+        print(json.dumps(measure(data_dir, database, rounds=args.rounds)))
         return 0
     if args.sync_child is not None:
         print(json.dumps(contact_sync(args.sync_child, args.sync_contacts)))
@@ -166,7 +192,8 @@ def main() -> int:
                 repo.close()
                 print(f"{label}: {args.contacts:,} contacts written in {took:.1f} s",
                       file=sys.stderr)
-                done = subprocess.run([sys.executable, __file__, "--child", tmp, database],
+                done = subprocess.run([sys.executable, __file__, "--child", tmp, database,
+                                       "--rounds", str(args.rounds)],
                                       check=True, capture_output=True, text=True)
                 figures[label] = json.loads(done.stdout)
                 figures[label]["one edit committed, CLI process median"] = cli_edit(tmp,

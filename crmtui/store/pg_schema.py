@@ -7,12 +7,15 @@ schema is newer than this crmtui understands is refused before anything is writt
 
 Every record is kept as its JSON form (``doc``) beside the columns the queries need: search text
 and sort keys computed by crmtui (case and accents folded as crmtui folds them), tags as an array,
-emails case-folded. Each sort column's index carries the search text, so a filter that matches
-many contacts walks one index in order, never the table. With the ``pg_trgm`` extension, text search uses a trigram index; without it
-(a database user who may not create extensions) search scans the search column in the database.
+emails case-folded. Each sort column's index carries the search text and the tags, so a filter
+that matches many contacts walks one index in order, never the table. With the ``pg_trgm``
+extension, text search uses a trigram index; without it (a database user who may not create
+extensions) search scans the search column in the database.
 
 Schema history:
 - 1: the first layout (this file's ``_V1``).
+- 2: each sort column's index carries the tags too, so that a tag filter walks it as a search
+  does instead of reading the table and sorting what it found.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from psycopg.conninfo import conninfo_to_dict
 from crmtui.store.migrations import SchemaError
 from crmtui.store.repository import StoreError
 
-PG_SCHEMA_VERSION = 1
+PG_SCHEMA_VERSION = 2
 SCHEMA_LOCK = 0x63726D74  # advisory lock id held while the schema is created or migrated
 CONNECT_TIMEOUT = 10
 NOTIFY_CHANNEL = "crmtui_changes"
@@ -100,10 +103,18 @@ INSERT INTO crmtui_meta (key, value) VALUES ('schema', 1), ('generation', 0);
 
 TABLES = ("users", "tags", "contacts", "activities", "accounts", "sync_settings", "sync_state",
           "sync_links", "journal")
-MIGRATIONS: dict[int, str] = {}  # version N -> the SQL that brings N to N + 1
+SORT_INDEXES = ("created", "modified", "k_name", "k_given_name", "k_family_name", "k_company",
+                "k_job_title", "k_email", "k_phone", "k_birthday")
+_V2 = "".join(f"DROP INDEX IF EXISTS contacts_{c};\n"
+              f"CREATE INDEX contacts_{c} ON contacts ({c}, id) INCLUDE (search, tags);\n"
+              for c in SORT_INDEXES)
+MIGRATIONS: dict[int, str] = {  # version N -> the SQL that brings N to N + 1
+    1: _V2,
+}
 
 PERMISSIONS = ("the database user needs CONNECT on the database and, to create the schema on "
-               "first use, CREATE on its schema (public); afterwards USAGE on the schema, "
+               "first use, CREATE on its schema (public), and to bring it to a new crmtui's "
+               "schema, to own crmtui's tables; afterwards USAGE on the schema, "
                "SELECT, INSERT, UPDATE and DELETE on crmtui's tables and USAGE on their "
                "sequences (see the README's \"Team\" section)")
 

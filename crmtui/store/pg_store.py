@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -56,10 +57,30 @@ _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 log = logging.getLogger(__name__)
 
 
+_TRIGRAM = re.compile(r"[^\W_]{3}")  # three letters or digits in a row: a word pg_trgm indexes
+
+
+def _search_words(text: str) -> list[tuple[str, ...]]:
+    """The words of a search, each as the forms of which one must be in a contact's search text
+    (the word, and for a phone number its digits), less the words another one implies (``p``
+    in ``pied p``: a text that holds ``pied`` holds ``p``), which would be tested for nothing."""
+    words: list[tuple[str, ...]] = []
+    for word in dict.fromkeys(fold(text).split()):
+        digits = _phone_digits(word)
+        words.append((word,) if digits is None else (word, digits))
+
+    def implied(a: tuple[str, ...], b: tuple[str, ...]) -> bool:  # every form of b holds a form of a
+        return all(any(x in y for x in a) for y in b)
+
+    return [w for i, w in enumerate(words)
+            if not any(j != i and implied(w, other) and (not implied(other, w) or j < i)
+                       for j, other in enumerate(words))]
+
+
 class PostgresRepository(SyncTables):
     """The repository over one PostgreSQL database (``postgresql://...``)."""
 
-    _counted: tuple[int | None, int] = (None, 0)  # (generation, number of contacts) for first_page
+    _counted: tuple[int | None, int] = (None, 0)  # (generation, number of contacts)
 
     # -- users ------------------------------------------------------------------------------------
 
@@ -304,13 +325,12 @@ class PostgresRepository(SyncTables):
         """The conditions and parameters of a query (None: nothing can match)."""
         conds: list[str] = []
         params: dict[str, Any] = {"viewer": viewer_id}
-        for i, word in enumerate(fold(query.text).split()):
-            params[f"w{i}"] = like_word(word)
-            digits = _phone_digits(word)
-            if digits is None:
+        for i, forms in enumerate(_search_words(query.text)):
+            params[f"w{i}"] = like_word(forms[0])
+            if len(forms) == 1:
                 conds.append(f"c.search LIKE %(w{i})s")
             else:
-                params[f"d{i}"] = like_word(digits)
+                params[f"d{i}"] = like_word(forms[1])
                 conds.append(f"(c.search LIKE %(w{i})s OR c.search LIKE %(d{i})s)")
         if query.modified_since is not None:
             if query.modified_since.tzinfo is None:
@@ -325,20 +345,16 @@ class PostgresRepository(SyncTables):
             params["wanted"] = wanted
             conds.append("c.tags @> %(wanted)s::text[]")
         if query.tag_kind is not None:
-            params["kind"] = TagKind(query.tag_kind).value
-            conds.append(f"c.tags && ARRAY(SELECT g.id FROM tags g WHERE g.kind = %(kind)s "
-                         f"AND {self._visible_sql()})")
+            # the tags of that kind named, not a subquery: the planner then knows from its
+            # statistics how many contacts carry them (walk a sort index, or find them first)
+            kind_tags = [r[0] for r in self._all(
+                f"SELECT g.id FROM tags g WHERE g.kind = %(kind)s AND {self._visible_sql()}",
+                {"kind": TagKind(query.tag_kind).value, "viewer": viewer_id})]
+            if not kind_tags:
+                return None
+            params["kind_tags"] = kind_tags
+            conds.append("c.tags && %(kind_tags)s::text[]")
         return conds, params
-
-    @staticmethod
-    def _contact_order(query: ContactQuery) -> str:
-        if query.sort in ("created", "modified"):
-            way = " DESC" if query.descending else ""
-            return f"c.{query.sort}{way}, c.id{way}"
-        key = f"c.k_{query.sort}"
-        if query.descending:  # contacts without a value stay last
-            return f"({key} = '1'), {key} DESC, c.id DESC"
-        return f"{key}, c.id"
 
     def contact_ids(self, query: ContactQuery, viewer_id: str | None) -> list[str]:
         if query.sort not in CONTACT_SORTS:
@@ -347,16 +363,53 @@ class PostgresRepository(SyncTables):
         if found is None:
             return []
         conds, params = found
-        where = f"WHERE {' AND '.join(conds)}" if conds else ""
         params["offset"] = query.offset
         params["limit"] = query.limit
-        return [r[0] for r in self._all(
-            f"SELECT c.id FROM contacts c {where} ORDER BY {self._contact_order(query)} "
-            "OFFSET %(offset)s LIMIT %(limit)s", params)]
+        if query.sort in ("created", "modified"):
+            way = " DESC" if query.descending else ""
+            return self._id_list([self._select(conds, f"c.{query.sort}{way}, c.id{way}")],
+                                 params)
+        key = f"c.k_{query.sort}"
+        if not query.descending:  # contacts without a value ('1') come last
+            return self._id_list([self._select(conds, f"{key}, c.id")], params)
+        # Descending, contacts without a value still last: those with one, then the others,
+        # each walking the column's index backwards (one ORDER BY putting the empty ones last
+        # could not use the index, and would sort every match).
+        params["upto"] = None if query.limit is None else query.offset + query.limit
+        ids = self._id_list([self._select([*conds, f"{key} < '1'"], f"{key} DESC, c.id DESC",
+                                          "%(upto)s"),
+                             self._select([*conds, f"{key} >= '1'"], f"{key} DESC, c.id DESC",
+                                          "%(upto)s")], params)
+        return ids[query.offset:params["upto"]]
+
+    @staticmethod
+    def _select(conds: Sequence[str], order: str, limit: str = "") -> str:
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        page = f"LIMIT {limit}" if limit else "OFFSET %(offset)s LIMIT %(limit)s"
+        return f"SELECT c.id FROM contacts c {where} ORDER BY {order} {page}"
+
+    def _id_list(self, selects: Sequence[str], params: dict[str, Any]) -> list[str]:
+        """The ids the ``selects`` return, one's after the other's, in their order. They come
+        as one text value each (ids joined by spaces, which crmtui's ids never hold), not a row
+        each: for a search that matches most contacts, reading 100,000 rows would cost more
+        than finding them."""
+        parts = ", ".join(f"(SELECT count(*), string_agg(s.id, ' ') FROM ({sel}) s) p{i}"
+                          for i, sel in enumerate(selects))
+        row: Sequence[Any] = self._one(f"SELECT * FROM {parts}", params) or ()
+        ids: list[str] = []
+        for i, select in enumerate(selects):
+            count, joined = row[2 * i: 2 * i + 2] or (0, "")
+            part: list[str] = joined.split(" ") if joined else []
+            if len(part) != count:  # an id with a space (written outside crmtui)
+                part = [r[0] for r in self._all(select, params)]
+            ids.extend(part)
+        return ids
 
     def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
                            ) -> list[str]:
-        if len(ids) > _NARROW_BY_IDS:  # most contacts: searching them all costs less
+        if len(ids) > _NARROW_BY_IDS or (self.trigram and _TRIGRAM.search(fold(text))):
+            # many contacts, or a word the trigram index finds: searching them all costs less
+            # than looking each of ``ids`` up
             return super().narrow_contact_ids(ids, text, viewer_id)
         found = self._contact_where(ContactQuery(text=text), viewer_id)
         if found is None or not ids:
@@ -382,16 +435,24 @@ class PostgresRepository(SyncTables):
         ids = self.contact_ids(replace(query, limit=limit), viewer_id)
         if not ids:
             return None
-        with self._lock:  # the count as of the last change seen: the whole answer recounts
-            seen, count = self._counted
-            if seen != self._seen:
-                count = self.count_contacts()
-                self._counted = (self._seen, count)
-        return ids, count
+        return ids, self.count_contacts()
 
     def count_contacts(self) -> int:
-        row = self._one("SELECT count(*) FROM contacts")
-        return int(row[0]) if row else 0
+        """How many contacts there are. Counting 100,000 contacts costs more than reading the
+        change counter, so the count is kept until a commit (of any process) raises it."""
+        with self._lock:
+            if self._depth:  # this transaction's own writes: not in the counter yet
+                row = self._one("SELECT count(*) FROM contacts")
+                return int(row[0]) if row else 0
+            seen, count = self._counted
+            if seen is not None and seen == self._current_generation():
+                return count
+            row = self._one("SELECT (SELECT value FROM crmtui_meta WHERE key = 'generation'), "
+                            "count(*) FROM contacts")  # both as of one moment
+            if row is None:
+                return 0
+            self._counted = (None if row[0] is None else int(row[0]), int(row[1]))
+            return int(row[1])
 
     def contacts_with_email(self, email: str) -> list[Contact]:
         rows = self._all("SELECT id, doc, tags FROM contacts WHERE emails @> ARRAY[%s] "

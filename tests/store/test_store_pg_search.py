@@ -1,0 +1,188 @@
+"""How the PostgreSQL store answers searches: the id list in one value, the words a search
+tests, narrowing a previous result, and the count kept between commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from crmtui.model import Contact, Tag, TagKind
+from crmtui.store import ContactQuery, StoreError
+from crmtui.store.pg_base import jsonb
+from crmtui.store.pg_rows import INSERT_CONTACT, contact_row
+from crmtui.store.pg_schema import _V1, PG_SCHEMA_VERSION, SORT_INDEXES
+from crmtui.store.pg_store import PostgresRepository, _search_words, open_postgres
+
+
+@pytest.fixture
+def store(new_database: Callable[[], str]) -> Iterator[PostgresRepository]:
+    repo = open_postgres(new_database())
+    yield repo
+    repo.close()
+
+
+def people(n: int = 30) -> list[Contact]:
+    return [Contact(given_name=name, family_name=f"Fam{i:02d}", company=company,
+                    phones=[f"+1 (555) 01{i:02d}"])
+            for i in range(n)
+            for name, company in [(("Pied", "Piper Inc"), ("Olga", "O'Brien & Co"),
+                                   ("Zoe", ""))[i % 3]]]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("pied p", [("pied",)]),
+    ("p PIED", [("pied",)]),
+    ("ann Ann ann", [("ann",)]),
+    ("garcia m", [("garcia",), ("m",)]),
+    ("555 555-1234", [("555-1234", "5551234")]),
+    ("5551234 555-1234", [("5551234",)]),
+    ("1234 555-1234", [("555-1234", "5551234")]),
+    ("", []),
+])
+def test_a_word_another_implies_is_not_tested(text: str, words: list[tuple[str, ...]]) -> None:
+    assert _search_words(text) == words
+
+
+def test_the_implied_words_left_out_change_no_answer(store: PostgresRepository) -> None:
+    store.add_contacts(people())
+    every = store.contact_ids(ContactQuery(), None)
+    for text, alone in [("pied p", "pied"), ("p pied", "pied"), ("555 555-0101", "555-0101"),
+                        ("01 fam01", "fam01")]:
+        found = store.contact_ids(ContactQuery(text=text), None)
+        assert found == store.contact_ids(ContactQuery(text=alone), None)
+        assert 0 < len(found) < len(every)
+
+
+def test_the_id_list_comes_whole_and_in_order(store: PostgresRepository) -> None:
+    store.add_contacts(people(90))
+    every = store.contact_ids(ContactQuery(sort="family_name"), None)
+    assert len(every) == len(set(every)) == 90
+    assert every == sorted(every, key=lambda cid: store.get_contact(cid).family_name)
+    assert store.contact_ids(ContactQuery(sort="family_name", offset=10, limit=5),
+                             None) == every[10:15]
+    assert store.contact_ids(ContactQuery(text="nobody"), None) == []
+
+
+def test_an_id_with_a_space_written_outside_crmtui_is_listed_whole(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(3))
+    victim = store.contact_ids(ContactQuery(sort="family_name"), None)[1]
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute("UPDATE contacts SET id = 'by hand' WHERE id = %s", (victim,))
+    listed = store.contact_ids(ContactQuery(sort="family_name"), None)
+    assert len(listed) == 3 and listed[1] == "by hand"
+
+
+def test_narrowing_gives_the_search_of_every_contact_in_the_order_given(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(60))
+    for old, new in [("pi", "pied"), ("o'", "o'b"), ("fam", "fam1"), ("01", "0105")]:
+        base = store.contact_ids(ContactQuery(text=old, sort="family_name", descending=True),
+                                 None)
+        assert base
+        matching = set(store.contact_ids(ContactQuery(text=new), None))
+        assert matching
+        assert store.narrow_contact_ids(base, new, None) == [c for c in base if c in matching]
+    assert store.narrow_contact_ids(["gone", *base], new, None) == [
+        c for c in base if c in matching]
+
+
+def test_the_count_is_kept_until_a_commit_of_any_process(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(6))
+    assert store.count_contacts() == 6
+    other = open_postgres(store.url)
+    try:
+        other.add_contact(Contact(given_name="Elsewhere"))
+        assert store.count_contacts() == 7  # the other process's commit raised the counter
+        with store.transaction():
+            store.add_contact(Contact(given_name="Inside"))
+            assert store.count_contacts() == 8  # its own write, not committed yet
+        assert store.count_contacts() == other.count_contacts() == 8
+        store.delete_contact(store.contact_ids(ContactQuery(text="inside"), None)[0])
+        assert store.count_contacts() == 7
+        first = store.first_page(ContactQuery(text="fam"), None)
+        assert first is not None and first[1] == 7
+    finally:
+        other.close()
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_contacts(
+        new_database: Callable[[], str]) -> None:
+    """Schema 2 rebuilds the sort indexes with the tags beside the search text; a database of
+    schema 1 (its contacts written then) is brought to 2 when opened, and searches as before."""
+    url = new_database()
+    tag = Tag(name="Customer")
+    contacts = [c.evolve(tags=[tag.id] if i % 2 else []) for i, c in enumerate(people(12))]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_V1)
+        conn.execute("INSERT INTO tags (id, doc, kind, owner_id, scope, name_key) "
+                     "VALUES (%s, %s, 'public', '', '', 'customer')",
+                     (tag.id, jsonb({k: v for k, v in tag.to_dict().items() if k != "id"})))
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_CONTACT, [contact_row(c) for c in contacts])
+    store = open_postgres(url)
+    try:
+        assert store._one("SELECT value FROM crmtui_meta WHERE key = 'schema'") == (
+            PG_SCHEMA_VERSION,)
+        defs = [r[0] for r in store._all("SELECT indexdef FROM pg_indexes WHERE tablename = "
+                                         "'contacts' AND indexdef LIKE '%%INCLUDE%%'")]
+        assert len(defs) == len(SORT_INDEXES)
+        assert all("INCLUDE (search, tags)" in d for d in defs)
+        assert store.count_contacts() == 12
+        tagged = store.contact_ids(ContactQuery(tag_ids=(tag.id,), sort="family_name"), None)
+        assert tagged == [c.id for c in sorted(contacts, key=lambda c: c.family_name)
+                          if c.tags]
+        by_kind = store.contact_ids(ContactQuery(tag_kind=TagKind.PUBLIC, text="pied"), None)
+        assert by_kind == store.contact_ids(ContactQuery(tag_ids=(tag.id,), text="pied"), None)
+        assert set(by_kind) == {c.id for c in contacts if c.tags and c.given_name == "Pied"}
+        assert by_kind
+        assert store.contact_ids(ContactQuery(tag_kind=TagKind.CORPORATE), None) == []
+    finally:
+        store.close()
+
+
+def test_descending_keeps_contacts_without_a_value_last_on_every_page(
+        store: PostgresRepository) -> None:
+    store.add_contacts(people(45))  # a third have no company
+    every = store.contact_ids(ContactQuery(sort="company", descending=True), None)
+    companies = [store.get_contact(cid).company for cid in every]
+    with_one = [c for c in companies if c]
+    assert with_one == sorted(with_one, key=str.lower, reverse=True)
+    assert companies[len(with_one):] == [""] * 15
+    assert every[len(with_one):] == sorted(every[len(with_one):], reverse=True)  # ties: by id
+    for offset, limit in [(0, 10), (25, 10), (28, 5), (40, 10), (44, None), (50, 3)]:
+        assert store.contact_ids(ContactQuery(sort="company", descending=True, offset=offset,
+                                              limit=limit), None) == every[offset:][:limit]
+    zoe = store.contact_ids(ContactQuery(text="zoe", sort="company", descending=True), None)
+    assert zoe == [cid for cid in every if cid in set(zoe)] and len(zoe) == 15
+
+
+def test_a_member_who_does_not_own_the_tables_cannot_migrate_and_is_told_why(
+        new_database: Callable[[], str]) -> None:
+    url = new_database()
+    role = f"crmtui_member_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_V1)
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                     f"TO {role}")
+        conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    try:
+        info = conninfo_to_dict(url)
+        member = make_conninfo("", **{**info, "user": role})
+        with pytest.raises(StoreError, match="not allowed to set up crmtui's tables") as exc:
+            open_postgres("postgresql://?" + member.replace(" ", "&"))
+        assert "own crmtui's tables" in str(exc.value) and "\n" not in str(exc.value)
+        with psycopg.connect(url, autocommit=True) as conn:  # nothing was changed
+            assert conn.execute("SELECT value FROM crmtui_meta WHERE key = 'schema'"
+                                ).fetchone() == (1,)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
