@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import compress
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import add, itemgetter
 from typing import Any
 
 from crmtui.model import fold
@@ -32,6 +33,7 @@ class _ContactIndex:
 
     def __init__(self) -> None:
         self.hay: dict[str, str] | None = None
+        self.letters: _Letters | None = None  # built with ``hay`` (see prepare_search)
         self.sort_keys: dict[str, dict[str, str]] = {}
         self.orders: dict[str, list[str]] = {}  # every contact id, sorted by a column
         # per column: picks the mask's bytes of an order's ids (where each is in ``hay``)
@@ -43,7 +45,10 @@ class _ContactIndex:
         if self.hay is not None:
             if cid not in self.hay:
                 self.places.clear()  # a new text at the end: every order's places change
-            self.hay[cid] = _haystack(doc)
+            text = _haystack(doc)
+            if self.letters is not None and self.hay.get(cid) != text:
+                self.letters.touch(cid)
+            self.hay[cid] = text
         for column, keys in self.sort_keys.items():
             key = f"{_CONTACT_KEYS[column](doc)}\x00{cid}"
             if keys.get(cid) != key:
@@ -53,10 +58,14 @@ class _ContactIndex:
                 if order is not None:
                     insort(order, cid, key=keys.__getitem__)
                 self.places.pop(column, None)
+                if self.letters is not None:
+                    self.letters.pickers.pop(column, None)
 
     def drop(self, cid: str) -> None:
         if self.hay is not None:
             self.hay.pop(cid, None)
+        if self.letters is not None:
+            self.letters.touch(cid)
         for column, keys in self.sort_keys.items():
             self._unplace(column, keys, cid)
             keys.pop(cid, None)
@@ -86,6 +95,17 @@ class _ContactIndex:
         if not words:
             return list(self._order(column, contacts))
         hay = self.search_texts(contacts)
+        letters = self.letters
+        if letters is not None:
+            letters.catch_up(hay)
+            found = letters.search(words)
+            order = self._order(column, contacts)
+            if letters.count(found) * 16 < len(order):
+                keys = self._keys(column, contacts)
+                ids = letters.ids
+                return sorted([ids[s] for s in letters.slots(found)],  # type: ignore[misc]
+                              key=keys.__getitem__)
+            return list(compress(order, letters.picker(column, order)(letters.mask(found))))
         mask = _mask(words, hay)
         if mask.count(1) * 8 < len(mask) and column in self.sort_keys:
             keys = self._keys(column, contacts)
@@ -140,6 +160,213 @@ class _ContactIndex:
             keys = self._keys(column, contacts)
             order = self.orders[column] = sorted(keys, key=keys.__getitem__)
         return order
+
+
+def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
+    """Whether a search text holds every word (or, for a phone-like word, its digits)."""
+    return all(word in text or (digits is not None and digits in text) for word, digits in tests)
+
+
+_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_FROM_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
+RECENT_SEARCHES = 8
+"""Searches whose matches :class:`_Letters` keeps (a longer search starts from them)."""
+
+Found = int | list[int]
+"""Matching slots: a bitmap (bit ``i`` for slot ``i``) or an ascending list."""
+
+
+def _bitmap(mask: bytes | bytearray) -> int:
+    """The bitmap of a mask of one byte (0 or 1) per slot."""
+    return int(mask.translate(_TO_DIGITS)[::-1] or b"0", 2)
+
+
+class _Letters:
+    """Which search texts hold each character, one bit per contact, to answer a search
+    without testing every text.
+
+    Each contact has a *slot* (its bit). A search word's matches are among the texts holding
+    all its characters (one AND of bitmaps); a one-character word's matches are exactly these,
+    a longer word's are the candidates that contain it (a substring test each). The matches of
+    the last searches are kept: a search that only adds to their words (the next letter typed)
+    tests only their matches. Contacts written since are caught up before the next search
+    (:meth:`touch`, :meth:`catch_up`). Whitespace separates words, so it has no bitmap.
+    """
+
+    def __init__(self, hay: Iterable[tuple[str, str]]) -> None:
+        self.slot_of: dict[str, int] = {}
+        self.ids: list[str | None] = []
+        texts: list[str] = []
+        for cid, text in hay:
+            self.slot_of[cid] = len(self.ids)
+            self.ids.append(cid)
+            texts.append(text)
+        self.texts = texts  # "" for a deleted contact's slot
+        self.bits: dict[str, int] = {}
+        for ch in set().union(*texts):
+            if not ch.isspace():
+                self.bits[ch] = self._scan(ch)
+        self.pairs: dict[str, int] = {}
+        """Bitmaps of pairs of characters, each made when a search first needs it."""
+        self.dirty: set[str] = set()
+        """Contacts written since their bits were set (see :meth:`catch_up`)."""
+        self.recent: OrderedDict[tuple[str, ...], Found] = OrderedDict()
+        # per column: picks the bytes of a slots' mask in the column's order of the ids
+        self.pickers: dict[str, Callable[[bytes], Sequence[int]]] = {}
+
+    def _scan(self, part: str) -> int:
+        return _bitmap(bytes([part in text for text in self.texts]))
+
+    def touch(self, cid: str) -> None:
+        """The contact's search text changed, or it was deleted."""
+        self.dirty.add(cid)
+        self.recent.clear()
+
+    def catch_up(self, hay: Mapping[str, str]) -> None:
+        """Bring the bits of the contacts written since up to date with ``hay``."""
+        if not self.dirty:
+            return
+        changed = self.dirty
+        self.dirty = set()
+        self.recent.clear()
+        cleared: list[int] = []
+        added: dict[str, list[int]] = {}
+        for cid in changed:
+            slot = self.slot_of.get(cid)
+            text = hay.get(cid)
+            if slot is None:
+                if text is None:
+                    continue
+                slot = self.slot_of[cid] = len(self.ids)
+                self.ids.append(cid)
+                self.texts.append(text)
+                self.pickers.clear()  # a new slot: every order's places change
+            else:
+                cleared.append(slot)
+                if text is None:  # deleted: its slot stays empty
+                    del self.slot_of[cid]
+                    self.ids[slot] = None
+                    self.pickers.clear()
+                self.texts[slot] = text or ""
+            if text is None:
+                continue
+            for ch in set(text):
+                if ch in self.bits:
+                    added.setdefault(ch, []).append(slot)
+                elif not ch.isspace():
+                    self.bits[ch] = 0  # a new character: set below
+                    added[ch] = [slot]
+            for pair in set(map(add, text, text[1:])):
+                if pair in self.pairs:
+                    added.setdefault(pair, []).append(slot)
+        if cleared:
+            gone = _bitmap(self._scatter(cleared))
+            kept = ~gone
+            for bitmaps in (self.bits, self.pairs):
+                for gram, bits in bitmaps.items():
+                    if bits & gone:
+                        bitmaps[gram] = bits & kept
+        for gram, slots in added.items():
+            bitmaps = self.bits if len(gram) == 1 else self.pairs
+            bitmaps[gram] |= _bitmap(self._scatter(slots))
+
+    def _scatter(self, slots: Iterable[int]) -> bytearray:
+        mask = bytearray(len(self.ids))
+        deque(map(mask.__setitem__, slots, repeat(1)), maxlen=0)
+        return mask
+
+    def _word_bits(self, word: str) -> int:
+        """The texts holding every character of ``word`` and the pairs of them known; a word
+        of two characters makes its pair's bitmap if needed (its bits are then exact)."""
+        bits = -1
+        for ch in set(word):
+            bits &= self.bits.get(ch, 0)
+        if len(word) == 2 and word not in self.pairs and bits:
+            self.pairs[word] = self._scan(word)
+        for pair in set(map(add, word, word[1:])):
+            pair_bits = self.pairs.get(pair)
+            if pair_bits is not None:
+                bits &= pair_bits
+        return bits
+
+    def search(self, words: list[str]) -> Found:
+        """The slots whose texts hold every word (or, for a phone-like word, its digits)."""
+        key = tuple(words)
+        found = self.recent.get(key)
+        if found is not None:
+            self.recent.move_to_end(key)
+            return found
+        bits = -1
+        every = []
+        for word in dict.fromkeys(words):
+            digits = _phone_digits(word)
+            word_bits = self._word_bits(word)
+            if digits is not None:
+                word_bits |= self._word_bits(digits)
+            bits &= word_bits
+            every.append((word, digits))
+        tests = [test for test in every if len(test[0]) > 2]
+        if not tests:  # words of one or two characters: the bitmaps are the answer
+            return self._keep(key, bits)
+        # An earlier search that these words narrow (each of its words is part of one of
+        # these), with fewer matches than the candidates? (Not with a phone-like word, which
+        # also matches its digits alone.)
+        candidates: Found = bits
+        fewest = bits.bit_count()
+        if all(digits is None for _, digits in tests):
+            for earlier, matches in self.recent.items():
+                if (self.count(matches) < fewest
+                        and all(any(e in w for w in words) for e in earlier)):
+                    # its matches, not these bits: every word is tested
+                    candidates, fewest, tests = matches, self.count(matches), every
+        texts = self.texts
+        if len(tests) == 1 and tests[0][1] is None:
+            word = tests[0][0]
+            found = [s for s in self.slots(candidates) if word in texts[s]]
+        else:
+            found = [s for s in self.slots(candidates) if _matches(texts[s], tests)]
+        if len(found) * 16 > len(texts):  # many: a bitmap is smaller than a list
+            return self._keep(key, _bitmap(self._scatter(found)))
+        return self._keep(key, found)
+
+    def _keep(self, key: tuple[str, ...], found: Found) -> Found:
+        self.recent[key] = found
+        while len(self.recent) > RECENT_SEARCHES:
+            self.recent.popitem(last=False)
+        return found
+
+    @staticmethod
+    def count(found: Found) -> int:
+        return found.bit_count() if isinstance(found, int) else len(found)
+
+    def mask(self, found: Found) -> bytes:
+        """One byte per slot: 1 for the slots of ``found``."""
+        if isinstance(found, list):
+            return bytes(self._scatter(found))
+        n = len(self.ids)
+        digits = bin(found)[:1:-1][:n].ljust(n, "0")
+        return digits.encode("ascii").translate(_FROM_DIGITS)
+
+    def slots(self, found: Found) -> Sequence[int]:
+        """The slots of ``found``, ascending."""
+        if isinstance(found, list):
+            return found
+        return list(compress(range(len(self.ids)), self.mask(found)))
+
+    def picker(self, column: str, order: Sequence[str]) -> Callable[[bytes], Sequence[int]]:
+        """What picks the bytes of a slots' mask in ``order`` (every contact, in the column's
+        order)."""
+        pick = self.pickers.get(column)
+        if pick is None:
+            slot_of = self.slot_of
+            places = [slot_of[cid] for cid in order]
+            if len(places) > 1:  # in C, see _ContactIndex.picker
+                pick = itemgetter(*places)
+            else:
+                def pick(mask: bytes, places: list[int] = places) -> Sequence[int]:
+                    return [mask[i] for i in places]
+            self.pickers[column] = pick
+        return pick
 
 
 def _mask(words: list[str], hay: dict[str, str]) -> bytes:

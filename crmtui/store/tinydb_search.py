@@ -15,7 +15,9 @@ from crmtui.store.tinydb_index import (
     _CONTACT_KEYS,
     _ContactIndex,
     _haystack,
+    _Letters,
     _mask,
+    _matches,
     _phone_digits,
 )
 
@@ -23,11 +25,6 @@ FIRST_MATCHES = 200
 """Matches a scan finds before the index is built (a few screenfuls)."""
 SCAN_AT_MOST = 20_000
 """Contacts such a scan tests at most (its time stays a fraction of building the index)."""
-
-
-def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
-    """Whether a search text holds every word (or, for a phone-like word, its digits)."""
-    return all(word in text or (digits is not None and digits in text) for word, digits in tests)
 
 
 _ORDERING = threading.Lock()
@@ -110,7 +107,14 @@ class ContactSearch(TinyDBBase):
         self._await_prepared()
         with self._rlock:
             self._read()
-            hay = self._index_ready().search_texts(self._table(CONTACTS))
+            index = self._index_ready()
+            hay = index.search_texts(self._table(CONTACTS))
+            letters = index.letters
+            if letters is not None and words:
+                letters.catch_up(hay)
+                mask = letters.mask(letters.search(words))
+                slot_of = letters.slot_of
+                return [cid for cid in ids if (s := slot_of.get(cid)) is not None and mask[s]]
             if len(ids) * 4 >= len(hay):
                 # Most contacts: one scan of every text in memory order beats picking them.
                 if not words:
@@ -128,19 +132,39 @@ class ContactSearch(TinyDBBase):
         # The search texts are built outside the lock (reads and scrolling go on meanwhile)
         # from a snapshot of the contacts, and kept only when nothing was written in between;
         # a search asked for meanwhile waits for them rather than building them again.
+        # The characters' bitmaps (_Letters) are built from the same texts, and brought up to
+        # date with the texts written meanwhile.
         with self._preparing:
             with self._rlock:
                 self._read()
                 index = self._index_ready()
                 generation = self._generation
                 items = (list(self._table(CONTACTS).items()) if index.hay is None else None)
+                texts = (list(index.hay.items()) if index.hay is not None
+                         and index.letters is None else None)
             hay = None if items is None else {cid: _haystack(doc) for cid, doc in items}
+            if hay is not None:
+                texts = list(hay.items())
+            letters = None if texts is None else _Letters(texts)
             with self._rlock:
-                if (hay is not None and self._index is index and index.hay is None
-                        and self._depth == 0 and self._generation == generation):
-                    index.hay = hay
+                if self._index is index and self._depth == 0:
+                    if (hay is not None and index.hay is None
+                            and self._generation == generation):
+                        index.hay = hay
+                    if letters is not None and index.letters is None and index.hay is not None:
+                        current = index.hay
+                        letters.dirty.update(cid for cid, text in texts or ()
+                                             if current.get(cid) != text)
+                        if len(current) != len(texts or ()) or letters.dirty:
+                            letters.dirty.update(current.keys() - letters.slot_of.keys())
+                        index.letters = letters
                 if sort in CONTACT_SORTS and index.hay is not None:
-                    index.picker(sort, self._table(CONTACTS))
+                    table = self._table(CONTACTS)
+                    if index.letters is not None:
+                        index.letters.catch_up(index.hay)
+                        index.letters.picker(sort, index._order(sort, table))
+                    else:
+                        index.picker(sort, table)
 
     def _first_matches(self, query: ContactQuery) -> tuple[list[str], int] | None:
         """While the search texts are not indexed yet (being built in a thread): the first

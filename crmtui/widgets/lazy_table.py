@@ -186,7 +186,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """
         previous = self.cursor_key if keep_cursor else None
         self._keys = list(keys)
-        self.virtual_size = Size(0, len(self._keys) + 1)
+        self._set_virtual_height(len(self._keys) + 1)
         index = 0
         if previous is not None:
             try:
@@ -197,6 +197,24 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=0, animate=False)
         self.cursor_row = index
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """A new number of rows. Assigning ``virtual_size`` asks for a layout of the whole
+        screen (and its full repaint, the main cost of a keystroke's new search); when the
+        vertical scrollbar stays as it is (shown or not), updating it and repainting the table
+        is enough."""
+        size = Size(0, height)
+        if size == self.virtual_size:
+            return
+        view = self.container_size.height
+        if (self.is_mounted and view > 0 and not self._layout_required
+                and (height > view) == (self.virtual_size.height > view)
+                and self.show_vertical_scrollbar == (height > view)):
+            self.set_reactive(LazyTable.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     def toggle_mark(self, key: str) -> bool:
         """Mark ``key`` or unmark it; True when it is marked now."""
