@@ -127,6 +127,7 @@ class ContactsScreen(Screen[None]):
         return self.table.marked
 
     def on_mount(self) -> None:
+        self.watch(self.query_one("#search", Input), "value", self.search_changed, init=False)
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
         try:
@@ -271,11 +272,14 @@ class ContactsScreen(Screen[None]):
             self._prepare_scheduled = True
             self.set_timer(PREPARE_DELAY, self.prepare_search)
         if not result.error and not result.partial and result.generation == self.repo.generation:
-            self._results[result.query] = result
-            self._results.move_to_end(result.query)
-            while len(self._results) > CACHED_RESULTS:
-                self._results.popitem(last=False)
+            self._remember(result)
         self.show_result(result)
+
+    def _remember(self, result: QueryResult) -> None:
+        self._results[result.query] = result
+        self._results.move_to_end(result.query)
+        while len(self._results) > CACHED_RESULTS:
+            self._results.popitem(last=False)
 
     def show_result(self, result: QueryResult) -> None:
         self.result = result
@@ -370,12 +374,33 @@ class ContactsScreen(Screen[None]):
             self._results.move_to_end(query)
             self.show_result(cached)
             return
+        quick = self._quick_result(query)
+        if quick is not None:
+            self.workers.cancel_group(self, "contacts-query")
+            self._remember(quick)
+            self.show_result(quick)
+            return
         self.update_status()
         self.run_query(query, self._narrowable(query))
 
-    @on(Input.Changed, "#search")
-    def search_changed(self, event: Input.Changed) -> None:
-        self.set_query(replace(self.contact_query, text=event.value))
+    def _quick_result(self, query: ContactQuery) -> QueryResult | None:
+        """The result of ``query`` when the store has it at hand (see
+        :meth:`~crmtui.store.repository.Repository.quick_contact_ids`): shown at once, in the
+        frame that shows the key typed, rather than a frame later from the query thread."""
+        try:
+            answer = self.repo.quick_contact_ids(query, self.user_id)
+        except StoreError:
+            return None  # the query thread reports it
+        if answer is None:
+            return None
+        ids, total, generation = answer
+        return QueryResult(query, ids, total, generation=generation)
+
+    def search_changed(self, value: str) -> None:
+        """The search text changed: called as the key is handled (a watcher of the box's
+        value), so that a result at hand shows in the same frame as the letter typed, and a
+        search starts a frame earlier than an ``Input.Changed`` message would start it."""
+        self.set_query(replace(self.contact_query, text=value))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -412,7 +437,7 @@ class ContactsScreen(Screen[None]):
             self.table.set_marked(set())
             self.update_status()
         elif self.contact_query.text:
-            self.query_one("#search", Input).value = ""  # Input.Changed runs the query
+            self.query_one("#search", Input).value = ""  # search_changed runs the query
             self.set_query(replace(self.contact_query, text=""))
         elif self.contact_query.tag_ids:
             self.set_query(replace(self.contact_query, tag_ids=()))

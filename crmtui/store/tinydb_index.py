@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress, repeat
 from operator import add, itemgetter
-from typing import Any
+from typing import Any, overload
 
 from crmtui.model import fold
 
@@ -88,24 +88,43 @@ class _ContactIndex:
             self.hay = {cid: _haystack(doc) for cid, doc in contacts.items()}
         return self.hay
 
+    @overload
     def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]]
-             ) -> list[str]:
-        """Ids of the contacts matching every word of ``text``, in the column's order."""
+             ) -> list[str]: ...
+
+    @overload
+    def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
+             most: int) -> list[str] | None: ...
+
+    def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
+             most: int | None = None) -> list[str] | None:
+        """Ids of the contacts matching every word of ``text``, in the column's order.
+
+        With ``most``: None unless the characters' bitmaps answer without testing more than
+        ``most`` texts, with little to catch up and what orders the answer at hand."""
         words = fold(text).split()
         if not words:
             return list(self._order(column, contacts))
         hay = self.search_texts(contacts)
         letters = self.letters
         if letters is not None:
+            if most is not None and len(letters.dirty) > CATCH_UP_AT_ONCE:
+                return None
             letters.catch_up(hay)
-            found = letters.search(words)
+            found = letters.search(words, most)
+            if found is None:
+                return None
             order = self._order(column, contacts)
             if letters.count(found) * 16 < len(order):
                 keys = self._keys(column, contacts)
                 ids = letters.ids
                 return sorted([ids[s] for s in letters.slots(found)],  # type: ignore[misc]
                               key=keys.__getitem__)
+            if most is not None and column not in letters.pickers:
+                return None
             return list(compress(order, letters.picker(column, order)(letters.mask(found))))
+        if most is not None:
+            return None
         mask = _mask(words, hay)
         if mask.count(1) * 8 < len(mask) and column in self.sort_keys:
             keys = self._keys(column, contacts)
@@ -169,6 +188,8 @@ def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
 
 _TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _FROM_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
+CATCH_UP_AT_ONCE = 100
+"""Contacts written since the last search that a quick search catches up with at most."""
 RECENT_SEARCHES = 8
 """Searches whose matches :class:`_Letters` keeps (a longer search starts from them)."""
 
@@ -289,8 +310,15 @@ class _Letters:
                 bits &= pair_bits
         return bits
 
-    def search(self, words: list[str]) -> Found:
-        """The slots whose texts hold every word (or, for a phone-like word, its digits)."""
+    @overload
+    def search(self, words: list[str]) -> Found: ...
+
+    @overload
+    def search(self, words: list[str], most: int | None) -> Found | None: ...
+
+    def search(self, words: list[str], most: int | None = None) -> Found | None:
+        """The slots whose texts hold every word (or, for a phone-like word, its digits);
+        None when that needs testing more than ``most`` texts."""
         key = tuple(words)
         found = self.recent.get(key)
         if found is not None:
@@ -319,6 +347,8 @@ class _Letters:
                         and all(any(e in w for w in words) for e in earlier)):
                     # its matches, not these bits: every word is tested
                     candidates, fewest, tests = matches, self.count(matches), every
+        if most is not None and fewest > most:
+            return None
         texts = self.texts
         if len(tests) == 1 and tests[0][1] is None:
             word = tests[0][0]
