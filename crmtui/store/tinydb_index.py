@@ -297,13 +297,10 @@ class _Letters:
         return mask
 
     def _word_bits(self, word: str) -> int:
-        """The texts holding every character of ``word`` and the pairs of them known; a word
-        of two characters makes its pair's bitmap if needed (its bits are then exact)."""
+        """The texts holding every character of ``word`` and the pairs of them known."""
         bits = -1
         for ch in set(word):
             bits &= self.bits.get(ch, 0)
-        if len(word) == 2 and word not in self.pairs and bits:
-            self.pairs[word] = self._scan(word)
         for pair in set(map(add, word, word[1:])):
             pair_bits = self.pairs.get(pair)
             if pair_bits is not None:
@@ -333,8 +330,18 @@ class _Letters:
                 word_bits |= self._word_bits(digits)
             bits &= word_bits
             every.append((word, digits))
-        tests = [test for test in every if len(test[0]) > 2]
-        if not tests:  # words of one or two characters: the bitmaps are the answer
+        pairs = self.pairs
+        if len(every) == 1 and len(words[0]) == 2 and words[0] not in pairs and bits:
+            # One word of two characters (the second letter typed): its pair's bitmap, from
+            # the texts holding both characters (only they can hold the pair).
+            pair = words[0]
+            hits = bytes([pair in text for text in compress(self.texts, self.mask(bits))])
+            pairs[pair] = _bitmap(self._scatter(compress(self.slots(bits), hits)))
+            bits &= pairs[pair]
+        # Words of one character, or two with their pair's bitmap: the bits are their answer.
+        tests = [test for test in every if len(test[0]) > 2
+                 or (len(test[0]) == 2 and test[0] not in pairs)]
+        if not tests:
             return self._keep(key, bits)
         # An earlier search that these words narrow (each of its words is part of one of
         # these), with fewer matches than the candidates? (Not with a phone-like word, which

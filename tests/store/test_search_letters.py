@@ -16,7 +16,8 @@ COMPANIES = ["", "ACME", "Garcia & Sons", "Zoetis", "Angstrom Labs"]
 QUERIES = ["a", "an", "ang", "angstrom", "garcia", "garc", "g", "mu", "muller", "jose", "jo",
            "zoe", "zoe lef", "zoe  lef", "e", "lena", "anna-lena", "o'b", "ss", "strasse", "ß",
            "555", "555-12", "(555) 12", "+1 555", "55512", "acme ann", "ann acme", "a a",
-           "example", "@example.com", "zz", "q", "é", "ÉMILE", "x y z", "li", "il", "1", "12"]
+           "example", "@example.com", "zz", "q", "é", "ÉMILE", "x y z", "li", "il", "1", "12",
+           "jo li", "le zoe", "an an", "zoe le", "ga 55"]
 
 
 def _person(rng: random.Random, owner: str) -> Contact:
