@@ -251,8 +251,9 @@ class Repository(ABC):
         return None
 
     def quick_contact_ids(self, query: ContactQuery, viewer_id: str | None
-                          ) -> tuple[list[str], int, int] | None:
-        """:meth:`contact_ids` of ``query``, how many contacts there are and the
+                          ) -> tuple[Sequence[str], int, int] | None:
+        """:meth:`contact_ids` of ``query`` (a sequence that does not change, which may
+        produce its ids as they are read), how many contacts there are and the
         :attr:`generation` they belong to, when the store
         has the answer at hand: in memory, in a few milliseconds, without waiting for a lock,
         a read or a query to a server. None otherwise (then :meth:`contact_ids` answers, in a

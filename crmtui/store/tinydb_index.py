@@ -4,9 +4,10 @@ kept current as contacts change (the store's search and sort read it)."""
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_left, insort
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import compress, repeat
 from operator import add, itemgetter
@@ -88,20 +89,23 @@ class _ContactIndex:
             self.hay = {cid: _haystack(doc) for cid, doc in contacts.items()}
         return self.hay
 
-    @overload
     def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]]
-             ) -> list[str]: ...
+             ) -> list[str]:
+        """Ids of the contacts matching every word of ``text``, in the column's order."""
+        ids = self._find(text, column, contacts)
+        assert ids is not None
+        return ids if isinstance(ids, list) else list(ids)
 
-    @overload
-    def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
-             most: int) -> list[str] | None: ...
+    def find_at_once(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
+                     most: int) -> Sequence[str] | None:
+        """:meth:`find`, when the characters' bitmaps answer without testing more than
+        ``most`` texts, with little to catch up and what orders the answer at hand; else
+        None. Many matches are picked in the column's order as they are read (:class:`_Picked`,
+        which holds a copy of the order)."""
+        return self._find(text, column, contacts, most)
 
-    def find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
-             most: int | None = None) -> list[str] | None:
-        """Ids of the contacts matching every word of ``text``, in the column's order.
-
-        With ``most``: None unless the characters' bitmaps answer without testing more than
-        ``most`` texts, with little to catch up and what orders the answer at hand."""
+    def _find(self, text: str, column: str, contacts: Mapping[str, Mapping[str, Any]],
+              most: int | None = None) -> Sequence[str] | None:
         words = fold(text).split()
         if not words:
             return list(self._order(column, contacts))
@@ -120,9 +124,12 @@ class _ContactIndex:
                 ids = letters.ids
                 return sorted([ids[s] for s in letters.slots(found)],  # type: ignore[misc]
                               key=keys.__getitem__)
-            if most is not None and column not in letters.pickers:
+            if most is None:
+                return list(compress(order, letters.picker(column, order)(letters.mask(found))))
+            if column not in letters.pickers:
                 return None
-            return list(compress(order, letters.picker(column, order)(letters.mask(found))))
+            return _Picked(list(order), letters.places(column, order), letters.mask(found),
+                           letters.count(found), letters.slot_of)
         if most is not None:
             return None
         mask = _mask(words, hay)
@@ -228,12 +235,15 @@ class _Letters:
             if not ch.isspace():
                 self.bits[ch] = self._scan(ch)
         self.pairs: dict[str, int] = {}
-        """Bitmaps of pairs of characters, each made when a search first needs it."""
+        """Bitmaps of pairs of characters: every pair once :meth:`add_pairs` has run (see
+        :func:`pair_bitmaps`), else each made when a search first needs it."""
+        self.all_pairs = False
         self.dirty: set[str] = set()
         """Contacts written since their bits were set (see :meth:`catch_up`)."""
         self.recent: OrderedDict[tuple[str, ...], Found] = OrderedDict()
-        # per column: picks the bytes of a slots' mask in the column's order of the ids
-        self.pickers: dict[str, Callable[[bytes], Sequence[int]]] = {}
+        # per column: the slot of each id in the column's order, and what picks the bytes of
+        # a slots' mask in that order
+        self.pickers: dict[str, tuple[list[int], Callable[[bytes], Sequence[int]]]] = {}
 
     def _scan(self, part: str) -> int:
         return _bitmap(bytes([part in text for text in self.texts]))
@@ -290,6 +300,29 @@ class _Letters:
         for gram, slots in added.items():
             bitmaps = self.bits if len(gram) == 1 else self.pairs
             bitmaps[gram] |= _bitmap(self._scatter(slots))
+
+    def add_pairs(self, built: dict[str, int], texts: Sequence[str]) -> None:
+        """Take the bitmaps of every pair, :func:`pair_bitmaps` of ``texts`` (the texts of
+        the slots when they were built), bringing up to date the slots changed since."""
+        current = self.texts
+        changed = [s for s, (now, then) in enumerate(zip(current, texts, strict=False))
+                   if now is not then]
+        changed += range(len(texts), len(current))
+        if changed:
+            kept = ~_bitmap(self._scatter(changed))
+            added: dict[str, list[int]] = {}
+            for slot in changed:
+                text = current[slot]
+                for pair in set(map(add, text, text[1:])):
+                    if pair in built:
+                        added.setdefault(pair, []).append(slot)
+            for pair in built:
+                built[pair] &= kept
+            for pair, slots in added.items():
+                built[pair] |= _bitmap(self._scatter(slots))
+        for pair, bits in built.items():
+            self.pairs.setdefault(pair, bits)  # one made meanwhile is as good
+        self.all_pairs = True
 
     def _scatter(self, slots: Iterable[int]) -> bytearray:
         mask = bytearray(len(self.ids))
@@ -393,17 +426,133 @@ class _Letters:
     def picker(self, column: str, order: Sequence[str]) -> Callable[[bytes], Sequence[int]]:
         """What picks the bytes of a slots' mask in ``order`` (every contact, in the column's
         order)."""
-        pick = self.pickers.get(column)
-        if pick is None:
+        return self._placed(column, order)[1]
+
+    def places(self, column: str, order: Sequence[str]) -> list[int]:
+        """The slot of each id of ``order`` (every contact, in the column's order)."""
+        return self._placed(column, order)[0]
+
+    def _placed(self, column: str, order: Sequence[str]
+                ) -> tuple[list[int], Callable[[bytes], Sequence[int]]]:
+        placed = self.pickers.get(column)
+        if placed is None:
             slot_of = self.slot_of
             places = [slot_of[cid] for cid in order]
-            if len(places) > 1:  # in C, see _ContactIndex.picker
-                pick = itemgetter(*places)
-            else:
-                def pick(mask: bytes, places: list[int] = places) -> Sequence[int]:
-                    return [mask[i] for i in places]
-            self.pickers[column] = pick
-        return pick
+            placed = self.pickers[column] = (places, _pick(places))
+        return placed
+
+
+PAIRS_BLOCK = 8192
+"""Texts :func:`pair_bitmaps` indexes at a time (its memory stays small)."""
+
+
+def pair_bitmaps(texts: Sequence[str]) -> dict[str, int]:
+    """The bitmap of every pair of characters (without whitespace) of ``texts``: bit ``i``
+    for ``texts[i]`` holding the pair. A second or two at 100,000 contacts: meant for a
+    thread, it lets others run between blocks of texts."""
+    bitmaps: dict[str, int] = {}
+    for base in range(0, len(texts), PAIRS_BLOCK):
+        postings: dict[str, list[int]] = {}
+        for i, text in enumerate(texts[base:base + PAIRS_BLOCK]):
+            for pair in set(map(add, text, text[1:])):
+                posting = postings.get(pair)
+                if posting is None:
+                    postings[pair] = [i]
+                else:
+                    posting.append(i)
+        size = min(PAIRS_BLOCK, len(texts) - base)
+        for pair, slots in postings.items():
+            mask = bytearray(size)
+            deque(map(mask.__setitem__, slots, repeat(1)), maxlen=0)
+            bitmaps[pair] = bitmaps.get(pair, 0) | (_bitmap(mask) << base)
+        time.sleep(0)  # the UI thread's turn
+    return {pair: bits for pair, bits in bitmaps.items()
+            if not (pair[0].isspace() or pair[1].isspace())}
+
+
+def _pick(places: list[int]) -> Callable[[bytes], Sequence[int]]:
+    """What picks the bytes at ``places`` of a mask."""
+    if len(places) > 1:  # in C, see _ContactIndex.picker
+        return itemgetter(*places)
+
+    def pick(mask: bytes, places: list[int] = places) -> Sequence[int]:
+        return [mask[i] for i in places]
+    return pick
+
+
+class _Picked(Sequence[str]):
+    """The ids of ``order`` whose slots ``mask`` marks, in that order, picked as they are
+    read: a search matching most contacts shows its first rows without picking them all.
+
+    ``order`` and ``places`` (the slot of each of its ids) are not changed afterwards;
+    ``slot_of`` (the live map of the slots) tells at once whether an id is among them."""
+
+    CHUNK = 2048
+
+    def __init__(self, order: list[str], places: list[int], mask: bytes, count: int,
+                 slot_of: Mapping[str, int]) -> None:
+        self._order = order
+        self._places = places
+        self._mask = mask
+        self._count = count
+        self._slot_of = slot_of
+        self._ids: list[str] = []
+        self._done = 0  # ids of the order looked at
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _fill(self, needed: int) -> None:
+        """Pick until ``needed`` ids are picked (or the order is done)."""
+        ids, order, count = self._ids, self._order, max(1, self._count)
+        while len(ids) < needed and self._done < len(order):
+            # enough of the order for the ids missing, as dense as the matches are
+            step = max(self.CHUNK, (needed - len(ids)) * len(order) // count * 5 // 4)
+            start, stop = self._done, min(len(order), self._done + step)
+            ids.extend(compress(order[start:stop], _pick(self._places[start:stop])(self._mask)))
+            self._done = stop
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            self._fill(max(start, stop) if step > 0 else self._count)
+            return self._ids[start:stop:step] if step > 0 else self._ids[index]
+        i = index + self._count if index < 0 else index
+        if not 0 <= i < self._count:
+            raise IndexError("index out of range")
+        self._fill(i + 1)
+        return self._ids[i]
+
+    def __iter__(self) -> Iterator[str]:
+        self._fill(self._count)
+        return iter(self._ids)
+
+    def __contains__(self, key: object) -> bool:
+        slot = self._slot_of.get(key) if isinstance(key, str) else None
+        if slot is None:  # not a contact, or deleted since: look
+            self._fill(self._count)
+            return key in self._ids
+        return slot < len(self._mask) and bool(self._mask[slot])
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        if value not in self:
+            raise ValueError(f"{value!r} is not among the ids")
+        end = self._count if stop is None else stop
+        looked = start
+        while True:
+            try:
+                return self._ids.index(value, looked, end)
+            except ValueError:
+                if len(self._ids) >= min(end, self._count):
+                    raise
+                looked = max(start, len(self._ids))
+                self._fill(min(self._count, len(self._ids) * 2 + self.CHUNK))
 
 
 def _mask(words: list[str], hay: dict[str, str]) -> bytes:

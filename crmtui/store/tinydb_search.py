@@ -19,6 +19,7 @@ from crmtui.store.tinydb_index import (
     _mask,
     _matches,
     _phone_digits,
+    pair_bitmaps,
 )
 
 QUICK_CANDIDATES = 40_000
@@ -104,7 +105,7 @@ class ContactSearch(TinyDBBase):
         return ids[query.offset:end]
 
     def quick_contact_ids(self, query: ContactQuery, viewer_id: str | None
-                          ) -> tuple[list[str], int, int] | None:
+                          ) -> tuple[Sequence[str], int, int] | None:
         # Only a text search (any column, either direction) over the characters' bitmaps, with
         # the column's order at hand, the store's lock free and nothing new on disk. (The
         # bitmaps are built from every contact: a store opened deferred has read them all.)
@@ -119,16 +120,18 @@ class ContactSearch(TinyDBBase):
             if self._depth or self._index is not index or self._storage.changed_on_disk():
                 return None
             table = self._table(CONTACTS)
-            ids = index.find(query.text, query.sort, table, most=QUICK_CANDIDATES)
+            ids = index.find_at_once(query.text, query.sort, table, QUICK_CANDIDATES)
             if ids is None:
                 return None
             if query.descending:
-                ids = index.descending(ids, query.sort, table)
+                ids = index.descending(list(ids), query.sort, table)
             total, generation = len(table), self._generation
         finally:
             self._rlock.release()
-        end = None if query.limit is None else query.offset + query.limit
-        return ids[query.offset:end], total, generation
+        if query.offset or query.limit is not None:
+            end = None if query.limit is None else query.offset + query.limit
+            ids = ids[query.offset:end]
+        return ids, total, generation
 
     def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
                            ) -> list[str]:
@@ -158,6 +161,9 @@ class ContactSearch(TinyDBBase):
         return [cid for cid, _ in pairs]
 
     def prepare_search(self, sort: str = "name") -> None:
+        self._prepare(sort, pairs=True)
+
+    def _prepare(self, sort: str, *, pairs: bool) -> None:
         # The search texts are built outside the lock (reads and scrolling go on meanwhile)
         # from a snapshot of the contacts, and kept only when nothing was written in between;
         # a search asked for meanwhile waits for them rather than building them again.
@@ -194,6 +200,16 @@ class ContactSearch(TinyDBBase):
                         index.letters.picker(sort, index._order(sort, table))
                     else:
                         index.picker(sort, table)
+                letters = index.letters
+                snapshot = (list(letters.texts) if letters is not None and not letters.all_pairs
+                            else None)
+            # Then the bitmaps of every pair of characters (a word's pairs then leave few
+            # texts to test), also outside the lock.
+            if pairs and letters is not None and snapshot is not None:
+                built = pair_bitmaps(snapshot)
+                with self._rlock:
+                    if self._index is index and index.letters is letters:
+                        letters.add_pairs(built, snapshot)
 
     def _first_matches(self, query: ContactQuery) -> tuple[list[str], int] | None:
         """While the search texts are not indexed yet (being built in a thread): the first
@@ -236,4 +252,4 @@ class ContactSearch(TinyDBBase):
         meanwhile), or wait for a prepare_search under way; never while this thread holds the
         store's lock (the preparation needs it: the search then builds them under it)."""
         if (self._index is None or self._index.hay is None) and not self._rlock._is_owned():  # type: ignore[attr-defined]
-            self.prepare_search(sort)
+            self._prepare(sort, pairs=False)  # not the pairs: a search is waiting

@@ -151,7 +151,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The marked keys (see :meth:`toggle_mark`)."""
         self.loader = loader
         self.empty_text = empty_text
-        self._keys: list[str] = []
+        self._keys: Sequence[str] = []
         self._cells: dict[str, tuple[str, ...]] = {}
         self._widths: tuple[int, tuple[int, ...]] = (-1, ())
         self._sort: tuple[str, bool] | None = None
@@ -182,10 +182,12 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``keys``; the cursor stays on the same key when it is still there.
 
         Cached cells are kept (a key's cells do not depend on the query); call
-        :meth:`invalidate` when the data behind the keys changed.
+        :meth:`invalidate` when the data behind the keys changed. A list is copied; another
+        sequence is kept as it is (it must not change: it may produce its keys as they are
+        read, so that the table reads only those on screen).
         """
         previous = self.cursor_key if keep_cursor else None
-        self._keys = list(keys)
+        self._keys = list(keys) if isinstance(keys, list) else keys
         self._set_virtual_height(len(self._keys) + 1)
         index = 0
         if previous is not None:

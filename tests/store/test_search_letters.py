@@ -4,11 +4,14 @@ answers exactly what a test of every contact's text answers, before and after wr
 from __future__ import annotations
 
 import random
+from functools import partial
 from pathlib import Path
+
+import pytest
 
 from crmtui.model import Contact, Email, Phone, fold
 from crmtui.store import ContactQuery, TinyDBRepository, open_store
-from crmtui.store.tinydb_index import _phone_digits
+from crmtui.store.tinydb_index import _phone_digits, _pick, _Picked
 
 NAMES = ["Ann", "Zoë", "Émile", "Bob", "Ångström", "Chloé", "Li", "Ødegaard", "José", "García",
          "Müller", "Lefèvre", "Straße", "Anna-Lena", "O'Brien", "Jo"]
@@ -49,6 +52,11 @@ def _check(repo: TinyDBRepository, viewer: str | None) -> None:
     for text in QUERIES:
         want = _expected(repo, text, viewer)
         assert repo.contact_ids(ContactQuery(text=text), viewer) == want, text
+        for descending in (False, True):
+            query = ContactQuery(text=text, descending=descending)
+            quick = repo.quick_contact_ids(query, viewer)
+            assert quick is not None and list(quick[0]) == repo.contact_ids(query, viewer)
+            assert quick[1] == repo.count_contacts()
         assert repo.contact_ids(ContactQuery(text=text, sort="company"), viewer) == sorted(
             want, key=repo.contact_ids(ContactQuery(sort="company"), viewer).index), text
         # narrowing an earlier answer keeps its order
@@ -62,14 +70,21 @@ def _check(repo: TinyDBRepository, viewer: str | None) -> None:
             assert repo.contact_ids(ContactQuery(text=word[:i]), viewer) == want, word[:i]
 
 
-def test_the_bitmaps_answer_as_a_scan_does_and_follow_every_write(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pairs", [True, False], ids=["every pair", "pairs when needed"])
+def test_the_bitmaps_answer_as_a_scan_does_and_follow_every_write(tmp_path: Path,
+                                                                  pairs: bool) -> None:
     rng = random.Random(12)
     repo = open_store(tmp_path)
     assert isinstance(repo, TinyDBRepository)
     try:
         owner = ""
         repo.add_contacts([_person(rng, owner) for _ in range(400)])
-        repo.prepare_search()
+        if pairs:
+            repo.prepare_search()
+        else:
+            repo._prepare("name", pairs=False)  # as a search that cannot wait does
+        assert repo._index is not None and repo._index.letters is not None
+        assert repo._index.letters.all_pairs == pairs
         _check(repo, owner)
         ids = repo.contact_ids(ContactQuery(), owner)
         # edits (new characters too), deletions, new contacts, one by one and in a transaction
@@ -115,9 +130,64 @@ def test_contacts_written_while_the_bitmaps_are_built_are_found(tmp_path: Path,
             return letters
 
         monkeypatch.setattr(tinydb_search, "_Letters", writing_meanwhile)
-        repo.prepare_search()
+        repo._prepare("name", pairs=False)
         monkeypatch.setattr(tinydb_search, "_Letters", built)
         _check(repo, owner)
         assert len(repo.contact_ids(ContactQuery(text="qu"), owner)) == 2
+
+        pair_bitmaps = tinydb_search.pair_bitmaps
+
+        def pairs_meanwhile(texts):  # and while the pairs' bitmaps are built
+            pairs = pair_bitmaps(texts)
+            ids = repo.contact_ids(ContactQuery(), owner)
+            contact = repo.get_contact(ids[5], owner)
+            contact.given_name = "Quirin"
+            repo.update_contact(contact, owner)
+            repo.add_contacts([Contact(given_name="Quade")])
+            repo.delete_contact(ids[6])
+            repo.contact_ids(ContactQuery(text="zoe"), owner)  # catches up meanwhile
+            contact = repo.get_contact(ids[7], owner)
+            contact.family_name = "Quarles"
+            repo.update_contact(contact, owner)
+            return pairs
+
+        monkeypatch.setattr(tinydb_search, "pair_bitmaps", pairs_meanwhile)
+        repo.prepare_search()
+        assert repo._index.letters is not None and repo._index.letters.all_pairs
+        _check(repo, owner)
+        assert len(repo.contact_ids(ContactQuery(text="qu"), owner)) == 5
     finally:
         repo.close()
+
+
+def test_picked_ids_are_those_of_a_full_pick_whatever_is_read_first() -> None:
+    rng = random.Random(3)
+    for n, density in ((1, 1.0), (2, 0.5), (5000, 0.9), (5000, 0.01), (9000, 0.0)):
+        order = [f"c{i}" for i in range(n)]
+        slots = list(range(n))
+        rng.shuffle(slots)
+        slot_of = dict(zip(order, slots, strict=True))
+        mask = bytes(int(rng.random() < density) for _ in range(n))
+        want = [cid for cid in order if mask[slot_of[cid]]]
+        assert list(_pick(slots)(mask)) == [mask[s] for s in slots]
+
+        picked = partial(_Picked, order, slots, mask, len(want), slot_of)
+        assert len(picked()) == len(want)
+        assert list(picked()) == want
+        for i in (0, 1, len(want) // 2, len(want) - 1, -1, -len(want)):
+            if -len(want) <= i < len(want):
+                assert picked()[i] == want[i]
+        for sl in (slice(0, 45), slice(10, 3000), slice(-5, None), slice(None, None, -1),
+                   slice(4000, 9000, 7)):
+            assert picked()[sl] == want[sl]
+        first = picked()
+        assert first[:3] == want[:3]
+        for cid in order[::97]:
+            assert (cid in first) == (cid in want)
+            if cid in want:
+                assert first.index(cid) == want.index(cid)
+            else:
+                with pytest.raises(ValueError):
+                    first.index(cid)
+        assert "nobody" not in first
+        assert list(first) == want
