@@ -381,7 +381,13 @@ class ContactsScreen(Screen[None]):
             self.show_result(quick)
             return
         self.update_status()
-        self.run_query(query, self._narrowable(query))
+        # The query thread starts once the key typed is on screen: started before, it would
+        # slow that frame down (the thread holds the interpreter while the screen paints).
+        self.call_after_refresh(self._start_query, query)
+
+    def _start_query(self, query: ContactQuery) -> None:
+        if query == self.contact_query:  # else a newer query started or was answered
+            self.run_query(query, self._narrowable(query))
 
     def _quick_result(self, query: ContactQuery) -> QueryResult | None:
         """The result of ``query`` when the store has it at hand (see

@@ -161,9 +161,9 @@ class ContactSearch(TinyDBBase):
         return [cid for cid, _ in pairs]
 
     def prepare_search(self, sort: str = "name") -> None:
-        self._prepare(sort, pairs=True)
+        self._prepare(sort, bitmaps=True)
 
-    def _prepare(self, sort: str, *, pairs: bool) -> None:
+    def _prepare(self, sort: str, *, bitmaps: bool) -> None:
         # The search texts are built outside the lock (reads and scrolling go on meanwhile)
         # from a snapshot of the contacts, and kept only when nothing was written in between;
         # a search asked for meanwhile waits for them rather than building them again.
@@ -175,10 +175,10 @@ class ContactSearch(TinyDBBase):
                 index = self._index_ready()
                 generation = self._generation
                 items = (list(self._table(CONTACTS).items()) if index.hay is None else None)
-                texts = (list(index.hay.items()) if index.hay is not None
+                texts = (list(index.hay.items()) if bitmaps and index.hay is not None
                          and index.letters is None else None)
             hay = None if items is None else {cid: _haystack(doc) for cid, doc in items}
-            if hay is not None:
+            if hay is not None and bitmaps:
                 texts = list(hay.items())
             letters = None if texts is None else _Letters(texts)
             with self._rlock:
@@ -205,7 +205,7 @@ class ContactSearch(TinyDBBase):
                             else None)
             # Then the bitmaps of every pair of characters (a word's pairs then leave few
             # texts to test), also outside the lock.
-            if pairs and letters is not None and snapshot is not None:
+            if bitmaps and letters is not None and snapshot is not None:
                 built = pair_bitmaps(snapshot)
                 with self._rlock:
                     if self._index is index and index.letters is letters:
@@ -252,4 +252,4 @@ class ContactSearch(TinyDBBase):
         meanwhile), or wait for a prepare_search under way; never while this thread holds the
         store's lock (the preparation needs it: the search then builds them under it)."""
         if (self._index is None or self._index.hay is None) and not self._rlock._is_owned():  # type: ignore[attr-defined]
-            self._prepare(sort, pairs=False)  # not the pairs: a search is waiting
+            self._prepare(sort, bitmaps=False)  # the texts only: a search is waiting

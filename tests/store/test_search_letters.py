@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crmtui.model import Contact, Email, Phone, fold
-from crmtui.store import ContactQuery, TinyDBRepository, open_store
+from crmtui.store import ContactQuery, TinyDBRepository, open_store, tinydb_search
 from crmtui.store.tinydb_index import _phone_digits, _pick, _Picked
 
 NAMES = ["Ann", "Zoë", "Émile", "Bob", "Ångström", "Chloé", "Li", "Ødegaard", "José", "García",
@@ -72,7 +72,8 @@ def _check(repo: TinyDBRepository, viewer: str | None) -> None:
 
 @pytest.mark.parametrize("pairs", [True, False], ids=["every pair", "pairs when needed"])
 def test_the_bitmaps_answer_as_a_scan_does_and_follow_every_write(tmp_path: Path,
-                                                                  pairs: bool) -> None:
+                                                                  pairs: bool,
+                                                                  monkeypatch) -> None:
     rng = random.Random(12)
     repo = open_store(tmp_path)
     assert isinstance(repo, TinyDBRepository)
@@ -82,9 +83,11 @@ def test_the_bitmaps_answer_as_a_scan_does_and_follow_every_write(tmp_path: Path
         if pairs:
             repo.prepare_search()
         else:
-            repo._prepare("name", pairs=False)  # as a search that cannot wait does
+            monkeypatch.setattr(tinydb_search, "pair_bitmaps", lambda texts: {})
+            repo.prepare_search()
+            assert repo._index is not None and repo._index.letters is not None
+            repo._index.letters.pairs.clear()  # each made when needed
         assert repo._index is not None and repo._index.letters is not None
-        assert repo._index.letters.all_pairs == pairs
         _check(repo, owner)
         ids = repo.contact_ids(ContactQuery(), owner)
         # edits (new characters too), deletions, new contacts, one by one and in a transaction
@@ -116,9 +119,8 @@ def test_contacts_written_while_the_bitmaps_are_built_are_found(tmp_path: Path,
         repo.contact_ids(ContactQuery(text="a"), owner)
         assert repo._index is not None
         repo._index.letters = None  # the texts, without the bitmaps
-        from crmtui.store import tinydb_search
-
         built = tinydb_search._Letters
+        real_pair_bitmaps = tinydb_search.pair_bitmaps
 
         def writing_meanwhile(texts):  # another thread writes while they are built
             letters = built(texts)
@@ -130,15 +132,17 @@ def test_contacts_written_while_the_bitmaps_are_built_are_found(tmp_path: Path,
             return letters
 
         monkeypatch.setattr(tinydb_search, "_Letters", writing_meanwhile)
-        repo._prepare("name", pairs=False)
+        monkeypatch.setattr(tinydb_search, "pair_bitmaps", lambda texts: {})
+        repo.prepare_search()
+        assert repo._index.letters is not None
+        repo._index.letters.all_pairs = False  # built below
         monkeypatch.setattr(tinydb_search, "_Letters", built)
         _check(repo, owner)
         assert len(repo.contact_ids(ContactQuery(text="qu"), owner)) == 2
 
-        pair_bitmaps = tinydb_search.pair_bitmaps
 
         def pairs_meanwhile(texts):  # and while the pairs' bitmaps are built
-            pairs = pair_bitmaps(texts)
+            pairs = real_pair_bitmaps(texts)
             ids = repo.contact_ids(ContactQuery(), owner)
             contact = repo.get_contact(ids[5], owner)
             contact.given_name = "Quirin"
@@ -152,6 +156,7 @@ def test_contacts_written_while_the_bitmaps_are_built_are_found(tmp_path: Path,
             return pairs
 
         monkeypatch.setattr(tinydb_search, "pair_bitmaps", pairs_meanwhile)
+        repo._index.letters.pairs.clear()
         repo.prepare_search()
         assert repo._index.letters is not None and repo._index.letters.all_pairs
         _check(repo, owner)
