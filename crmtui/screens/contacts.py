@@ -16,6 +16,7 @@ the sort order), then in full.
 from __future__ import annotations
 
 import gc
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -54,6 +55,8 @@ PREPARE_DELAY = 0.2
 """Seconds after the first rows show before the search texts are indexed in a thread."""
 SNAPSHOT_IN_THREAD = 2000
 """More contacts than this to tag: their tags are read for undo in a thread, not in the UI."""
+FIRST_PAINT_WAIT = 0.25
+"""Seconds the query thread waits at most for the first matches to be painted."""
 CACHED_RESULTS = 16
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
@@ -86,11 +89,12 @@ class ContactsScreen(Screen[None]):
     ]
 
     class Loaded(Message):
-        """A query finished in the worker."""
+        """A query finished in the worker (``painted``: set once the result is painted)."""
 
-        def __init__(self, result: QueryResult) -> None:
+        def __init__(self, result: QueryResult, painted: threading.Event | None = None) -> None:
             super().__init__()
             self.result = result
+            self.painted = painted
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -229,8 +233,12 @@ class ContactsScreen(Screen[None]):
             # a scan, at once.
             first = self.repo.first_page(query, self.user_id)
             if first is not None and not get_current_worker().is_cancelled:
+                painted = threading.Event()
                 self.post_message(self.Loaded(QueryResult(query, first[0], first[1],
-                                                          partial=True)))
+                                                          partial=True), painted))
+                # The full answer takes a while, and this thread would slow down the painting
+                # of the first matches: they show first.
+                painted.wait(FIRST_PAINT_WAIT)
 
         try:
             searching = base is None and bool(query.text.strip())
@@ -265,6 +273,9 @@ class ContactsScreen(Screen[None]):
 
     def on_contacts_screen_loaded(self, message: Loaded) -> None:
         result = message.result
+        painted = message.painted
+        if painted is not None:
+            self.call_after_refresh(painted.set)
         if result.query != self.contact_query:
             return  # a newer query is on its way
         if not result.partial and not self._prepare_scheduled:
