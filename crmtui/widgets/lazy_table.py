@@ -239,8 +239,10 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_sort(self, column_key: str | None, descending: bool = False) -> None:
         """Mark the column the rows are sorted by (shown in the header)."""
-        self._sort = None if column_key is None else (column_key, descending)
-        self.refresh()
+        sort = None if column_key is None else (column_key, descending)
+        if sort != self._sort:  # else nothing to repaint (a search keeps its sort)
+            self._sort = sort
+            self.refresh()
 
     def row_cells(self, index: int) -> tuple[str, ...]:
         """The cells of the row at ``index`` (loaded if needed)."""
