@@ -1,8 +1,10 @@
 """The contacts list: a search box, a lazily rendered table of every matching contact, a status.
 
-The query (search text, tag filter and sort) runs in a thread worker as soon as the text changes
-(no typing delay); the table then holds only the matching ids and asks the repository for the
-contacts on screen as they come into view. When the search text grows, the new search narrows the
+The query (search text, tag filter and sort) runs as soon as the text changes (no typing delay):
+answered at once when the store has the answer at hand in memory
+(:meth:`~crmtui.store.repository.Repository.quick_contact_ids`: the TinyDB store once its search
+index is built), else in a thread worker; the table then holds only the matching ids and asks the
+repository for the contacts on screen as they come into view. When the search text grows, the new search narrows the
 previous result instead of scanning every contact; recent results are kept while the data does
 not change, so erasing letters is instant too.
 
