@@ -271,11 +271,13 @@ async def drive(data_dir: Path) -> dict[str, Any]:
         await pilot.press(FIRST_KEY)
         done = await repainted(t0, lambda c, t, r: t == FIRST_KEY)
         out["first search keystroke after first rows"] = done - t0
+        erased = time.perf_counter()
         await pilot.press("backspace", "escape")
-        await repainted(time.perf_counter() - 1, lambda c, t, r: t == "" and r > 1000)
+        await repainted(erased, lambda c, t, r: t == "" and r > 1000)
 
         # Steady state: every contact read and the search texts indexed.
-        while repo.loading or repo._index is None or repo._index.hay is None:
+        while (repo.loading or repo._index is None or repo._index.hay is None
+               or repo._index.letters is None or not repo._index.letters.all_pairs):
             await asyncio.sleep(0.01)
         out["open to search index built"] = time.perf_counter() - started
         out["rows"] = table.row_count
@@ -358,54 +360,66 @@ def report(figures: dict[str, float], notes: list[str]) -> None:
 
 
 def measure_size(n: int, keep: Path | None, vd: Path | None, figures: dict[str, float],
-                 notes: list[str], *, runs: int = RUNS, drive_it: bool) -> None:
+                 notes: list[str], *, runs: int = RUNS, drive_it: bool,
+                 launch: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
         data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
         generation = ensure_generated(data_dir, n)
         if generation:
             notes.append(f"{n:,} contacts generated in {generation:.1f} s")
-        name = first_name(data_dir)
-        marker = name[:12].encode()
-        csv_path = Path(tmp) / "contacts.csv"
-        write_csv(data_dir, csv_path)
-        notes.append(f"{n:,}: first row expected {name!r}; CSV for VisiData "
-                     f"{csv_path.stat().st_size / 1e6:.1f} MB")
-        at = f"at {n:,}"
-        crm, vis = launches(data_dir, csv_path, vd, marker, runs)
-        times = [t for t, _ in crm]
-        figures[f"first rows (pty) median {at}"] = statistics.median(times)
-        notes.append(f"crmtui first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in times)
+        if launch:
+            launch_size(n, data_dir, Path(tmp), vd, figures, notes, runs)
+        if drive_it:
+            drive_size(data_dir, figures, notes)
+
+
+def launch_size(n: int, data_dir: Path, tmp: Path, vd: Path | None, figures: dict[str, float],
+                notes: list[str], runs: int = RUNS) -> None:
+    """First rows under a pty, crmtui beside VisiData, and crmtui's memory then."""
+    name = first_name(data_dir)
+    marker = name[:12].encode()
+    csv_path = tmp / "contacts.csv"
+    write_csv(data_dir, csv_path)
+    notes.append(f"{n:,}: first row expected {name!r}; CSV for VisiData "
+                 f"{csv_path.stat().st_size / 1e6:.1f} MB")
+    at = f"at {n:,}"
+    crm, vis = launches(data_dir, csv_path, vd, marker, runs)
+    times = [t for t, _ in crm]
+    figures[f"first rows (pty) median {at}"] = statistics.median(times)
+    notes.append(f"crmtui first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in times)
+                 + " s")
+    if vis:
+        figures[f"VisiData first rows (pty) median {at}"] = statistics.median(vis)
+        figures[f"first rows / VisiData {at}"] = statistics.median(times) / \
+            statistics.median(vis)
+        notes.append(f"VisiData first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in vis)
                      + " s")
-        if vis:
-            figures[f"VisiData first rows (pty) median {at}"] = statistics.median(vis)
-            figures[f"first rows / VisiData {at}"] = statistics.median(times) / \
-                statistics.median(vis)
-            notes.append(f"VisiData first rows {at}, runs: " + ", ".join(f"{t:.3f}" for t in vis)
-                         + " s")
-        figures[f"RSS at first rows ({n:,})"] = statistics.median(r for _, r in crm)
-        if not drive_it:
-            return
-        driven = in_process(data_dir)
-        figures["open to first rows (run_test)"] = driven["open to first rows (run_test)"]
-        figures["first search keystroke after first rows"] = \
-            driven["first search keystroke after first rows"]
-        notes.append("the store was still reading at the first rows (in process): "
-                     f"{driven['store still reading at first rows']}")
-        figures["open to search index built"] = driven["open to search index built"]
-        figures["letter keystroke p50"] = statistics.median(driven["letters"])
-        figures["letter keystroke p95"] = p95(driven["letters"])
-        figures["backspace keystroke p95"] = p95(driven["backspaces"])
-        if driven["filter after debounce"]:
-            figures["filter after debounce p95"] = p95(driven["filter after debounce"])
-        figures["scroll step p50"] = statistics.median(driven["scroll steps"])
-        figures["scroll step p95"] = p95(driven["scroll steps"])
-        key = "peak RSS (in-process, every contact read and indexed)"
-        figures[key] = driven[key]
-        notes.append(f"{len(driven['letters'])} letters and {len(driven['backspaces'])} "
-                     f"backspaces ({', '.join(TYPED)}, typed then erased), key press to "
-                     "repaint; the search runs at once, no typing delay")
-        notes.append(f"{len(driven['scroll steps'])} scroll steps ({DOWNS} down, "
-                     f"{PAGE_DOWNS} PageDown)")
+    figures[f"RSS at first rows ({n:,})"] = statistics.median(r for _, r in crm)
+
+
+def drive_size(data_dir: Path, figures: dict[str, float], notes: list[str]) -> None:
+    """The keystroke and scroll latencies, driven in a fresh process."""
+    driven = in_process(data_dir)
+    figures["open to first rows (run_test)"] = driven["open to first rows (run_test)"]
+    figures["first search keystroke after first rows"] = \
+        driven["first search keystroke after first rows"]
+    notes.append("the store was still reading at the first rows (in process): "
+                 f"{driven['store still reading at first rows']}")
+    figures["open to search index built"] = driven["open to search index built"]
+    figures["letter keystroke p50"] = statistics.median(driven["letters"])
+    figures["letter keystroke p95"] = p95(driven["letters"])
+    figures["backspace keystroke p95"] = p95(driven["backspaces"])
+    if driven["filter after debounce"]:
+        figures["filter after debounce p95"] = p95(driven["filter after debounce"])
+    figures["scroll step p50"] = statistics.median(driven["scroll steps"])
+    figures["scroll step p95"] = p95(driven["scroll steps"])
+    key = "peak RSS (in-process, every contact read and indexed)"
+    figures[key] = driven[key]
+    notes.append(f"{len(driven['letters'])} letters and {len(driven['backspaces'])} "
+                 f"backspaces ({', '.join(TYPED)}, typed then erased), key press to "
+                 "repaint; the search runs at once, no typing delay")
+    notes.append(f"{len(driven['scroll steps'])} scroll steps ({DOWNS} down, "
+                 f"{PAGE_DOWNS} PageDown)")
 
 
 def main() -> int:
@@ -419,17 +433,23 @@ def main() -> int:
                              "not the keystrokes in process")
     parser.add_argument("--runs", type=int, default=RUNS,
                         help=f"launches of each program per size (default {RUNS})")
+    parser.add_argument("--no-launch", action="store_true",
+                        help="skip the first-rows runs under a pty (and VisiData): only the "
+                             "in-process keystroke and scroll figures, at the first size")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:  # the in-process child
         print(json.dumps(asyncio.run(drive(args.drive))))
         return 0
-    vd = None if args.no_visidata else visidata()
+    vd = None if args.no_visidata or args.no_launch else visidata()
     figures: dict[str, float] = {}
-    notes: list[str] = [compile_bytecode()]
-    for i, n in enumerate(args.contacts or SIZES):
+    notes: list[str] = [] if args.no_launch else [compile_bytecode()]
+    sizes = args.contacts or SIZES
+    if args.no_launch:
+        sizes = sizes[:1]
+    for i, n in enumerate(sizes):
         measure_size(n, args.keep, vd, figures, notes, runs=args.runs,
-                     drive_it=i == 0 and not args.launch_only)
+                     drive_it=i == 0 and not args.launch_only, launch=not args.no_launch)
     report(figures, notes)
     return 0
 

@@ -69,7 +69,7 @@ class TagNames:
 @dataclass(frozen=True, slots=True)
 class QueryResult:
     query: ContactQuery
-    ids: list[str]
+    ids: Sequence[str]
     total: int
     error: str = ""
     generation: int = -1

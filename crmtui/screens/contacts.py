@@ -1,8 +1,10 @@
 """The contacts list: a search box, a lazily rendered table of every matching contact, a status.
 
-The query (search text, tag filter and sort) runs in a thread worker as soon as the text changes
-(no typing delay); the table then holds only the matching ids and asks the repository for the
-contacts on screen as they come into view. When the search text grows, the new search narrows the
+The query (search text, tag filter and sort) runs as soon as the text changes (no typing delay):
+answered at once when the store has the answer at hand in memory
+(:meth:`~crmtui.store.repository.Repository.quick_contact_ids`: the TinyDB store once its search
+index is built), else in a thread worker; the table then holds only the matching ids and asks the
+repository for the contacts on screen as they come into view. When the search text grows, the new search narrows the
 previous result instead of scanning every contact; recent results are kept while the data does
 not change, so erasing letters is instant too.
 
@@ -16,6 +18,7 @@ the sort order), then in full.
 from __future__ import annotations
 
 import gc
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -52,6 +55,8 @@ PREPARE_DELAY = 0.2
 """Seconds after the first rows show before the search texts are indexed in a thread."""
 SNAPSHOT_IN_THREAD = 2000
 """More contacts than this to tag: their tags are read for undo in a thread, not in the UI."""
+FIRST_PAINT_WAIT = 0.25
+"""Seconds the query thread waits at most for the first matches to be painted."""
 CACHED_RESULTS = 16
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
@@ -84,11 +89,12 @@ class ContactsScreen(Screen[None]):
     ]
 
     class Loaded(Message):
-        """A query finished in the worker."""
+        """A query finished in the worker (``painted``: set once the result is painted)."""
 
-        def __init__(self, result: QueryResult) -> None:
+        def __init__(self, result: QueryResult, painted: threading.Event | None = None) -> None:
             super().__init__()
             self.result = result
+            self.painted = painted
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -125,6 +131,7 @@ class ContactsScreen(Screen[None]):
         return self.table.marked
 
     def on_mount(self) -> None:
+        self.watch(self.query_one("#search", Input), "value", self.search_changed, init=False)
         self.table.set_sort(self.contact_query.sort, self.contact_query.descending)
         self.table.focus()
         try:
@@ -231,8 +238,12 @@ class ContactsScreen(Screen[None]):
             # a scan, at once.
             first = self.repo.first_page(query, self.user_id)
             if first is not None and not get_current_worker().is_cancelled:
+                painted = threading.Event()
                 self.post_message(self.Loaded(QueryResult(query, first[0], first[1],
-                                                          partial=True)))
+                                                          partial=True), painted))
+                # The full answer takes a while, and this thread would slow down the painting
+                # of the first matches: they show first.
+                painted.wait(FIRST_PAINT_WAIT)
 
         try:
             searching = base is None and bool(query.text.strip())
@@ -267,6 +278,9 @@ class ContactsScreen(Screen[None]):
 
     def on_contacts_screen_loaded(self, message: Loaded) -> None:
         result = message.result
+        painted = message.painted
+        if painted is not None:
+            self.call_after_refresh(painted.set)
         if result.query != self.contact_query:
             return  # a newer query is on its way
         if not result.partial and not self._prepare_scheduled:
@@ -274,11 +288,14 @@ class ContactsScreen(Screen[None]):
             self._prepare_scheduled = True
             self.set_timer(PREPARE_DELAY, self.prepare_search)
         if not result.error and not result.partial and result.generation == self.repo.generation:
-            self._results[result.query] = result
-            self._results.move_to_end(result.query)
-            while len(self._results) > CACHED_RESULTS:
-                self._results.popitem(last=False)
+            self._remember(result)
         self.show_result(result)
+
+    def _remember(self, result: QueryResult) -> None:
+        self._results[result.query] = result
+        self._results.move_to_end(result.query)
+        while len(self._results) > CACHED_RESULTS:
+            self._results.popitem(last=False)
 
     def show_result(self, result: QueryResult) -> None:
         self.result = result
@@ -373,12 +390,39 @@ class ContactsScreen(Screen[None]):
             self._results.move_to_end(query)
             self.show_result(cached)
             return
+        quick = self._quick_result(query)
+        if quick is not None:
+            self.workers.cancel_group(self, "contacts-query")
+            self._remember(quick)
+            self.show_result(quick)
+            return
         self.update_status()
-        self.run_query(query, self._narrowable(query))
+        # The query thread starts once the key typed is on screen: started before, it would
+        # slow that frame down (the thread holds the interpreter while the screen paints).
+        self.call_after_refresh(self._start_query, query)
 
-    @on(Input.Changed, "#search")
-    def search_changed(self, event: Input.Changed) -> None:
-        self.set_query(replace(self.contact_query, text=event.value))
+    def _start_query(self, query: ContactQuery) -> None:
+        if query == self.contact_query:  # else a newer query started or was answered
+            self.run_query(query, self._narrowable(query))
+
+    def _quick_result(self, query: ContactQuery) -> QueryResult | None:
+        """The result of ``query`` when the store has it at hand (see
+        :meth:`~crmtui.store.repository.Repository.quick_contact_ids`): shown at once, in the
+        frame that shows the key typed, rather than a frame later from the query thread."""
+        try:
+            answer = self.repo.quick_contact_ids(query, self.user_id)
+        except StoreError:
+            return None  # the query thread reports it
+        if answer is None:
+            return None
+        ids, total, generation = answer
+        return QueryResult(query, ids, total, generation=generation)
+
+    def search_changed(self, value: str) -> None:
+        """The search text changed: called as the key is handled (a watcher of the box's
+        value), so that a result at hand shows in the same frame as the letter typed, and a
+        search starts a frame earlier than an ``Input.Changed`` message would start it."""
+        self.set_query(replace(self.contact_query, text=value))
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -415,7 +459,7 @@ class ContactsScreen(Screen[None]):
             self.table.set_marked(set())
             self.update_status()
         elif self.contact_query.text:
-            self.query_one("#search", Input).value = ""  # Input.Changed runs the query
+            self.query_one("#search", Input).value = ""  # search_changed runs the query
             self.set_query(replace(self.contact_query, text=""))
         elif self.contact_query.tag_ids:
             self.set_query(replace(self.contact_query, tag_ids=()))

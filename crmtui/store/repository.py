@@ -281,6 +281,17 @@ class Repository(ABC):
         cannot."""
         return None
 
+    def quick_contact_ids(self, query: ContactQuery, viewer_id: str | None
+                          ) -> tuple[Sequence[str], int, int] | None:
+        """:meth:`contact_ids` of ``query`` (a sequence that does not change, which may
+        produce its ids as they are read), how many contacts there are and the
+        :attr:`generation` they belong to, when the store
+        has the answer at hand: in memory, in a few milliseconds, without waiting for a lock,
+        a read or a query to a server. None otherwise (then :meth:`contact_ids` answers, in a
+        thread). The TUI asks it as a key is handled, so that the list shows the answer in
+        the frame that shows the letter typed. This default never has it at hand."""
+        return None
+
     def wait_until_loaded(self) -> None:
         """Read now what a store opened ``deferred`` has not read yet, and return once it is
         read (the TUI's query thread calls it first, so that the generation it notes is that

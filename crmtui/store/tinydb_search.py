@@ -15,19 +15,19 @@ from crmtui.store.tinydb_index import (
     _CONTACT_KEYS,
     _ContactIndex,
     _haystack,
+    _Letters,
     _mask,
+    _matches,
     _phone_digits,
+    pair_bitmaps,
 )
 
+QUICK_CANDIDATES = 40_000
+"""Texts a quick search (:meth:`ContactSearch.quick_contact_ids`) tests at most (a few ms)."""
 FIRST_MATCHES = 200
 """Matches a scan finds before the index is built (a few screenfuls)."""
 SCAN_AT_MOST = 20_000
 """Contacts such a scan tests at most (its time stays a fraction of building the index)."""
-
-
-def _matches(text: str, tests: list[tuple[str, str | None]]) -> bool:
-    """Whether a search text holds every word (or, for a phone-like word, its digits)."""
-    return all(word in text or (digits is not None and digits in text) for word, digits in tests)
 
 
 _ORDERING = threading.Lock()
@@ -104,13 +104,49 @@ class ContactSearch(TinyDBBase):
         end = None if query.limit is None else query.offset + query.limit
         return ids[query.offset:end]
 
+    def quick_contact_ids(self, query: ContactQuery, viewer_id: str | None
+                          ) -> tuple[Sequence[str], int, int] | None:
+        # Only a text search (any column, either direction) over the characters' bitmaps, with
+        # the column's order at hand, the store's lock free and nothing new on disk. (The
+        # bitmaps are built from every contact: a store opened deferred has read them all.)
+        index = self._index
+        if (index is None or index.letters is None or query.tag_ids
+                or query.tag_kind is not None or query.modified_since is not None
+                or query.sort not in index.orders):
+            return None
+        if not self._rlock.acquire(blocking=False):
+            return None
+        try:
+            if self._depth or self._index is not index or self._storage.changed_on_disk():
+                return None
+            table = self._table(CONTACTS)
+            ids = index.find_at_once(query.text, query.sort, table, QUICK_CANDIDATES)
+            if ids is None:
+                return None
+            if query.descending:
+                ids = index.descending(list(ids), query.sort, table)
+            total, generation = len(table), self._generation
+        finally:
+            self._rlock.release()
+        if query.offset or query.limit is not None:
+            end = None if query.limit is None else query.offset + query.limit
+            ids = ids[query.offset:end]
+        return ids, total, generation
+
     def narrow_contact_ids(self, ids: Sequence[str], text: str, viewer_id: str | None
                            ) -> list[str]:
         words = fold(text).split()
         self._await_prepared()
         with self._rlock:
             self._read()
-            hay = self._index_ready().search_texts(self._table(CONTACTS))
+            index = self._index_ready()
+            hay = index.search_texts(self._table(CONTACTS))
+            letters = index.letters
+            if letters is not None and words:
+                letters.catch_up(hay)
+                mask = letters.mask(letters.search(words))
+                slot_of = letters.slot_of
+                return [cid for cid in ids if (s := slot_of.get(cid)) is not None and mask[s]]
             if len(ids) * 4 >= len(hay):
                 # Most contacts: one scan of every text in memory order beats picking them.
                 if not words:
@@ -125,22 +161,55 @@ class ContactSearch(TinyDBBase):
         return [cid for cid, _ in pairs]
 
     def prepare_search(self, sort: str = "name") -> None:
+        self._prepare(sort, bitmaps=True)
+
+    def _prepare(self, sort: str, *, bitmaps: bool) -> None:
         # The search texts are built outside the lock (reads and scrolling go on meanwhile)
         # from a snapshot of the contacts, and kept only when nothing was written in between;
         # a search asked for meanwhile waits for them rather than building them again.
+        # The characters' bitmaps (_Letters) are built from the same texts, and brought up to
+        # date with the texts written meanwhile.
         with self._preparing:
             with self._rlock:
                 self._read()
                 index = self._index_ready()
                 generation = self._generation
                 items = (list(self._table(CONTACTS).items()) if index.hay is None else None)
+                texts = (list(index.hay.items()) if bitmaps and index.hay is not None
+                         and index.letters is None else None)
             hay = None if items is None else {cid: _haystack(doc) for cid, doc in items}
+            if hay is not None and bitmaps:
+                texts = list(hay.items())
+            letters = None if texts is None else _Letters(texts)
             with self._rlock:
-                if (hay is not None and self._index is index and index.hay is None
-                        and self._depth == 0 and self._generation == generation):
-                    index.hay = hay
+                if self._index is index and self._depth == 0:
+                    if (hay is not None and index.hay is None
+                            and self._generation == generation):
+                        index.hay = hay
+                    if letters is not None and index.letters is None and index.hay is not None:
+                        current = index.hay
+                        letters.dirty.update(cid for cid, text in texts or ()
+                                             if current.get(cid) != text)
+                        if len(current) != len(texts or ()) or letters.dirty:
+                            letters.dirty.update(current.keys() - letters.slot_of.keys())
+                        index.letters = letters
                 if sort in CONTACT_SORTS and index.hay is not None:
-                    index.picker(sort, self._table(CONTACTS))
+                    table = self._table(CONTACTS)
+                    if index.letters is not None:
+                        index.letters.catch_up(index.hay)
+                        index.letters.picker(sort, index._order(sort, table))
+                    else:
+                        index.picker(sort, table)
+                letters = index.letters
+                snapshot = (list(letters.texts) if letters is not None and not letters.all_pairs
+                            else None)
+            # Then the bitmaps of every pair of characters (a word's pairs then leave few
+            # texts to test), also outside the lock.
+            if bitmaps and letters is not None and snapshot is not None:
+                built = pair_bitmaps(snapshot)
+                with self._rlock:
+                    if self._index is index and index.letters is letters:
+                        letters.add_pairs(built, snapshot)
 
     def _first_matches(self, query: ContactQuery) -> tuple[list[str], int] | None:
         """While the search texts are not indexed yet (being built in a thread): the first
@@ -183,4 +252,4 @@ class ContactSearch(TinyDBBase):
         meanwhile), or wait for a prepare_search under way; never while this thread holds the
         store's lock (the preparation needs it: the search then builds them under it)."""
         if (self._index is None or self._index.hay is None) and not self._rlock._is_owned():  # type: ignore[attr-defined]
-            self.prepare_search(sort)
+            self._prepare(sort, bitmaps=False)  # the texts only: a search is waiting

@@ -151,7 +151,7 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """The marked keys (see :meth:`toggle_mark`)."""
         self.loader = loader
         self.empty_text = empty_text
-        self._keys: list[str] = []
+        self._keys: Sequence[str] = []
         self._cells: dict[str, tuple[str, ...]] = {}
         self._widths: tuple[int, tuple[int, ...]] = (-1, ())
         self._sort: tuple[str, bool] | None = None
@@ -182,11 +182,13 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``keys``; the cursor stays on the same key when it is still there.
 
         Cached cells are kept (a key's cells do not depend on the query); call
-        :meth:`invalidate` when the data behind the keys changed.
+        :meth:`invalidate` when the data behind the keys changed. A list is copied; another
+        sequence is kept as it is (it must not change: it may produce its keys as they are
+        read, so that the table reads only those on screen).
         """
         previous = self.cursor_key if keep_cursor else None
-        self._keys = list(keys)
-        self.virtual_size = Size(0, len(self._keys) + 1)
+        self._keys = list(keys) if isinstance(keys, list) else keys
+        self._set_virtual_height(len(self._keys) + 1)
         index = 0
         if previous is not None:
             try:
@@ -197,6 +199,24 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=0, animate=False)
         self.cursor_row = index
         self.refresh()
+
+    def _set_virtual_height(self, height: int) -> None:
+        """A new number of rows. Assigning ``virtual_size`` asks for a layout of the whole
+        screen (and its full repaint, the main cost of a keystroke's new search); when the
+        vertical scrollbar stays as it is (shown or not), updating it and repainting the table
+        is enough."""
+        size = Size(0, height)
+        if size == self.virtual_size:
+            return
+        view = self.container_size.height
+        if (self.is_mounted and view > 0 and not self._layout_required
+                and (height > view) == (self.virtual_size.height > view)
+                and self.show_vertical_scrollbar == (height > view)):
+            self.set_reactive(LazyTable.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     def toggle_mark(self, key: str) -> bool:
         """Mark ``key`` or unmark it; True when it is marked now."""
@@ -219,8 +239,10 @@ class LazyTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_sort(self, column_key: str | None, descending: bool = False) -> None:
         """Mark the column the rows are sorted by (shown in the header)."""
-        self._sort = None if column_key is None else (column_key, descending)
-        self.refresh()
+        sort = None if column_key is None else (column_key, descending)
+        if sort != self._sort:  # else nothing to repaint (a search keeps its sort)
+            self._sort = sort
+            self.refresh()
 
     def row_cells(self, index: int) -> tuple[str, ...]:
         """The cells of the row at ``index`` (loaded if needed)."""

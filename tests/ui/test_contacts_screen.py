@@ -618,6 +618,8 @@ def test_typing_letter_by_letter_narrows_to_the_same_result_as_a_fresh_search(re
         return narrow(ids, text, viewer_id)
 
     repo.narrow_contact_ids = spy  # type: ignore[method-assign]
+    # the searches in the query thread (see the next test for those answered at once)
+    repo.quick_contact_ids = lambda query, viewer_id: None  # type: ignore[method-assign]
 
     async def check(app, pilot, screen) -> None:
         t = screen.table
@@ -639,6 +641,43 @@ def test_typing_letter_by_letter_narrows_to_the_same_result_as_a_fresh_search(re
             await pilot.press("backspace")
         await wait_for(pilot, lambda: screen.result.query.text == "", "the search erased")
         assert t.row_count == 22 and not calls  # kept results: no search at all
+
+    run_contacts(world.services(), check)
+
+
+def test_once_the_search_is_indexed_each_letter_is_answered_as_it_is_typed(repo) -> None:
+    world = seed(repo)
+    threads: list[str] = []
+    contact_ids = repo.contact_ids
+
+    def spy(query, viewer_id):
+        threads.append(query.text)
+        return contact_ids(query, viewer_id)
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        await wait_for(pilot, lambda: repo._index is not None and repo._index.letters is not None,
+                       "the search index")
+        repo.contact_ids = spy  # type: ignore[method-assign]
+        await pilot.press("r", "slash")
+        await wait_for(pilot, lambda: screen.result.query.descending, "the reversed sort")
+        for key, text in (("b", "b"), ("e", "be"), ("l", "bel"), ("l", "bell"),
+                          ("space", "bell "), ("r", "bell r"), ("i", "bell ri")):
+            await pilot.press(key)
+            # shown with the key: no wait for a thread
+            assert screen.result.query.text == text
+            expected = contact_ids(ContactQuery(text=text, descending=True), world.ann.id)
+            assert list(t.keys) == expected, text
+        assert threads == []
+        assert names(t) == ["Ritchie, Dennis"]
+        # a write: the next letter is answered as well, with the contact written
+        ids = contact_ids(ContactQuery(text="bell ri"), world.ann.id)
+        contact = repo.get_contact(ids[0])
+        contact.company = "Bell Labs Ritz"
+        repo.update_contact(contact)
+        await pilot.press("t")
+        assert screen.result.query.text == "bell rit" and names(t) == ["Ritchie, Dennis"]
+        assert threads == []
 
     run_contacts(world.services(), check)
 
