@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -26,6 +26,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
 from crmtui.model import trusted_data
+from crmtui.store.nesting import NestedTransactions
 from crmtui.store.pg_schema import (
     NOTIFY_CHANNEL,
     PERMISSIONS,
@@ -60,7 +61,7 @@ def clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
-class PostgresBase(Repository):
+class PostgresBase(NestedTransactions, Repository):
     """The connection, transactions and query helpers of the PostgreSQL repository."""
 
     def __init__(self, url: str) -> None:
@@ -160,26 +161,11 @@ class PostgresBase(Repository):
 
     # -- transactions -----------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
-            outermost = self._depth == 0
-            if outermost:
-                self._begin()
-            self._depth += 1
-            writes_before = self._writes
-            failed = False
-            try:
-                yield
-            except BaseException:
-                failed = True
-                raise
-            finally:
-                self._depth -= 1
-                if failed and self._writes != writes_before:
-                    self._doomed = True
-                if outermost:
-                    self._finish(failed)
+    def _guard(self) -> AbstractContextManager[object]:
+        return self._lock
+
+    def _writes_so_far(self) -> int:
+        return self._writes
 
     def _begin(self) -> None:
         conn = self._connection()

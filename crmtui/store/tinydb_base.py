@@ -28,8 +28,8 @@ import glob
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -39,6 +39,7 @@ from tinydb.table import Document, Table
 
 from crmtui.model import Activity, Contact, ParticipantKind, TagKind, User, trusted_data
 from crmtui.store.migrations import SchemaError, migrate
+from crmtui.store.nesting import NestedTransactions
 from crmtui.store.repository import NotFound, Repository, StoreError
 from crmtui.store.storage import AtomicJSONStorage, StorageError
 from crmtui.store.tinydb_index import _ContactIndex
@@ -128,7 +129,7 @@ def _stored(record: Any) -> dict[str, Any]:
     return data
 
 
-class TinyDBBase(Repository):
+class TinyDBBase(NestedTransactions, Repository):
     """The state every part of the TinyDB repository shares, and its transactions."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, lock_timeout: float = LOCK_TIMEOUT
@@ -216,27 +217,14 @@ class TinyDBBase(Repository):
     def _t(self, name: str) -> Table:
         return self._db.table(name)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._rlock:
-            outermost = self._depth == 0
-            if outermost:
-                self._flock_enter()
-            self._depth += 1
-            writes_before = self._storage.writes
-            failed = False
-            try:
-                yield
-            except BaseException:
-                failed = True
-                raise
-            finally:
-                self._depth -= 1
-                if failed and self._storage.writes != writes_before:
-                    # A step that failed after writing: the whole transaction is rolled back.
-                    self._doomed = True
-                if outermost:
-                    self._finish(failed)
+    def _guard(self) -> AbstractContextManager[object]:
+        return self._rlock
+
+    def _writes_so_far(self) -> int:
+        return self._storage.writes
+
+    def _begin(self) -> None:
+        self._flock_enter()
 
     def _catch_up(self) -> bool:
         """Pick up other processes' commits: only their journal records, or the whole database
