@@ -234,8 +234,8 @@ class ContactsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="contacts-query")
     def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
         def first_matches() -> None:
-            # The store still reading, or its search index building: the first matches from
-            # a scan, at once.
+            # The store still reading, or its search index building, or a database: the first
+            # matches at once, before the whole answer.
             first = self.repo.first_page(query, self.user_id)
             if first is not None and not get_current_worker().is_cancelled:
                 painted = threading.Event()
@@ -246,13 +246,14 @@ class ContactsScreen(Screen[None]):
                 painted.wait(FIRST_PAINT_WAIT)
 
         try:
-            searching = base is None and bool(query.text.strip())
-            if searching:
+            searching = bool(query.text.strip())
+            if searching and base is None and self.repo.loading:
                 first_matches()  # from the front page of a store still reading
             self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
             generation = self.repo.generation
             if searching:
-                first_matches()  # from every contact, before the index is built
+                # a database's first page; from every contact, before the index is built
+                first_matches()
             if base is not None:
                 ids = self.repo.narrow_contact_ids(base.ids, query.text, self.user_id)
             else:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Self, TypeVar, cast
 
 import orjson
 import psycopg
@@ -61,6 +61,9 @@ def clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
+_READER_LOCK = threading.Lock()  # opening a repository's second connection (see _free)
+
+
 class PostgresBase(NestedTransactions, Repository):
     """The connection, transactions and query helpers of the PostgreSQL repository."""
 
@@ -75,6 +78,7 @@ class PostgresBase(NestedTransactions, Repository):
         self._writes_at_begin = 0
         self._analyze = False  # a bulk write: refresh the planner's statistics after it
         self._conn: psycopg.Connection[Any] | None = None
+        self._reader: Self | None = None  # see _free
         conn = self._connection()
         try:
             self.trigram = prepare(conn, self.path)
@@ -102,6 +106,9 @@ class PostgresBase(NestedTransactions, Repository):
         return conn
 
     def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
         with self._lock:
             if self._conn is not None:
                 try:
@@ -273,9 +280,35 @@ class PostgresBase(NestedTransactions, Repository):
 
     @property
     def generation(self) -> int:
-        with self._lock:
-            self.refresh()
-            return self._seen
+        """The change counter (never waiting behind another thread's query: the TUI's thread
+        asks while its query thread reads a long id list)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self.refresh()
+                return self._seen
+            finally:
+                self._lock.release()
+        with self._free() as repo:
+            return max(self._seen, repo._current_generation())
+
+    @contextmanager
+    def _free(self) -> Iterator[Self]:
+        """A repository whose connection is free for a quick read: this one when no other
+        thread is using its connection (or this thread's own transaction holds it), else a
+        second connection, opened once. The TUI's first matches and the rows it shows then do
+        not wait behind the whole id list of a search still running in the query thread. The
+        second connection reads what is committed, as this one does outside a transaction."""
+        if self._lock.acquire(blocking=False):
+            try:
+                yield self
+            finally:
+                self._lock.release()
+            return
+        with _READER_LOCK:
+            if self._reader is None:
+                self._reader = type(self)(self.url)
+            reader = self._reader
+        yield reader
 
     # -- reading records --------------------------------------------------------------------------
 

@@ -243,9 +243,10 @@ class PostgresRepository(SyncTables):
                      ) -> list[Contact]:
         if not contact_ids:
             return []
-        cols, params = self._contact_select(viewer_id)
-        rows = self._all(f"SELECT {cols} FROM contacts c WHERE c.id = ANY(%(ids)s)",
-                         {**params, "ids": list(contact_ids)})
+        with self._free() as repo:
+            cols, params = repo._contact_select(viewer_id)
+            rows = repo._all(f"SELECT {cols} FROM contacts c WHERE c.id = ANY(%(ids)s)",
+                             {**params, "ids": list(contact_ids)})
         by_id = {row[0]: row for row in rows}
         out = []
         for cid in contact_ids:
@@ -432,10 +433,13 @@ class PostgresRepository(SyncTables):
         if not query.text.strip() or query.offset:
             return None
         limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
-        ids = self.contact_ids(replace(query, limit=limit), viewer_id)
-        if not ids:
-            return None
-        return ids, self.count_contacts()
+        with self._free() as repo:
+            ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
+            if not ids:
+                return None
+            return ids, repo.count_contacts()
+
+
 
     def count_contacts(self) -> int:
         """How many contacts there are. Counting 100,000 contacts costs more than reading the

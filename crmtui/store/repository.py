@@ -292,6 +292,11 @@ class Repository(ABC):
         the frame that shows the letter typed. This default never has it at hand."""
         return None
 
+    @property
+    def loading(self) -> bool:
+        """Whether a store opened ``deferred`` is still reading (this default never is)."""
+        return False
+
     def wait_until_loaded(self) -> None:
         """Read now what a store opened ``deferred`` has not read yet, and return once it is
         read (the TUI's query thread calls it first, so that the generation it notes is that

@@ -3,8 +3,10 @@ tests, narrowing a previous result, and the count kept between commits."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -186,3 +188,46 @@ def test_a_member_who_does_not_own_the_tables_cannot_migrate_and_is_told_why(
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+@contextmanager
+def busy(store: PostgresRepository) -> Iterator[threading.Thread]:
+    """Another thread's long query holding the store's connection (as the TUI's query thread
+    does while it reads a long id list)."""
+    started = threading.Event()
+
+    def long_query() -> None:
+        with store._lock:  # as a query holds it while it runs
+            started.set()
+            store._one("SELECT pg_sleep(3)")
+
+    sleeper = threading.Thread(target=long_query)
+    sleeper.start()
+    try:
+        assert started.wait(10)
+        yield sleeper
+    finally:
+        sleeper.join()
+
+
+def test_quick_reads_do_not_wait_behind_a_long_query_of_another_thread(
+        store: PostgresRepository) -> None:
+    """The TUI's thread (rows on screen, the change counter) and a search's first page go on
+    while the query thread's long id list holds the connection: they read on a second one."""
+    store.add_contacts(people())
+    zoe = store.contact_ids(ContactQuery(text="zoe"), None)
+    with busy(store) as sleeper:
+        rows = store.get_contacts(zoe[:3], None)
+        first = store.first_page(ContactQuery(text="zoe", limit=5), None)
+        generation = store.generation
+        assert sleeper.is_alive()  # all answered while the long query still ran
+    assert [c.id for c in rows] == zoe[:3]
+    assert first == (zoe[:5], len(people()))
+    assert generation == store.generation
+    store.add_contacts([Contact(given_name="Quinn", family_name="Added")])
+    with busy(store) as sleeper:  # the second connection sees what was committed since
+        found = store.first_page(ContactQuery(text="quinn"), None)
+        counter = store.generation
+        assert sleeper.is_alive()
+    assert found is not None and len(found[0]) == 1 and found[1] == len(people()) + 1
+    assert counter == store.generation > generation
