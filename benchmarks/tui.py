@@ -209,14 +209,17 @@ def launches(data_dir: Path, csv_path: Path, vd: Path | None, marker: bytes, run
 # -- in process -----------------------------------------------------------------------------------
 
 
-async def drive(data_dir: Path) -> dict[str, Any]:
+async def drive(data_dir: Path, database: str = "") -> dict[str, Any]:
     from crmtui.app import CrmApp
     from crmtui.screens.contacts import ContactsScreen
     from crmtui.screens.context import Services
+    from crmtui.store import TinyDBRepository, open_repository
     from crmtui.widgets import LazyTable
 
     started = time.perf_counter()
-    repo = open_store(data_dir, deferred=True)  # as the crmtui command opens it for the TUI
+    # as the crmtui command opens it for the TUI (deferred, or the team's database)
+    repo = (open_repository(data_dir, database) if database
+            else open_store(data_dir, deferred=True))
     user = repo.find_user("bench@example.com")
     assert user is not None
     app = CrmApp(Services(repo, user.id, data_dir))
@@ -239,31 +242,35 @@ async def drive(data_dir: Path) -> dict[str, Any]:
             await asyncio.sleep(0.001)
         return done
 
+    # Recorded from the first frame on (a store that answers at once paints its first rows
+    # before the pilot gets control).
+    render_line = LazyTable.render_line
+    set_query = ContactsScreen.set_query
+
+    def recording_render_line(table: LazyTable, y: int) -> Any:
+        strip = render_line(table, y)
+        screen = table.screen
+        if table.id == "contacts" and y >= 1 and table.row_count and isinstance(
+                screen, ContactsScreen):
+            result = screen.result
+            paints.append((time.perf_counter(), table.cursor_row,
+                           result.query.text if result else None, table.row_count))
+        return strip
+
+    def recording_set_query(screen: ContactsScreen, query: ContactQuery) -> None:
+        queried.append((time.perf_counter(), query.text))
+        set_query(screen, query)
+
+    LazyTable.render_line = recording_render_line  # type: ignore[method-assign]
+    ContactsScreen.set_query = recording_set_query  # type: ignore[method-assign]
     async with app.run_test(size=(COLUMNS, LINES)) as pilot:
         screen = app.screen
         assert isinstance(screen, ContactsScreen)
         table = screen.query_one("#contacts", LazyTable)
-        render_line = table.render_line
-        set_query = screen.set_query
-
-        def recording_render_line(y: int) -> Any:
-            strip = render_line(y)
-            if y >= 1 and table.row_count:
-                result = screen.result
-                paints.append((time.perf_counter(), table.cursor_row,
-                               result.query.text if result else None, table.row_count))
-            return strip
-
-        def recording_set_query(query: ContactQuery) -> None:
-            queried.append((time.perf_counter(), query.text))
-            set_query(query)
-
-        table.render_line = recording_render_line  # type: ignore[method-assign]
-        screen.set_query = recording_set_query  # type: ignore[method-assign]
 
         first = await repainted(started, lambda c, t, r: t == "")
         out["open to first rows (run_test)"] = first - started
-        out["store still reading at first rows"] = repo.loading
+        out["store still reading at first rows"] = getattr(repo, "loading", False)
 
         # The first search keystroke right after the first rows: "/" then a letter.
         await pilot.press("slash")
@@ -276,8 +283,9 @@ async def drive(data_dir: Path) -> dict[str, Any]:
         await repainted(erased, lambda c, t, r: t == "" and r > 1000)
 
         # Steady state: every contact read and the search texts indexed.
-        while (repo.loading or repo._index is None or repo._index.hay is None
-               or repo._index.letters is None or not repo._index.letters.all_pairs):
+        while isinstance(repo, TinyDBRepository) and (
+                repo.loading or repo._index is None or repo._index.hay is None
+                or repo._index.letters is None or not repo._index.letters.all_pairs):
             await asyncio.sleep(0.01)
         out["open to search index built"] = time.perf_counter() - started
         out["rows"] = table.row_count
@@ -320,8 +328,9 @@ async def drive(data_dir: Path) -> dict[str, Any]:
     return out
 
 
-def in_process(data_dir: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--drive", str(data_dir)],
+def in_process(data_dir: Path, database: str = "") -> dict[str, Any]:
+    more = ["--drive-database", database] if database else []
+    done = subprocess.run([sys.executable, __file__, "--drive", str(data_dir), *more],
                           capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the in-process run failed:\n{done.stderr}")
@@ -422,6 +431,39 @@ def drive_size(data_dir: Path, figures: dict[str, float], notes: list[str]) -> N
                  f"{PAGE_DOWNS} PageDown)")
 
 
+def drive_postgres(server: str, n: int, keep: Path | None, figures: dict[str, float],
+                   notes: list[str]) -> None:
+    """The keystroke and scroll figures on PostgreSQL, beside TinyDB's: the same contacts
+    copied into a database of their own (the TUI then runs as a team member's does)."""
+    import uuid
+
+    import psycopg
+
+    name = f"crmtui_tuibench_{uuid.uuid4().hex[:8]}"
+    url = server.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
+            data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
+            ensure_generated(data_dir, n)
+            subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir), "db",
+                            "copy", "--from", str(data_dir), "--to", url],
+                           check=True, capture_output=True)
+            driven = in_process(data_dir, url)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    at = f"PostgreSQL {n:,}:"
+    figures[f"{at} open to first rows (run_test)"] = driven["open to first rows (run_test)"]
+    figures[f"{at} first search keystroke"] = driven["first search keystroke after first rows"]
+    figures[f"{at} letter keystroke p50"] = statistics.median(driven["letters"])
+    figures[f"{at} letter keystroke p95"] = p95(driven["letters"])
+    figures[f"{at} backspace keystroke p95"] = p95(driven["backspaces"])
+    figures[f"{at} scroll step p95"] = p95(driven["scroll steps"])
+    notes.append(f"PostgreSQL: the same {n:,} contacts copied into {url} (dropped after)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, action="append",
@@ -436,10 +478,16 @@ def main() -> int:
     parser.add_argument("--no-launch", action="store_true",
                         help="skip the first-rows runs under a pty (and VisiData): only the "
                              "in-process keystroke and scroll figures, at the first size")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also drive the same keystrokes on PostgreSQL: the contacts of the "
+                             "first size are copied (crmtui db copy) into a database made for "
+                             "it on the server at URL (e.g. postgresql://postgres@127.0.0.1/"
+                             "postgres), dropped afterwards")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--drive-database", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:  # the in-process child
-        print(json.dumps(asyncio.run(drive(args.drive))))
+        print(json.dumps(asyncio.run(drive(args.drive, args.drive_database))))
         return 0
     vd = None if args.no_visidata or args.no_launch else visidata()
     figures: dict[str, float] = {}
@@ -450,6 +498,8 @@ def main() -> int:
     for i, n in enumerate(sizes):
         measure_size(n, args.keep, vd, figures, notes, runs=args.runs,
                      drive_it=i == 0 and not args.launch_only, launch=not args.no_launch)
+    if args.postgres:
+        drive_postgres(args.postgres, sizes[0], args.keep, figures, notes)
     report(figures, notes)
     return 0
 
