@@ -427,10 +427,10 @@ class PostgresRepository(SyncTables):
 
     def first_page(self, query: ContactQuery, viewer_id: str | None
                    ) -> tuple[list[str], int] | None:
-        """For a search: its first matches (a few screenfuls, one query that stops at them)
+        """The first contacts of ``query`` (a few screenfuls, one query that stops at them)
         and how many contacts there are, so that the table shows them before the whole id
-        list of a short search (most contacts) has come."""
-        if not query.text.strip() or query.offset:
+        list has come: at start, and for each letter of a search."""
+        if query.offset:
             return None
         limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
         with self._free() as repo:
