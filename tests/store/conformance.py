@@ -1,16 +1,16 @@
 """The Repository contract: one suite that every store passes (the TinyDB file and PostgreSQL).
 
-Each backend's test module subclasses :class:`RepositoryContract` and provides three fixtures:
-``make_store`` (a factory of new, empty stores, closed and removed after the test), ``repo`` (the
-store under test, made by it) and ``reopen`` (a second repository on the same store, as another
-process would open it).
+Each backend's test module subclasses :class:`RepositoryContract` and provides ``new_store`` (a
+fixture: a factory of new, empty stores) and ``open_again``; the contract makes from them
+``make_store`` (stores closed after the test), ``repo`` (the store under test) and ``reopen`` (a
+second repository on the same store, as another process would open it).
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -102,8 +102,39 @@ def link(user: User, local: str, remote: str, kind: SyncKind = CONTACTS, etag: s
                     base={"given_name": local}, synced=T0)
 
 
+def _closing(factory: Callable[[], Repository]) -> Iterator[Callable[[], Repository]]:
+    """A fixture's factory of stores, each closed after the test."""
+    made: list[Repository] = []
+
+    def make() -> Repository:
+        store = factory()
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
 class RepositoryContract:
-    """What every store must do. Subclasses provide ``make_store``, ``repo`` and ``reopen``."""
+    """What every store must do. Subclasses provide ``new_store`` (a fixture: a factory of new,
+    empty stores) and ``open_again`` (the same store opened anew, as another process would)."""
+
+    @pytest.fixture
+    def make_store(self, new_store: Callable[[], Repository]
+                   ) -> Iterator[Callable[[], Repository]]:
+        yield from _closing(new_store)
+
+    @pytest.fixture
+    def repo(self, make_store: Callable[[], Repository]) -> Repository:
+        return make_store()
+
+    @pytest.fixture
+    def reopen(self, repo: Repository) -> Iterator[Callable[[], Repository]]:
+        yield from _closing(lambda: self.open_again(repo))
+
+    def open_again(self, repo: Repository) -> Repository:
+        raise NotImplementedError
 
     @pytest.fixture
     def people(self, repo: Repository) -> dict[str, Contact]:

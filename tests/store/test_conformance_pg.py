@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,34 +15,12 @@ from .conformance import RepositoryContract
 
 class TestPostgres(RepositoryContract):
     @pytest.fixture
-    def make_store(self, new_database: Callable[[], str]) -> Iterator[Callable[[], Repository]]:
-        made: list[PostgresRepository] = []
+    def new_store(self, new_database: Callable[[], str]) -> Callable[[], Repository]:
+        return lambda: open_postgres(new_database())
 
-        def make() -> Repository:
-            store = open_postgres(new_database())
-            made.append(store)
-            return store
-
-        yield make
-        for store in made:
-            store.close()
-
-    @pytest.fixture
-    def repo(self, make_store: Callable[[], Repository]) -> Repository:
-        return make_store()
-
-    @pytest.fixture
-    def reopen(self, repo: PostgresRepository) -> Iterator[Callable[[], Repository]]:
-        made: list[PostgresRepository] = []
-
-        def again() -> Repository:
-            store = open_postgres(repo.url)
-            made.append(store)
-            return store
-
-        yield again
-        for store in made:
-            store.close()
+    def open_again(self, repo: Repository) -> Repository:
+        assert isinstance(repo, PostgresRepository)
+        return open_postgres(repo.url)
 
 
 def test_a_search_first_page_is_the_start_of_its_ids(new_database: Callable[[], str]) -> None:

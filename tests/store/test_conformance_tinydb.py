@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,31 +15,10 @@ from .conformance import RepositoryContract
 
 class TestTinyDB(RepositoryContract):
     @pytest.fixture
-    def make_store(self, tmp_path: Path) -> Iterator[Callable[[], Repository]]:
-        made: list[TinyDBRepository] = []
+    def new_store(self, tmp_path: Path) -> Callable[[], Repository]:
+        count = itertools.count()
+        return lambda: open_store(tmp_path / f"store{next(count)}")
 
-        def make() -> Repository:
-            store = open_store(tmp_path / f"store{len(made)}")
-            made.append(store)
-            return store
-
-        yield make
-        for store in made:
-            store.close()
-
-    @pytest.fixture
-    def repo(self, make_store: Callable[[], Repository]) -> Repository:
-        return make_store()
-
-    @pytest.fixture
-    def reopen(self, repo: TinyDBRepository) -> Iterator[Callable[[], Repository]]:
-        made: list[TinyDBRepository] = []
-
-        def again() -> Repository:
-            store = open_store(repo.data_dir)
-            made.append(store)
-            return store
-
-        yield again
-        for store in made:
-            store.close()
+    def open_again(self, repo: Repository) -> Repository:
+        assert isinstance(repo, TinyDBRepository)
+        return open_store(repo.data_dir)
