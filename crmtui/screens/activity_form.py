@@ -35,7 +35,7 @@ from crmtui.model import (
     fold,
     parse_date,
 )
-from crmtui.screens.contact_form import merge_theirs, shown
+from crmtui.screens.contact_form import conflict_notes, merge_theirs
 from crmtui.screens.context import Services
 from crmtui.screens.forms import EditForm
 from crmtui.store.repository import ChangedMeanwhile, ContactQuery, NotFound, StoreError
@@ -505,14 +505,7 @@ class ActivityForm(EditForm):
         self.initial_times = times_of(self.activity, self.zone)
         await self.recompose()
         self._sync_all_day()
-        notes = {"form": f"Not saved: {exc}."
-                 + (" Where both of you changed a field, theirs is shown under yours; F2 "
-                    "saves what the form shows." if both else
-                    " Their changes are now in the form; F2 saves it with yours.")}
-        for name in both:
-            target = ERROR_FIELDS.get(name, "form")
-            line = f"{exc.by_name} set: {shown(getattr(theirs, name))}"
-            notes[target] = f"{notes[target]} {line}" if target in notes else line
+        notes = conflict_notes(exc, both, lambda name: ERROR_FIELDS.get(name, "form"))
         for target, text in notes.items():
             label = self.query_one(f"#{target}-error", Label)
             label.update(text)

@@ -9,7 +9,7 @@ The form dismisses with the saved contact's id (None when cancelled).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from textual import on
@@ -65,6 +65,22 @@ def merge_theirs(base: Any, mine: Any, theirs: Any, names: Sequence[str | tuple[
             if theirs_v not in (was, mine_v):
                 both.append(group[0])
     return values, both
+
+
+def conflict_notes(exc: ChangedMeanwhile, both: Sequence[str],
+                   target: Callable[[str], str]) -> dict[str, str]:
+    """The notes a form shows after :func:`merge_theirs`: why it was not saved (under the form)
+    and, under each field both changed (``target`` names the field's error label), the value
+    the other person set."""
+    notes = {"form": f"Not saved: {exc}."
+             + (" Where both of you changed a field, theirs is shown under yours; F2 "
+                "saves what the form shows." if both else
+                " Their changes are now in the form; F2 saves it with yours.")}
+    for name in both:
+        line = f"{exc.by_name} set: {shown(getattr(exc.current, name))}"
+        where = target(name)
+        notes[where] = f"{notes[where]} {line}" if where in notes else line
+    return notes
 
 
 def shown(value: Any) -> str:
@@ -385,14 +401,8 @@ class ContactForm(EditForm):
         self.base = theirs
         self.contact = theirs.evolve(**values)
         await self.recompose()
-        errors = {"form": f"Not saved: {exc}."
-                  + (" Where both of you changed a field, theirs is shown under yours; F2 "
-                     "saves what the form shows." if both else
-                     " Their changes are now in the form; F2 saves it with yours.")}
-        for name in both:
-            key = {"addresses": "address"}.get(name, name)
-            errors[key] = f"{exc.by_name} set: {shown(getattr(theirs, name))}"
-        self._show(errors)
+        self._show(conflict_notes(exc, both, lambda name: {"addresses": "address"}.get(name,
+                                                                                       name)))
 
     @on(Button.Pressed, "#add-email")
     async def add_email(self) -> None:
