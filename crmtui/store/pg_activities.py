@@ -22,6 +22,7 @@ from crmtui.store.repository import (
     ActivityQuery,
     NotFound,
     StoreConflict,
+    check_activity_refs,
     new_version,
 )
 
@@ -89,16 +90,7 @@ class ActivityTables(PostgresBase):
         series = self._ids_in("activities", list({a.series_id for a in activities
                                                   if a.series_id})) | set(new_ids)
         for activity in activities:
-            for name, uid in (("owner", activity.owner_id),
-                              ("organizer", activity.organizer_id)):
-                if uid and uid not in users:
-                    raise NotFound(f"no user {uid} to be the activity's {name}")
-            for p in activity.participants:
-                pool = users if p.kind is ParticipantKind.USER else contacts
-                if p.ref_id not in pool:
-                    raise NotFound(f"no {p.kind.value} {p.ref_id} to take part in the activity")
-            if activity.series_id and activity.series_id not in series:
-                raise NotFound(f"no activity {activity.series_id} to be the series")
+            check_activity_refs(activity, users, contacts, series)
 
     def _activity(self, aid: str, doc: Mapping[str, Any]) -> Activity:
         return self._record(Activity, "activities", aid, {**doc, "id": aid})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +23,7 @@ from crmtui.model import (
     ActivityStatus,
     ActivityType,
     Contact,
+    ParticipantKind,
     SyncKind,
     SyncLink,
     SyncRun,
@@ -89,6 +90,21 @@ def revise(read: Callable[[], Revised], change: Callable[[Revised], Revised | No
             if attempt == REVISE_TRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def check_activity_refs(activity: Activity, users: Container[str], contacts: Container[str],
+                        activities: Container[str]) -> None:
+    """Refuse (:class:`NotFound`) an activity whose owner, organizer, participants or series
+    are not among the stored ``users``, ``contacts`` and ``activities`` ids."""
+    for name, uid in (("owner", activity.owner_id), ("organizer", activity.organizer_id)):
+        if uid and uid not in users:
+            raise NotFound(f"no user {uid} to be the activity's {name}")
+    for p in activity.participants:
+        pool = users if p.kind is ParticipantKind.USER else contacts
+        if p.ref_id not in pool:
+            raise NotFound(f"no {p.kind.value} {p.ref_id} to take part in the activity")
+    if activity.series_id and activity.series_id not in activities:
+        raise NotFound(f"no activity {activity.series_id} to be the series")
 
 
 class SyncLocked(StoreError):

@@ -37,10 +37,10 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
-from crmtui.model import Activity, Contact, ParticipantKind, TagKind, User, trusted_data
+from crmtui.model import Activity, Contact, TagKind, User, trusted_data
 from crmtui.store.migrations import SchemaError, migrate
 from crmtui.store.nesting import NestedTransactions
-from crmtui.store.repository import NotFound, Repository, StoreError
+from crmtui.store.repository import NotFound, Repository, StoreError, check_activity_refs
 from crmtui.store.storage import AtomicJSONStorage, StorageError
 from crmtui.store.tinydb_index import _ContactIndex
 
@@ -337,16 +337,8 @@ class TinyDBBase(NestedTransactions, Repository):
             raise NotFound(f"no user {contact.owner_id} to own the contact")
 
     def _check_activity_refs(self, activity: Activity) -> None:
-        users, contacts = self._table(USERS), self._table(CONTACTS)
-        for name, uid in (("owner", activity.owner_id), ("organizer", activity.organizer_id)):
-            if uid and uid not in users:
-                raise NotFound(f"no user {uid} to be the activity's {name}")
-        for p in activity.participants:
-            pool = users if p.kind is ParticipantKind.USER else contacts
-            if p.ref_id not in pool:
-                raise NotFound(f"no {p.kind.value} {p.ref_id} to take part in the activity")
-        if activity.series_id and activity.series_id not in self._table(ACTIVITIES):
-            raise NotFound(f"no activity {activity.series_id} to be the series")
+        check_activity_refs(activity, self._table(USERS), self._table(CONTACTS),
+                            self._table(ACTIVITIES))
 
     # -- low-level writes -------------------------------------------------------------------------
 
