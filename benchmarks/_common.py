@@ -4,7 +4,9 @@ over several runs. (The control API: :class:`crmtui.emulator.control_client.Emul
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from crmtui.emulator import Emulator
@@ -61,3 +63,21 @@ def measure_incremental(bench: Any, repeat: int, changes: int,
     measure("incremental, 1 change", repeat, one_change, bench, (0.5, 3))
     measure(f"incremental, {2 * changes} changes", repeat, many_changes, bench)
     measure("nothing to do", repeat, lambda i: None, bench)
+
+
+@contextmanager
+def scratch_database(server: str, prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database on the server of ``server`` (a URL crmtui may
+    connect to), dropped afterwards, with whatever the benchmark made beside it
+    (``NAME_sync``)."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_sync" WITH (FORCE)')

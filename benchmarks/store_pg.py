@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg  # noqa: E402
+from _common import scratch_database  # noqa: E402
 from store import SEARCHES, believable_contacts, p95  # noqa: E402
 
 from crmtui.model import Contact, Tag, TagKind, User  # noqa: E402
@@ -179,11 +179,7 @@ def main() -> int:
     if args.sync_child is not None:
         print(json.dumps(contact_sync(args.sync_child, args.sync_contacts)))
         return 0
-    name = f"crmtui_bench_{uuid.uuid4().hex[:8]}"
-    url = args.database.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(args.database, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with scratch_database(args.database, "crmtui_bench") as url:
         with tempfile.TemporaryDirectory() as tmp:
             figures: dict[str, dict[str, float]] = {}
             for label, database in (("TinyDB", ""), ("PostgreSQL", url)):
@@ -201,6 +197,7 @@ def main() -> int:
         if args.sync_contacts:
             for label, database in (("TinyDB", ""), ("PostgreSQL", url)):
                 if database:  # a database of its own for the sync's records
+                    name = url.rsplit("/", 1)[1]
                     with psycopg.connect(args.database, autocommit=True) as conn:
                         conn.execute(f'DROP DATABASE IF EXISTS "{name}_sync" WITH (FORCE)')
                         conn.execute(f'CREATE DATABASE "{name}_sync"')
@@ -209,10 +206,6 @@ def main() -> int:
                                        "--sync-contacts", str(args.sync_contacts)],
                                       check=True, capture_output=True, text=True)
                 figures[label].update(json.loads(done.stdout))
-    finally:
-        with psycopg.connect(args.database, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_sync" WITH (FORCE)')
     print(f"\n{args.contacts:,} contacts{'':<22} TinyDB   PostgreSQL   ratio")
     for key in figures["TinyDB"]:
         a, b = figures["TinyDB"][key], figures["PostgreSQL"][key]

@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import scratch_database
 from store import ensure_generated, p95
 
 from crmtui.store import ContactQuery, open_store
@@ -435,25 +436,14 @@ def drive_postgres(server: str, n: int, keep: Path | None, figures: dict[str, fl
                    notes: list[str]) -> None:
     """The keystroke and scroll figures on PostgreSQL, beside TinyDB's: the same contacts
     copied into a database of their own (the TUI then runs as a team member's does)."""
-    import uuid
-
-    import psycopg
-
-    name = f"crmtui_tuibench_{uuid.uuid4().hex[:8]}"
-    url = server.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
-            data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
-            ensure_generated(data_dir, n)
-            subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir), "db",
-                            "copy", "--from", str(data_dir), "--to", url],
-                           check=True, capture_output=True)
-            driven = in_process(data_dir, url)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(server, "crmtui_tuibench") as url, \
+            tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
+        data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
+        ensure_generated(data_dir, n)
+        subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir), "db",
+                        "copy", "--from", str(data_dir), "--to", url],
+                       check=True, capture_output=True)
+        driven = in_process(data_dir, url)
     at = f"PostgreSQL {n:,}:"
     figures[f"{at} open to first rows (run_test)"] = driven["open to first rows (run_test)"]
     figures[f"{at} first search keystroke"] = driven["first search keystroke after first rows"]

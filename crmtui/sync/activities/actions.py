@@ -545,6 +545,7 @@ class ExcludeOccurrence(Action):
 
     series_id: str
     line: str
+    written: bool = False  # the series was given the line (see exclude)
     phase = 65
     batch_size = ALL  # CRM-only: one store transaction
     message = "Leaving out occurrences cancelled in Google Calendar"
@@ -554,10 +555,10 @@ class ExcludeOccurrence(Action):
         return self.series_id
 
     def exclude(self, series: Activity) -> Activity | None:
-        """The series with the EXDATE line; None when it has it already (or is no series)."""
-        if self.line in series.recurrence or not series.recurrence:
-            return None
-        return series.evolve(recurrence=[*series.recurrence, self.line])
+        """The series with the EXDATE line; None when it has it already (or is no series).
+        ``written`` says which of the two the last call found."""
+        self.written = not (self.line in series.recurrence or not series.recurrence)
+        return series.evolve(recurrence=[*series.recurrence, self.line]) if self.written else None
 
     def describe(self, report: SyncReport) -> None:
         report.plan.append(f"crmtui: add {self.line} to the series {self.series_id[:8]} "
@@ -573,9 +574,8 @@ class ExcludeOccurrence(Action):
                 continue
             # not as a crmtui edit: Google already leaves the occurrence out; the series' next
             # push (whenever it changes) states the EXDATE there too
-            before = ctx.repo.get_activity(action.series_id).modified
-            after = ctx.repo.revise_activity(action.series_id, action.exclude).modified
-            if after != before:
+            ctx.repo.revise_activity(action.series_id, action.exclude)
+            if action.written:
                 ctx.report.crm.updated += 1
         return []
 
