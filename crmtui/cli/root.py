@@ -204,10 +204,11 @@ def open_tui(session: Session, demo: bool) -> None:
                                  google_endpoint=emulator.base_url,
                                  client_secrets=demo_client_secrets(emulator)), keymap=keys)
     else:
-        from crmtui.store import open_store
+        if not session.database:
+            from crmtui.store import open_store
 
-        # The first rows show from the store's front page while the rest is read.
-        session.adopt(open_store(session.base, deferred=True))
+            # The first rows show from the store's front page while the rest is read.
+            session.adopt(open_store(session.base, deferred=True))
         run_app(tui_services(session.repo, session.base, session.user().id), keymap=keys)
 
 

@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
+from store.pgserver import new_database, pg_server  # noqa: F401
 
 import crmtui.app
 from crmtui import config
@@ -58,6 +60,23 @@ def test_no_command_opens_the_tui_as_the_current_user(crm: Crm, ann: dict[str, A
     assert call["user"].id == ann["id"] and call["demo"] is False
     assert call["path"] == crm.data_dir / DB_FILE
     assert call["google"] == ""
+
+
+def test_the_tui_opens_the_team_database_given(crm: Crm, ann: dict[str, Any],
+                                               new_database: Callable[[], str],  # noqa: F811
+                                               tui_calls: list[dict[str, Any]]) -> None:
+    """``crmtui --database URL`` (and the config's ``database``) opens the TUI on that
+    database, never on the data directory's own file."""
+    url = new_database()
+    crm.ok("--database", url, "users", "add", "--name", "Bob Stone",
+           "--email", "bob@example.com")
+    crm.ok("--database", url, "--user", "bob@example.com", "contacts", "add", "--given", "Zoë")
+    crm.ok("--database", url, "--user", "bob@example.com")
+    (call,) = tui_calls
+    assert call["user"].email == "bob@example.com" and call["contacts"] == 2
+    assert call["path"] != crm.data_dir / DB_FILE
+    crm.fails("--database", url + "_missing")  # one Error: line, no TUI
+    assert len(tui_calls) == 1
 
 
 def test_the_tui_honours_user_and_refuses_without_a_user(
