@@ -481,7 +481,7 @@ def main() -> int:
         return 0
     vd = None if args.no_visidata or args.no_launch else visidata()
     figures: dict[str, float] = {}
-    notes: list[str] = [] if args.no_launch else [compile_bytecode()]
+    notes: list[str] = [compile_bytecode()]  # the in-process runs import crmtui too
     sizes = args.contacts or SIZES
     if args.no_launch:
         sizes = sizes[:1]
