@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -58,6 +59,9 @@ SNAPSHOT_IN_THREAD = 2000
 FIRST_PAINT_WAIT = 0.25
 """Seconds the query thread waits at most for the first matches to be painted."""
 CACHED_RESULTS = 16
+TYPING_PAUSE = 0.2
+"""Seconds without a new letter before a search whose first matches show asks for every match
+(a database then answers the letters typed quickly without that work in its way)."""
 """Query results kept for reuse while the data does not change (erasing search letters)."""
 
 
@@ -221,7 +225,8 @@ class ContactsScreen(Screen[None]):
     def _narrowable(self, query: ContactQuery) -> QueryResult | None:
         """A finished result that ``query`` only narrows (same filters, the text grown)."""
         result = self.result
-        if (result is None or result.error or result.generation != self.repo.generation
+        if (result is None or result.error or result.partial
+                or result.generation != self.repo.generation
                 or replace(result.query, text=query.text) != query):
             return None
         if len(result.ids) * 4 >= result.total:
@@ -232,7 +237,11 @@ class ContactsScreen(Screen[None]):
         return None
 
     @work(thread=True, exclusive=True, group="contacts-query")
-    def run_query(self, query: ContactQuery, base: QueryResult | None) -> None:
+    def run_query(self, query: ContactQuery, base: QueryResult | None,
+                  first_shown: bool = False) -> None:
+        """Every match of ``query`` (narrowing ``base``'s ids when given), first showing the
+        first matches when the store has them sooner; ``first_shown``: they are on screen
+        already (then, for a search, every match is asked once typing pauses)."""
         def first_matches() -> None:
             # The store still reading, or its search index building, or a database: the first
             # matches at once, before the whole answer.
@@ -245,13 +254,17 @@ class ContactsScreen(Screen[None]):
                 # of the first matches: they show first.
                 painted.wait(FIRST_PAINT_WAIT)
 
+        searching = bool(query.text.strip())
+        if searching and first_shown and not self._typing_paused():
+            # The first matches show already, and a newer query came meanwhile: the letters
+            # typed quickly do not find the database busy with every match of the last one.
+            return
         try:
-            searching = bool(query.text.strip())
             if searching and base is None and self.repo.loading:
                 first_matches()  # from the front page of a store still reading
             self.repo.wait_until_loaded()  # a store opened on its front page reads the rest
             generation = self.repo.generation
-            if searching:
+            if searching and not first_shown:
                 # a database's first page; from every contact, before the index is built
                 first_matches()
             if base is not None:
@@ -263,6 +276,18 @@ class ContactsScreen(Screen[None]):
             result = QueryResult(query, [], 0, error=str(exc))
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(result))
+
+    @staticmethod
+    def _typing_paused() -> bool:
+        """Wait :data:`TYPING_PAUSE` seconds in the query thread; False when a newer query
+        cancelled it meanwhile."""
+        worker = get_current_worker()
+        deadline = time.monotonic() + TYPING_PAUSE
+        while time.monotonic() < deadline:
+            if worker.is_cancelled:
+                return False
+            time.sleep(0.01)
+        return not worker.is_cancelled
 
     @work(thread=True, exclusive=True, group="contacts-prepare")
     def prepare_search(self) -> None:
@@ -386,25 +411,26 @@ class ContactsScreen(Screen[None]):
         self.contact_query = query
         self.table.set_sort(query.sort, query.descending)
         cached = self._results.get(query)
-        if cached is not None and cached.generation == self.repo.generation:
+        if cached is None or cached.generation != self.repo.generation:
+            cached = self._quick_result(query)
+            if cached is not None:
+                self._remember(cached)
+        if cached is not None:
             self.workers.cancel_group(self, "contacts-query")
             self._results.move_to_end(query)
             self.show_result(cached)
-            return
-        quick = self._quick_result(query)
-        if quick is not None:
-            self.workers.cancel_group(self, "contacts-query")
-            self._remember(quick)
-            self.show_result(quick)
-            return
-        self.update_status()
+            if not cached.partial:
+                return
+            # the first matches: every one follows from the query thread
+        else:
+            self.update_status()
         # The query thread starts once the key typed is on screen: started before, it would
         # slow that frame down (the thread holds the interpreter while the screen paints).
-        self.call_after_refresh(self._start_query, query)
+        self.call_after_refresh(self._start_query, query, cached is not None)
 
-    def _start_query(self, query: ContactQuery) -> None:
+    def _start_query(self, query: ContactQuery, first_shown: bool = False) -> None:
         if query == self.contact_query:  # else a newer query started or was answered
-            self.run_query(query, self._narrowable(query))
+            self.run_query(query, self._narrowable(query), first_shown)
 
     def _quick_result(self, query: ContactQuery) -> QueryResult | None:
         """The result of ``query`` when the store has it at hand (see
@@ -414,10 +440,17 @@ class ContactsScreen(Screen[None]):
             answer = self.repo.quick_contact_ids(query, self.user_id)
         except StoreError:
             return None  # the query thread reports it
-        if answer is None:
+        if answer is not None:
+            ids, total, generation = answer
+            return QueryResult(query, ids, total, generation=generation)
+        try:
+            first = self.repo.quick_first_page(query, self.user_id)
+        except StoreError:
             return None
-        ids, total, generation = answer
-        return QueryResult(query, ids, total, generation=generation)
+        if first is None:
+            return None
+        ids, total, generation, every = first
+        return QueryResult(query, ids, total, generation=generation, partial=not every)
 
     def search_changed(self, value: str) -> None:
         """The search text changed: called as the key is handled (a watcher of the box's

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Self, TypeVar, cast
@@ -85,7 +86,10 @@ class PostgresBase(NestedTransactions, Repository):
         except BaseException:
             self.close()
             raise
+        asked = time.perf_counter()
         self._seen = self._current_generation()
+        self.round_trip = time.perf_counter() - asked
+        """Seconds one small query took when the repository opened (how near the server is)."""
 
     # -- the connection ---------------------------------------------------------------------------
 

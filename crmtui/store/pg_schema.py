@@ -189,7 +189,17 @@ def connect_problem(where: str, info: dict[str, Any], exc: BaseException) -> str
 
 def prepare(conn: psycopg.Connection[Any], where: str) -> bool:
     """Create or migrate the schema (under an advisory lock); returns whether text search has
-    its trigram index. A newer schema raises SchemaError; missing rights raise StoreError."""
+    its trigram index. A newer schema raises SchemaError; missing rights raise StoreError.
+
+    A database already at this version, with its trigram index, is seen in one query, without
+    the lock (versions only go up, and only under it)."""
+    try:
+        row = conn.execute("SELECT (SELECT value FROM crmtui_meta WHERE key = 'schema'), "
+                           "to_regclass('contacts_search_trgm') IS NOT NULL").fetchone()
+    except psycopg.Error:  # no crmtui_meta (a new database), or not readable: the long way
+        row = None
+    if row is not None and row[0] is not None and int(row[0]) == PG_SCHEMA_VERSION and row[1]:
+        return True
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
 
 from crmtui.model import (
     Account,
@@ -46,6 +47,7 @@ from crmtui.store.repository import (
     ContactQuery,
     NotFound,
     StoreConflict,
+    StoreError,
     SyncLocked,
     new_version,
 )
@@ -54,6 +56,9 @@ from crmtui.store.tinydb_index import _phone_digits
 _FETCH_BATCH = 2000
 _FIRST_PAGE = 200  # the first matches of a search shown before the rest
 _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
+_QUICK_NEAR = 0.003  # s: a server that answers a small query within this is asked as keys come
+_QUICK_TIMEOUT_MS = 40  # the longest a quick first page may keep a key press waiting
+_NARROWED_ENOUGH = 60  # matches of the last quick page that make the next one (a screenful)
 log = logging.getLogger(__name__)
 
 
@@ -81,6 +86,8 @@ class PostgresRepository(SyncTables):
     """The repository over one PostgreSQL database (``postgresql://...``)."""
 
     _counted: tuple[int | None, int] = (None, 0)  # (generation, number of contacts)
+    # the last quick_first_page: query, viewer, ids, whether they are every match, generation
+    _last_page: tuple[ContactQuery, str | None, list[str], bool, int] | None = None
 
     # -- users ------------------------------------------------------------------------------------
 
@@ -440,6 +447,72 @@ class PostgresRepository(SyncTables):
             return ids, repo.count_contacts()
 
 
+
+    def quick_first_page(self, query: ContactQuery, viewer_id: str | None
+                         ) -> tuple[list[str], int, int, bool] | None:
+        """The first page at once when the server is near (a round trip under
+        :data:`_QUICK_NEAR` s) and a connection is free: the TUI asks it as a key is handled.
+        The query may run :data:`_QUICK_TIMEOUT_MS` at most (then None: the query thread
+        asks). Fewer ids than a page are every match; the generation is read before them."""
+        if query.offset or self.round_trip > _QUICK_NEAR or query.sort not in CONTACT_SORTS:
+            return None
+        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
+        with self._free() as repo, repo._lock:
+            if repo._depth:  # this thread's own transaction: not the moment
+                return None
+            conn = repo._connection()
+            try:
+                conn.execute(f"SET statement_timeout = {_QUICK_TIMEOUT_MS}")
+                try:
+                    generation = repo._current_generation()
+                    page = self._narrowed_page(repo, query, viewer_id, generation)
+                    if page is None:
+                        ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
+                        page = ids, len(ids) < limit and query.limit is None
+                finally:
+                    conn.execute("RESET statement_timeout")
+            except psycopg.Error as exc:
+                raise repo._translate(exc) from exc
+            except StoreError as exc:
+                if isinstance(exc.__cause__, pg_errors.QueryCanceled):
+                    return None  # longer than a key press may wait: the query thread asks
+                raise
+            ids, every = page
+            self._last_page = query, viewer_id, ids, every, generation
+            return ids, repo.count_contacts(), generation, every
+
+    def _narrowed_page(self, repo: PostgresRepository, query: ContactQuery,
+                       viewer_id: str | None, generation: int
+                       ) -> tuple[list[str], bool] | None:
+        """The first page of ``query`` from the last quick page, when ``query`` only adds
+        letters to its text: the contacts of that page that match ``query`` are the first
+        matches of ``query`` in order (every one of them matched the page's search), up to
+        where the page ended. Answered so when they fill :data:`_NARROWED_ENOUGH` rows, or
+        when the page held every match; a word the trigram index cannot find then costs a
+        look at a page of contacts, not a walk through the sort index to its first match.
+        None: ask the database."""
+        last = self._last_page
+        if last is None:
+            return None
+        old_query, old_viewer, old_ids, old_every, old_generation = last
+        old, new = fold(old_query.text).strip(), fold(query.text).strip()
+        if (old_generation != generation or old_viewer != viewer_id
+                or replace(old_query, text=query.text) != query or not old
+                or not new.startswith(old) or new == old
+                or any(len(forms) > 1 for forms in _search_words(new))):
+            return None
+        found = self._contact_where(query, viewer_id)
+        if found is None:
+            return [], True
+        conds, params = found
+        params["ids"] = old_ids
+        matching = {r[0] for r in repo._all(
+            f"SELECT c.id FROM contacts c WHERE c.id = ANY(%(ids)s) AND {' AND '.join(conds)}",
+            params)}
+        ids = [cid for cid in old_ids if cid in matching]
+        if old_every or len(ids) >= _NARROWED_ENOUGH:
+            return ids, old_every
+        return None
 
     def count_contacts(self) -> int:
         """How many contacts there are. Counting 100,000 contacts costs more than reading the

@@ -308,6 +308,17 @@ class Repository(ABC):
         the frame that shows the letter typed. This default never has it at hand."""
         return None
 
+    def quick_first_page(self, query: ContactQuery, viewer_id: str | None
+                         ) -> tuple[list[str], int, int, bool] | None:
+        """:meth:`first_page` of ``query`` when the store answers it in a few milliseconds,
+        without waiting for a lock (a database near and free): its ids, how many contacts
+        there are, the :attr:`generation` they belong to, and whether the ids are every match
+        of ``query`` (else more follow them). None when the store cannot answer so (then
+        a thread asks :meth:`first_page`). The TUI asks it as a key is handled, after
+        :meth:`quick_contact_ids`, so that the list shows the first matches in the frame that
+        shows the letter typed. This default cannot."""
+        return None
+
     @property
     def loading(self) -> bool:
         """Whether a store opened ``deferred`` is still reading (this default never is)."""

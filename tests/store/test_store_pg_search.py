@@ -13,7 +13,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from crmtui.model import Contact, Tag, TagKind
-from crmtui.store import ContactQuery, StoreError
+from crmtui.store import ContactQuery, StoreError, pg_store
 from crmtui.store.pg_base import jsonb
 from crmtui.store.pg_rows import INSERT_CONTACT, contact_row
 from crmtui.store.pg_schema import _V1, PG_SCHEMA_VERSION, SORT_INDEXES
@@ -231,3 +231,80 @@ def test_quick_reads_do_not_wait_behind_a_long_query_of_another_thread(
         assert sleeper.is_alive()
     assert found is not None and len(found[0]) == 1 and found[1] == len(people()) + 1
     assert counter == store.generation > generation
+
+
+# -- the first page asked as a key is handled ------------------------------------------------------
+
+
+def test_a_quick_first_page_is_the_first_matches_of_a_search_of_every_contact(
+        store: PostgresRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Letter by letter, as typed: each quick page is the start of the search's answer (all of
+    it when it says so), also when it comes from the page before (a letter added), and after
+    another process's commit."""
+    monkeypatch.setattr(pg_store, "_FIRST_PAGE", 6)
+    monkeypatch.setattr(pg_store, "_NARROWED_ENOUGH", 2)
+    store.add_contacts(people(60))
+    narrowed: list[str] = []
+    narrowed_page = store._narrowed_page
+
+    def spy(repo: PostgresRepository, query: ContactQuery, viewer_id: str | None,
+            generation: int) -> tuple[list[str], bool] | None:
+        page = narrowed_page(repo, query, viewer_id, generation)
+        if page is not None:
+            narrowed.append(query.text)
+        return page
+
+    monkeypatch.setattr(store, "_narrowed_page", spy)
+    typed = ["f", "fa", "fam", "fam0", "fam01", "p", "pi", "pie", "pied", "pied f", "pied fam2",
+             "o", "o'", "o'b", "z", "zo", "zoe", "zoe 5", "zoe 555"]
+    for sort, descending in [("name", False), ("family_name", True), ("company", False)]:
+        for text in typed:
+            query = ContactQuery(text=text, sort=sort, descending=descending)
+            answer = store.quick_first_page(query, None)
+            assert answer is not None, text
+            ids, total, generation, every = answer
+            truth = store.contact_ids(query, None)
+            assert (total, generation) == (60, store.generation)
+            if every:
+                assert ids == truth, (sort, text)
+            else:
+                assert ids and ids == truth[:len(ids)] and len(ids) < len(truth), (sort, text)
+    assert {"fa", "fam", "pie", "pied", "o'b", "zoe"} <= set(narrowed)
+    # A contact added by another process, first in the order: the next page shows it.
+    first = store.quick_first_page(ContactQuery(text="pied fam"), None)
+    assert first is not None and not first[3]
+    added = Contact(given_name="Pied", family_name="Aaa Fam00")
+    other = open_postgres(store.url)
+    try:
+        other.add_contacts([added])
+    finally:
+        other.close()
+    narrowed.clear()
+    answer = store.quick_first_page(ContactQuery(text="pied fam0"), None)
+    assert answer is not None and not narrowed
+    assert answer[0] == store.contact_ids(ContactQuery(text="pied fam0"), None)[:len(answer[0])]
+    assert answer[0][0] == added.id
+
+
+def test_a_quick_first_page_that_would_keep_a_key_waiting_is_left_to_the_query_thread(
+        store: PostgresRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.add_contacts(people(3))
+    monkeypatch.setattr(pg_store, "_QUICK_TIMEOUT_MS", 50)
+    search = store.contact_ids
+
+    def slow(query: ContactQuery, viewer_id: str | None) -> list[str]:
+        store._all("SELECT pg_sleep(2)")
+        return search(query, viewer_id)
+
+    monkeypatch.setattr(store, "contact_ids", slow)
+    assert store.quick_first_page(ContactQuery(text="zoe"), None) is None
+    # the limit was for that query alone
+    assert store._one("SHOW statement_timeout") == ("0",)
+    assert store.contact_ids(ContactQuery(text="zoe"), None) == search(ContactQuery(text="zoe"),
+                                                                       None)
+    monkeypatch.setattr(store, "contact_ids", search)
+    answer = store.quick_first_page(ContactQuery(text="zoe"), None)
+    assert answer is not None and answer[0] == search(ContactQuery(text="zoe"), None)
+    # A server far away is not asked as keys come.
+    store.round_trip = 1.0
+    assert store.quick_first_page(ContactQuery(text="zoe"), None) is None
