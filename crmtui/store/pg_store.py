@@ -91,18 +91,11 @@ class PostgresRepository(SyncTables):
 
     # -- users ------------------------------------------------------------------------------------
 
-    def add_user(self, user: User, contact: Contact | None = None) -> User:
-        with self.transaction():
-            if self.find_user(user.email) is not None:
-                raise StoreConflict(f"a user with the email {user.email} already exists")
-            if contact is not None:
-                user = user.evolve(contact_id=contact.id)
-            elif user.contact_id and not self._ids_in("contacts", [user.contact_id]):
-                raise NotFound(f"no contact {user.contact_id}")
-            self._insert_users([user])
-            if contact is not None:
-                self.add_contact(contact if contact.owner_id else contact.evolve(owner_id=user.id))
-        return user
+    def _has_contact(self, contact_id: str) -> bool:
+        return bool(self._ids_in("contacts", [contact_id]))
+
+    def _insert_user(self, user: User) -> None:
+        self._insert_users([user])
 
     def _user(self, uid: str, doc: Mapping[str, Any]) -> User:
         return self._record(User, "users", uid, {**doc, "id": uid}, trusted=True)

@@ -27,7 +27,7 @@ from crmtui.model import (
     fold,
     sync_tag_problem,
 )
-from crmtui.store import tinydb_sync  # the journal's bounds are the same for every store
+from crmtui.store import repository  # the journal's bounds (the same for every store)
 from crmtui.store.pg_activities import INSERT_ACTIVITY, ActivityTables, activity_row
 from crmtui.store.pg_base import clean, jsonb
 from crmtui.store.pg_rows import INSERT_CONTACT, contact_row
@@ -150,18 +150,13 @@ class SyncTables(ActivityTables):
     # -- the journal of runs ----------------------------------------------------------------------
 
     def add_run(self, run: SyncRun) -> None:
-        limit = tinydb_sync.JOURNAL_MAX_CONFLICTS
-        if len(run.conflicts) > limit:
-            dropped = len(run.conflicts) - limit
-            run = run.evolve(conflicts=run.conflicts[-limit:],
-                             errors=[*run.errors, f"{dropped} older conflicts of this run were "
-                                     "not kept in the journal"])
+        run = repository.journal_entry(run)
         with self.transaction():
             self._exec("DELETE FROM journal WHERE id = %s", (run.id,))
             self._insert_runs([run])
             self._exec("DELETE FROM journal WHERE id IN (SELECT id FROM journal WHERE "
                        "user_id = %(u)s ORDER BY started DESC, id DESC OFFSET %(keep)s)",
-                       {"u": run.user_id, "keep": tinydb_sync.JOURNAL_MAX_RUNS})
+                       {"u": run.user_id, "keep": repository.JOURNAL_MAX_RUNS})
 
     def _insert_runs(self, runs: Iterable[SyncRun]) -> None:
         rows = []

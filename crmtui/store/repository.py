@@ -136,6 +136,24 @@ class ContactQuery:
     limit: int | None = None
 
 
+JOURNAL_MAX_RUNS = 500
+"""Runs of the sync journal kept per user (the oldest go first)."""
+JOURNAL_MAX_CONFLICTS = 1000
+"""Conflicts kept per run in the sync journal (the latest)."""
+
+
+def journal_entry(run: SyncRun) -> SyncRun:
+    """``run`` as a store's journal keeps it: its latest :data:`JOURNAL_MAX_CONFLICTS`
+    conflicts, and a note of how many older ones were left out."""
+    limit = JOURNAL_MAX_CONFLICTS
+    if len(run.conflicts) <= limit:
+        return run
+    dropped = len(run.conflicts) - limit
+    return run.evolve(conflicts=run.conflicts[-limit:],
+                      errors=[*run.errors, f"{dropped} older conflicts of this run were not "
+                              "kept in the journal"])
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityQuery:
     """Which activities, in which order.
@@ -189,9 +207,27 @@ class Repository(ABC):
 
     # -- users ----------------------------------------------------------------------------------
 
-    @abstractmethod
     def add_user(self, user: User, contact: Contact | None = None) -> User:
         """Add a user; with ``contact``, also add it as the user's own contact."""
+        with self.transaction():
+            if self.find_user(user.email) is not None:
+                raise StoreConflict(f"a user with the email {user.email} already exists")
+            if contact is not None:
+                user = user.evolve(contact_id=contact.id)
+            elif user.contact_id and not self._has_contact(user.contact_id):
+                raise NotFound(f"no contact {user.contact_id}")
+            self._insert_user(user)
+            if contact is not None:
+                self.add_contact(contact if contact.owner_id else contact.evolve(owner_id=user.id))
+        return user
+
+    @abstractmethod
+    def _has_contact(self, contact_id: str) -> bool:
+        """Whether the contact ``contact_id`` is stored (whoever may see it)."""
+
+    @abstractmethod
+    def _insert_user(self, user: User) -> None:
+        """Store a new user as it is (add_user checked it)."""
 
     @abstractmethod
     def get_user(self, user_id: str) -> User: ...

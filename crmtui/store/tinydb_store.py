@@ -247,18 +247,13 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
 
     # -- users ------------------------------------------------------------------------------------
 
-    def add_user(self, user: User, contact: Contact | None = None) -> User:
-        with self.transaction():
-            if self.find_user(user.email) is not None:
-                raise StoreConflict(f"a user with the email {user.email} already exists")
-            if contact is not None:
-                user = user.evolve(contact_id=contact.id)
-            elif user.contact_id and user.contact_id not in self._table(CONTACTS):
-                raise NotFound(f"no contact {user.contact_id}")
-            self._insert(USERS, user)
-            if contact is not None:
-                self.add_contact(contact if contact.owner_id else contact.evolve(owner_id=user.id))
-        return user
+    def _has_contact(self, contact_id: str) -> bool:
+        with self._rlock:
+            self._read()
+            return contact_id in self._table(CONTACTS)
+
+    def _insert_user(self, user: User) -> None:
+        self._insert(USERS, user)
 
     def get_user(self, user_id: str) -> User:
         with self._rlock:

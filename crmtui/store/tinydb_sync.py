@@ -14,6 +14,7 @@ from crmtui.model import (
     ValidationError,
     sync_tag_problem,
 )
+from crmtui.store import repository
 from crmtui.store.repository import NotFound, StoreConflict
 from crmtui.store.tinydb_base import (
     JOURNAL,
@@ -27,9 +28,6 @@ from crmtui.store.tinydb_base import (
     _stored,
 )
 from crmtui.store.tinydb_index import _instant
-
-JOURNAL_MAX_RUNS = 500  # per user
-JOURNAL_MAX_CONFLICTS = 1000  # per run
 
 
 class SyncTables(TinyDBBase):
@@ -144,18 +142,14 @@ class SyncTables(TinyDBBase):
     # -- the journal of runs ----------------------------------------------------------------------
 
     def add_run(self, run: SyncRun) -> None:
-        if len(run.conflicts) > JOURNAL_MAX_CONFLICTS:
-            dropped = len(run.conflicts) - JOURNAL_MAX_CONFLICTS
-            run = run.evolve(conflicts=run.conflicts[-JOURNAL_MAX_CONFLICTS:],
-                             errors=[*run.errors, f"{dropped} older conflicts of this run were "
-                                     "not kept in the journal"])
+        run = repository.journal_entry(run)
         with self.transaction():
             table = self._table(JOURNAL)
             table.pop(run.id, None)
             self._put_docs(JOURNAL, [(run.id, _stored(run))])
             mine = sorted((_instant(d["started"]), rid) for rid, d in table.items()
                           if d["user_id"] == run.user_id)
-            excess = [rid for _, rid in mine[:max(0, len(mine) - JOURNAL_MAX_RUNS)]]
+            excess = [rid for _, rid in mine[:max(0, len(mine) - repository.JOURNAL_MAX_RUNS)]]
             if excess:
                 self._remove(JOURNAL, excess)
 

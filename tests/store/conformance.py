@@ -49,7 +49,7 @@ from crmtui.store import (
     StoreError,
     SyncLocked,
 )
-from crmtui.store.tinydb_sync import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
+from crmtui.store.repository import JOURNAL_MAX_CONFLICTS, JOURNAL_MAX_RUNS
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -905,7 +905,7 @@ class RepositoryContract:
 
     def test_journal_trims_by_instant_not_by_text(self, repo: Repository, ann: User,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr("crmtui.store.tinydb_sync.JOURNAL_MAX_RUNS", 2)
+        monkeypatch.setattr("crmtui.store.repository.JOURNAL_MAX_RUNS", 2)
         tokyo = ZoneInfo("Asia/Tokyo")
         # As text "2024-01-01T10:00+09:00" sorts after "2024-01-01T05:00+00:00", yet it is older.
         repo.add_run(SyncRun(user_id=ann.id, kind=CONTACTS, id="oldest",
