@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tui.py
 	$(BIN)/python benchmarks/tui_sync.py
 	-$(BIN)/python benchmarks/store_pg.py  # needs PostgreSQL on 127.0.0.1:5432
-	-$(BIN)/python benchmarks/tui.py --no-launch --contacts 100000 --postgres postgresql://postgres@127.0.0.1/postgres
+	-$(BIN)/python benchmarks/tui.py --no-launch --runs 3 --contacts 100000 --postgres postgresql://postgres@127.0.0.1/postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

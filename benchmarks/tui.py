@@ -17,7 +17,11 @@ order) as a CSV file, then:
 
 crmtui's bytecode is written first, as installing crmtui does (VisiData's is written by its
 install): where PYTHONDONTWRITEBYTECODE is set, an editable crmtui would otherwise compile its
-sources at every launch. ``--launch-only`` measures the launches alone.
+sources at every launch. ``--launch-only`` measures the launches alone. ``--postgres URL``
+then compares TinyDB and PostgreSQL on the same contacts (copied into a database made for it on
+that server): first rows of whole launches under the pty, first rows in process (the store's
+modules loaded first, as they are for TinyDB) and the same keystrokes, ``--runs`` of each,
+alternately, with medians, p95 and ratios, and what importing psycopg adds to a launch.
 
 VisiData is installed into the benchmark's own environment (benchmarks/.venv-vd, created on the
 first run with ``python -m venv`` and ``pip install visidata``), never into crmtui's. Prints the
@@ -217,6 +221,8 @@ async def drive(data_dir: Path, database: str = "") -> dict[str, Any]:
     from crmtui.store import TinyDBRepository, open_repository
     from crmtui.widgets import LazyTable
 
+    if database:  # the store's modules loaded before the clock starts, as TinyDB's are (the
+        import crmtui.store.pg_store  # noqa: F401  launches time the whole process: psycopg too)
     started = time.perf_counter()
     # as the crmtui command opens it for the TUI (deferred, or the team's database)
     repo = (open_repository(data_dir, database) if database
@@ -432,10 +438,19 @@ def drive_size(data_dir: Path, figures: dict[str, float], notes: list[str]) -> N
                  f"{PAGE_DOWNS} PageDown)")
 
 
-def drive_postgres(server: str, n: int, keep: Path | None, figures: dict[str, float],
-                   notes: list[str]) -> None:
-    """The keystroke and scroll figures on PostgreSQL, beside TinyDB's: the same contacts
-    copied into a database of their own (the TUI then runs as a team member's does)."""
+def psycopg_import(runs: int) -> list[float]:
+    """Seconds a fresh process takes to import psycopg once the TUI's own modules are loaded
+    (what a launch on a database pays beyond one on the TinyDB file)."""
+    code = ("import time, crmtui.app, crmtui.screens.contacts, crmtui.store\n"
+            "t = time.perf_counter()\nimport psycopg\nprint(time.perf_counter() - t)")
+    return [float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                 text=True).stdout) for _ in range(runs)]
+
+
+def compare_postgres(server: str, n: int, keep: Path | None, runs: int) -> None:
+    """TinyDB and PostgreSQL side by side on the same contacts, copied into a database of their
+    own (the TUI then runs as a team member's does): ``runs`` launches of each under a pty,
+    alternately, and ``runs`` in-process drives of each, alternately."""
     with scratch_database(server, "crmtui_tuibench") as url, \
             tempfile.TemporaryDirectory(prefix="crmtui-tuibench-") as tmp:
         data_dir = keep / f"{n}" if keep else Path(tmp) / "data"
@@ -443,15 +458,46 @@ def drive_postgres(server: str, n: int, keep: Path | None, figures: dict[str, fl
         subprocess.run([sys.executable, "-m", "crmtui", "--data-dir", str(data_dir), "db",
                         "copy", "--from", str(data_dir), "--to", url],
                        check=True, capture_output=True)
-        driven = in_process(data_dir, url)
-    at = f"PostgreSQL {n:,}:"
-    figures[f"{at} open to first rows (run_test)"] = driven["open to first rows (run_test)"]
-    figures[f"{at} first search keystroke"] = driven["first search keystroke after first rows"]
-    figures[f"{at} letter keystroke p50"] = statistics.median(driven["letters"])
-    figures[f"{at} letter keystroke p95"] = p95(driven["letters"])
-    figures[f"{at} backspace keystroke p95"] = p95(driven["backspaces"])
-    figures[f"{at} scroll step p95"] = p95(driven["scroll steps"])
-    notes.append(f"PostgreSQL: the same {n:,} contacts copied into {url} (dropped after)")
+        marker = first_name(data_dir)[:12].encode()
+        env = {"CRMTUI_HOME": str(data_dir)}
+        command = [sys.executable, "-m", "crmtui", "--data-dir", str(data_dir)]
+        launched: dict[str, list[float]] = {"TinyDB": [], "PostgreSQL": []}
+        for _ in range(runs):
+            launched["TinyDB"].append(pty_first_rows(command, marker, env)[0])
+            launched["PostgreSQL"].append(
+                pty_first_rows([*command, "--database", url], marker, env)[0])
+        driven: dict[str, list[dict[str, Any]]] = {"TinyDB": [], "PostgreSQL": []}
+        for _ in range(runs):
+            driven["TinyDB"].append(in_process(data_dir))
+            driven["PostgreSQL"].append(in_process(data_dir, url))
+        imports = psycopg_import(runs)
+    rows: dict[str, dict[str, float]] = {}
+    for store, drives in driven.items():
+        letters = [x for d in drives for x in d["letters"]]
+        erased = [x for d in drives for x in d["backspaces"]]
+        rows[store] = {
+            "first rows, whole process (pty), median": statistics.median(launched[store]),
+            "first rows in process (modules loaded), median": statistics.median(
+                d["open to first rows (run_test)"] for d in drives),
+            "first search keystroke, median": statistics.median(
+                d["first search keystroke after first rows"] for d in drives),
+            "letter keystroke p50": statistics.median(letters),
+            "letter keystroke p95": p95(letters),
+            "backspace keystroke p95": p95(erased),
+            "scroll step p95": p95([x for d in drives for x in d["scroll steps"]]),
+        }
+    print(f"TinyDB and PostgreSQL side by side, {n:,} contacts ({runs} launches and {runs} "
+          f"in-process drives of each, alternately; {len(letters)} letters each):")
+    print(f"  {'':<50}{'TinyDB':>10}{'PostgreSQL':>12}{'ratio':>8}")
+    for name, value in rows["TinyDB"].items():
+        other = rows["PostgreSQL"][name]
+        print(f"  {name:<50}{value * 1000:8.1f} ms{other * 1000:9.1f} ms{other / value:7.2f}x")
+    print(f"  importing psycopg (a launch on a database, beyond TinyDB's), median of {runs}: "
+          f"{statistics.median(imports) * 1000:.1f} ms")
+    print("  launches, runs (s): " + "; ".join(
+        f"{store} " + ", ".join(f"{t:.3f}" for t in times) for store, times in launched.items()))
+    print(f"  the same {n:,} contacts copied into a PostgreSQL database of their own "
+          "(dropped after)")
 
 
 def main() -> int:
@@ -469,7 +515,8 @@ def main() -> int:
                         help="skip the first-rows runs under a pty (and VisiData): only the "
                              "in-process keystroke and scroll figures, at the first size")
     parser.add_argument("--postgres", metavar="URL",
-                        help="also drive the same keystrokes on PostgreSQL: the contacts of the "
+                        help="also compare TinyDB and PostgreSQL side by side (launches and "
+                             "keystrokes, --runs of each, alternately): the contacts of the "
                              "first size are copied (crmtui db copy) into a database made for "
                              "it on the server at URL (e.g. postgresql://postgres@127.0.0.1/"
                              "postgres), dropped afterwards")
@@ -488,9 +535,9 @@ def main() -> int:
     for i, n in enumerate(sizes):
         measure_size(n, args.keep, vd, figures, notes, runs=args.runs,
                      drive_it=i == 0 and not args.launch_only, launch=not args.no_launch)
-    if args.postgres:
-        drive_postgres(args.postgres, sizes[0], args.keep, figures, notes)
     report(figures, notes)
+    if args.postgres:
+        compare_postgres(args.postgres, sizes[0], args.keep, args.runs)
     return 0
 
 
