@@ -384,7 +384,8 @@ class ContactsScreen(Screen[None]):
         found = len(result.ids)
         text = result.query.text.strip()
         if result.partial and text:
-            parts = [f"the first {found:,} of {result.total:,} contacts that match “{text}”"]
+            parts = [f"the first {found:,} contacts that match “{text}”, searching all "
+                     f"{result.total:,}…"]
         elif result.partial:
             parts = [f"{result.total:,} contact{'s' if result.total != 1 else ''}",
                      "reading the database…"]
@@ -400,7 +401,7 @@ class ContactsScreen(Screen[None]):
             parts.append(f"{len(self.table.marked):,} selected")
         parts.append(f"sorted by {column.label.lower()}, {order}")
         parts.append(self.last_sync_text())
-        if result.query != self.contact_query or (result.partial and text):
+        if result.query != self.contact_query:
             parts.append("searching…")
         # One line of fixed height: no layout pass (it would repaint the whole screen).
         status.update("  ·  ".join(parts), layout=False)
