@@ -15,7 +15,7 @@ from crmtui.store import ContactQuery, pg_store
 from crmtui.store.pg_store import open_postgres
 
 from .contacts_fixtures import FIXED, run_contacts, seed
-from .pilot_helpers import wait_for
+from .pilot_helpers import status, wait_for
 
 
 def test_each_letter_shows_its_first_matches_at_once_and_every_match_after_a_pause(
@@ -49,9 +49,14 @@ def test_each_letter_shows_its_first_matches_at_once_and_every_match_after_a_pau
                 shown = list(t.keys)
                 assert len(truth) > 4 and screen.result.partial
                 assert shown == truth[:len(shown)] and len(shown) >= 2, text
+                assert status(pilot).startswith(
+                    f"the first {len(shown)} contacts that match “{text}”, searching all "
+                    f"{len(world.ids) + 2}…")
             assert every_match == []
             await wait_for(pilot, lambda: not screen.result.partial, "every match")
             assert list(t.keys) == search(ContactQuery(text="exa"), world.ann.id)
+            assert status(pilot).startswith(f"{len(t.keys)} of {len(world.ids) + 2} contacts "
+                                            "match “exa”")
             assert every_match == ["exa"]  # not the letters typed before it
 
         run_contacts(Services(repo, world.ann.id, tmp_path, now=lambda: FIXED), check)
