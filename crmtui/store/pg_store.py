@@ -57,7 +57,8 @@ _FETCH_BATCH = 2000
 _FIRST_PAGE = 200  # the first matches of a search shown before the rest
 _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 _QUICK_NEAR = 0.003  # s: a server that answers a small query within this is asked as keys come
-_QUICK_TIMEOUT_MS = 40  # the longest a quick first page may keep a key press waiting
+_QUICK_TIMEOUT_MS = 100  # the longest a quick first page may keep a key press waiting (then
+# the query thread asks again: a page that takes 50 ms on a busy machine is better had at once)
 _NARROWED_ENOUGH = 60  # matches of the last quick page that make the next one (a screenful)
 log = logging.getLogger(__name__)
 
@@ -434,18 +435,20 @@ class PostgresRepository(SyncTables):
             return None
         limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
         with self._free() as repo:
+            generation = repo._current_generation()
             ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
+            # the next letter's quick page may start from this one
+            self._last_page = query, viewer_id, ids, len(ids) < limit and query.limit is None, \
+                generation
             if not ids:
                 return None
             return ids, repo.count_contacts()
-
-
 
     def quick_first_page(self, query: ContactQuery, viewer_id: str | None
                          ) -> tuple[list[str], int, int, bool] | None:
         """The first page at once when the server is near (a round trip under
         :data:`_QUICK_NEAR` s) and a connection is free: the TUI asks it as a key is handled.
-        The query may run :data:`_QUICK_TIMEOUT_MS` at most (then None: the query thread
+        Each query may run :data:`_QUICK_TIMEOUT_MS` at most (then None: the query thread
         asks). Fewer ids than a page are every match; the generation is read before them."""
         if query.offset or self.round_trip > _QUICK_NEAR or query.sort not in CONTACT_SORTS:
             return None

@@ -270,6 +270,12 @@ def test_a_quick_first_page_is_the_first_matches_of_a_search_of_every_contact(
             else:
                 assert ids and ids == truth[:len(ids)] and len(ids) < len(truth), (sort, text)
     assert {"fa", "fam", "pie", "pied", "o'b", "zoe"} <= set(narrowed)
+    # a first page asked from a thread is a start for the next letter too
+    narrowed.clear()
+    assert store.first_page(ContactQuery(text="fam"), None) is not None
+    answer = store.quick_first_page(ContactQuery(text="fam0"), None)
+    assert narrowed == ["fam0"] and answer is not None
+    assert answer[0] == store.contact_ids(ContactQuery(text="fam0"), None)[:len(answer[0])]
     # A contact added by another process, first in the order: the next page shows it.
     first = store.quick_first_page(ContactQuery(text="pied fam"), None)
     assert first is not None and not first[3]
