@@ -54,12 +54,13 @@ from crmtui.store.repository import (
 from crmtui.store.tinydb_index import _phone_digits
 
 _FETCH_BATCH = 2000
-_FIRST_PAGE = 200  # the first matches of a search shown before the rest
+_FIRST_PAGE = 100  # the first matches of a search shown before the rest (a tall screenful:
+# the shorter the page, the sooner the walk through a sort index ends)
 _NARROW_BY_IDS = 5000  # up to this many ids, a narrowing search names them
 _QUICK_NEAR = 0.003  # s: a server that answers a small query within this is asked as keys come
 _QUICK_TIMEOUT_MS = 100  # the longest a quick first page may keep a key press waiting (then
 # the query thread asks again: a page that takes 50 ms on a busy machine is better had at once)
-_NARROWED_ENOUGH = 60  # matches of the last quick page that make the next one (a screenful)
+_NARROWED_ENOUGH = 50  # matches of the last quick page that make the next one (a screenful)
 log = logging.getLogger(__name__)
 
 
