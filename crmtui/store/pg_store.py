@@ -498,7 +498,7 @@ class PostgresRepository(SyncTables):
                 or not new.startswith(old) or new == old
                 or any(len(forms) > 1 for forms in _search_words(new))):
             return None
-        found = self._contact_where(query, viewer_id)
+        found = repo._contact_where(query, viewer_id)  # on the connection that is free
         if found is None:
             return [], True
         conds, params = found

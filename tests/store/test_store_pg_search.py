@@ -314,3 +314,25 @@ def test_a_quick_first_page_that_would_keep_a_key_waiting_is_left_to_the_query_t
     # A server far away is not asked as keys come.
     store.round_trip = 1.0
     assert store.quick_first_page(ContactQuery(text="zoe"), None) is None
+
+
+def test_a_quick_first_page_does_not_wait_behind_a_long_query_of_another_thread(
+        store: PostgresRepository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a key is handled, with the query thread's long id list holding the connection: the
+    page (with a tag filter, whose tags are looked up too) comes from the second connection."""
+    monkeypatch.setattr(pg_store, "_FIRST_PAGE", 6)
+    monkeypatch.setattr(pg_store, "_NARROWED_ENOUGH", 2)
+    public = store.add_tag(Tag(name="Customers"))
+    contacts = people()
+    store.add_contacts(contacts)
+    store.tag_contacts([c.id for c in contacts], public.id, None)
+    answers = []
+    with busy(store) as sleeper:
+        for text in ("fam", "fam0"):  # the second from the first
+            answers.append(store.quick_first_page(
+                ContactQuery(text=text, tag_kind=TagKind.PUBLIC), None))
+        assert sleeper.is_alive()
+    for text, answer in zip(("fam", "fam0"), answers, strict=True):
+        assert answer is not None
+        truth = store.contact_ids(ContactQuery(text=text, tag_kind=TagKind.PUBLIC), None)
+        assert answer[0] and answer[0] == truth[:len(answer[0])]
