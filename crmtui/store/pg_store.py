@@ -455,9 +455,11 @@ class PostgresRepository(SyncTables):
             return None
         limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
         with self._free() as repo, repo._lock:
-            if repo._depth:  # this thread's own transaction: not the moment
+            conn = repo._conn
+            if repo._depth or conn is None or conn.closed or conn.broken:
+                # this thread's own transaction; or a lost connection, which the query thread
+                # connects again (a key press never waits for a connection to be made)
                 return None
-            conn = repo._connection()
             try:
                 conn.execute(f"SET statement_timeout = {_QUICK_TIMEOUT_MS}")
                 try:

@@ -311,6 +311,13 @@ def test_a_quick_first_page_that_would_keep_a_key_waiting_is_left_to_the_query_t
     monkeypatch.setattr(store, "contact_ids", search)
     answer = store.quick_first_page(ContactQuery(text="zoe"), None)
     assert answer is not None and answer[0] == search(ContactQuery(text="zoe"), None)
+    # A lost connection is not made again as a key is handled (the query thread does).
+    lost = store._conn
+    assert lost is not None
+    lost.close()
+    assert store.quick_first_page(ContactQuery(text="zoe"), None) is None
+    assert store._conn is lost and lost.closed
+    assert store.contact_ids(ContactQuery(text="zoe"), None) == answer[0]
     # A server far away is not asked as keys come.
     store.round_trip = 1.0
     assert store.quick_first_page(ContactQuery(text="zoe"), None) is None
