@@ -135,7 +135,7 @@ class ActivityTables(PostgresBase):
                 raise NotFound(f"no activity {activity.id}")
             activity.require_organizer()
             if expected is not None and row[0] != expected:
-                raise self.changed_meanwhile(self.get_activity(activity.id))
+                raise self.changed_meanwhile(self.get_activity(activity.id), expected)
             self._check_activity_refs([activity])
             if touch:
                 activity = activity.evolve(modified=utcnow())

@@ -266,7 +266,7 @@ class PostgresRepository(SyncTables):
             if row is None:
                 raise NotFound(f"no contact {contact.id}")
             if expected is not None and row[1] != expected:
-                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id))
+                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id), expected)
             if viewer_id is not None:
                 old_tags = list(row[0])
                 visible = self._visible_among(list(dict.fromkeys([*old_tags, *contact.tags])),

@@ -50,15 +50,24 @@ class ChangedMeanwhile(StoreConflict):
     """A save based on a record someone else changed since it was read: the ``expected``
     version (the ``modified`` stamp the editor read) is no longer the stored one. ``current``
     is the record as now stored, ``by`` the user who changed it last ("" when unknown),
-    ``by_name`` that user's name and ``at`` when."""
+    ``by_name`` that user's name and ``at`` when. ``by_sync``: only writes that keep the
+    stamp (a sync with Google writing what it pulled) changed it since; then ``by_name`` is
+    :data:`SYNC_EDITOR` and the message names no time (the stamp is still the last person's)."""
 
-    def __init__(self, current: Contact | Activity, by_name: str) -> None:
+    def __init__(self, current: Contact | Activity, by_name: str, *,
+                 by_sync: bool = False) -> None:
         self.current = current
         self.by = current.modified_by
         self.by_name = by_name
         self.at = current.modified
+        self.by_sync = by_sync
         when = current.modified.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        super().__init__(f"changed by {by_name} at {when}")
+        super().__init__(f"changed by {by_name}" if by_sync else
+                         f"changed by {by_name} at {when}")
+
+
+SYNC_EDITOR = "a sync with Google"
+"""Who changed a record, in :class:`ChangedMeanwhile`, when only a sync's writes did."""
 
 
 def new_version(stored: datetime, given: datetime) -> datetime:
@@ -67,6 +76,10 @@ def new_version(stored: datetime, given: datetime) -> datetime:
     the old record is refused by), so the stamp it already had is moved on by a microsecond."""
     return given + timedelta(microseconds=1) if given == stored else given
 
+
+KEPT_STAMP = timedelta(milliseconds=1)
+"""How far writes that keep the stamp (:func:`new_version`, a microsecond each) may have moved
+it: a version this close after the one read was changed by such writes alone."""
 
 REVISE_TRIES = 5  # revise_contact / revise_activity: reads before giving up to a busy record
 
@@ -556,8 +569,14 @@ class Repository(ABC):
         finally:
             lock.release()
 
-    def changed_meanwhile(self, current: Contact | Activity) -> ChangedMeanwhile:
-        """The error for a save refused because ``current`` (as stored) changed meanwhile."""
+    def changed_meanwhile(self, current: Contact | Activity,
+                          expected: datetime | None = None) -> ChangedMeanwhile:
+        """The error for a save refused because ``current`` (as stored) changed meanwhile,
+        the editor having read the version ``expected``. A stamp moved on by at most
+        :data:`KEPT_STAMP` was moved only by writes that keep it (:func:`new_version`: a
+        sync's), not by a person's save, which stamps the time of the save."""
+        if expected is not None and timedelta(0) < current.modified - expected <= KEPT_STAMP:
+            return ChangedMeanwhile(current, SYNC_EDITOR, by_sync=True)
         name = "someone else"
         if current.modified_by:
             try:

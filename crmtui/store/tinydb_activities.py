@@ -72,7 +72,7 @@ class ActivityTables(TinyDBBase):
                 raise NotFound(f"no activity {activity.id}")
             activity.require_organizer()
             if expected is not None and datetime.fromisoformat(old["modified"]) != expected:
-                raise self.changed_meanwhile(self.get_activity(activity.id))
+                raise self.changed_meanwhile(self.get_activity(activity.id), expected)
             self._check_activity_refs(activity)
             if touch:
                 activity = activity.evolve(modified=utcnow())

@@ -413,7 +413,7 @@ class TinyDBRepository(ContactSearch, ActivityTables, SyncTables, DumpTables):
             if old is None:
                 raise NotFound(f"no contact {contact.id}")
             if expected is not None and datetime.fromisoformat(old["modified"]) != expected:
-                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id))
+                raise self.changed_meanwhile(self.get_contact(contact.id, viewer_id), expected)
             if viewer_id is not None:
                 visible = self._visible_tags(viewer_id)
                 hidden = [t for t in old.get("tags", ()) if t not in visible]

@@ -476,14 +476,24 @@ class RepositoryContract:
         pulled = repo.update_contact(zoe.evolve(notes="pulled"), touch=False)
         assert zoe.modified < pulled.modified <= zoe.modified + timedelta(milliseconds=1)
         assert repo.get_contact(zoe.id).modified == pulled.modified
-        with pytest.raises(ChangedMeanwhile):  # a form opened before the write
+        with pytest.raises(ChangedMeanwhile) as err:  # a form opened before the write
             repo.update_contact(zoe.evolve(job_title="Boss"), ann.id, expected=zoe.modified)
+        # the refusal names the sync, not the last person's save (whose stamp it kept)
+        assert err.value.by_sync and str(err.value) == "changed by a sync with Google"
+        assert err.value.current.notes == "pulled"
         act = repo.add_activity(Activity(title="Call", owner_id=ann.id, organizer_id=ann.id))
         kept = repo.update_activity(act.evolve(ical_uid="uid-1"), touch=False)
         assert kept.modified > act.modified
-        with pytest.raises(ChangedMeanwhile):
+        kept = repo.update_activity(kept.evolve(location="Room 2"), touch=False)  # twice
+        with pytest.raises(ChangedMeanwhile) as err:
             repo.update_activity(act.evolve(title="Call back"), expected=act.modified)
+        assert err.value.by_sync and err.value.by_name == "a sync with Google"
         assert repo.get_activity(act.id).ical_uid == "uid-1"
+        # a person's save after the sync's: named, with its time
+        repo.update_contact(pulled.evolve(job_title="Chief"), ann.id)
+        with pytest.raises(ChangedMeanwhile, match="changed by Ann Lee at ") as err:
+            repo.update_contact(zoe.evolve(job_title="Boss"), ann.id, expected=zoe.modified)
+        assert not err.value.by_sync
 
     def test_save_on_a_stale_activity_is_refused(self, repo: Repository, reopen: Callable[[], Repository],
                                                  ann: User, bob: User) -> None:

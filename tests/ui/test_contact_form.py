@@ -203,6 +203,33 @@ def test_remove_takes_a_value_off(repo) -> None:
     run_contacts(world.services(), check)
 
 
+def test_a_contact_a_sync_changed_meanwhile_is_refused_naming_the_sync(repo) -> None:
+    """A sync writes what it pulled keeping the last person's stamp: the refusal names the
+    sync, not that person and their old time."""
+    world = seed(repo)
+    hopper = world.by_family("Hopper")
+
+    async def check(app, pilot, screen) -> None:
+        t = screen.table
+        t.cursor_row = list(t.keys).index(hopper.id)
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ContactForm)
+        # The sync pulls a new job title while Ann's form is open (as a pull writes it).
+        repo.revise_contact(hopper.id, lambda c: c.evolve(job_title="Rear Admiral"),
+                            world.ann.id)
+        set_value(form, "job_title", "Computer scientist")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: "changed by a sync with Google." in error(form, "form"),
+                       "the refusal")
+        assert "Bob" not in error(form, "form") and " at " not in error(form, "form")
+        assert error(form, "job_title") == "a sync with Google set: Rear Admiral"
+        assert repo.get_contact(hopper.id).job_title == "Rear Admiral"  # not saved
+
+    run_contacts(world.services(), check)
+
+
 def test_a_contact_saved_by_someone_else_meanwhile_is_merged_not_overwritten(repo) -> None:
     world = seed(repo)
     hopper = world.by_family("Hopper")
