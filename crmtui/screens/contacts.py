@@ -13,6 +13,10 @@ from the store's front page (:meth:`~crmtui.store.repository.Repository.first_pa
 whole database is read; the query thread then waits for the rest and replaces them. A search
 typed before the search index is built is answered at once with its first matches (a scan in
 the sort order), then in full.
+
+On a database near enough (:meth:`~crmtui.store.repository.Repository.quick_first_page`: the
+PostgreSQL store), each letter's first matches are asked as the key is handled, and every match
+once typing pauses for :data:`TYPING_PAUSE` seconds.
 """
 
 from __future__ import annotations
@@ -59,10 +63,10 @@ SNAPSHOT_IN_THREAD = 2000
 FIRST_PAINT_WAIT = 0.25
 """Seconds the query thread waits at most for the first matches to be painted."""
 CACHED_RESULTS = 16
+"""Query results kept for reuse while the data does not change (erasing search letters)."""
 TYPING_PAUSE = 0.2
 """Seconds without a new letter before a search whose first matches show asks for every match
 (a database then answers the letters typed quickly without that work in its way)."""
-"""Query results kept for reuse while the data does not change (erasing search letters)."""
 
 
 class ContactsScreen(Screen[None]):
