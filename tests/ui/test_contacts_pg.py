@@ -37,6 +37,8 @@ def test_each_letter_shows_its_first_matches_at_once_and_every_match_after_a_pau
             return search(query, viewer_id)
 
         repo.contact_ids = spy  # type: ignore[method-assign]
+        # no reloads (of the first LISTEN, say) in a thread while typing: only the searches
+        repo.watch = lambda stop, changed, interval=1.0: stop.wait()  # type: ignore[method-assign]
 
         async def check(app, pilot, screen) -> None:  # type: ignore[no-untyped-def]
             t = screen.table
