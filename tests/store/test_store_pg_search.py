@@ -268,7 +268,8 @@ def test_a_quick_first_page_is_the_first_matches_of_a_search_of_every_contact(
             if every:
                 assert ids == truth, (sort, text)
             else:
-                assert ids and ids == truth[:len(ids)] and len(ids) < len(truth), (sort, text)
+                # the first matches (all of them, perhaps, without the page knowing it)
+                assert ids and ids == truth[:len(ids)], (sort, text)
     assert {"fa", "fam", "pie", "pied", "o'b", "zoe"} <= set(narrowed)
     # a first page asked from a thread is a start for the next letter too
     narrowed.clear()
