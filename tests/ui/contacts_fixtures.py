@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from crmtui.app import CrmApp
 from crmtui.model import Contact, Email, Phone, Tag, TagKind, User
+from crmtui.screens.contact_form import ContactForm
 from crmtui.screens.contacts import ContactsScreen
 from crmtui.screens.context import Services
 from crmtui.store import Repository
@@ -115,3 +116,15 @@ def run_contacts(services: Services, check: Check, size: tuple[int, int] = SIZE)
             await check(app, pilot, screen)
 
     asyncio.run(main())
+
+
+async def edit_contact(app: CrmApp, pilot: Pilot, screen: ContactsScreen,
+                       contact_id: str) -> ContactForm:
+    """Put the list's cursor on the contact and press ``e``: its form, open."""
+    t = screen.table
+    t.cursor_row = list(t.keys).index(contact_id)
+    await pilot.press("e")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, ContactForm)
+    return form

@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, Select, TextArea
 from crmtui.screens.confirm import Confirm
 from crmtui.screens.contact_form import ContactForm, EntryRow
 
-from .contacts_fixtures import run_contacts, seed
+from .contacts_fixtures import edit_contact, run_contacts, seed
 from .pilot_helpers import status, wait_for
 
 
@@ -79,12 +79,7 @@ def test_e_edits_and_errors_show_beside_their_fields(repo) -> None:
     hopper = world.by_family("Hopper")
 
     async def check(app, pilot, screen) -> None:
-        t = screen.table
-        t.cursor_row = list(t.keys).index(hopper.id)
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ContactForm)
+        form = await edit_contact(app, pilot, screen, hopper.id)
         assert form.query_one("#given_name", Input).value == "Grace"
         assert rows(form, "email")[0].value == hopper.emails[0].value
         set_value(form, "birthday", "1906-13-09")
@@ -105,6 +100,7 @@ def test_e_edits_and_errors_show_beside_their_fields(repo) -> None:
         assert saved.birthday == date(1906, 12, 9) and saved.job_title == "Computer scientist"
         assert saved.emails[0].value == "grace@navy.example" and saved.emails[0].primary
         assert saved.tags == hopper.tags and saved.created == hopper.created
+        t = screen.table
         await wait_for(pilot, lambda: t.row_cells(t.cursor_row)[2] == "Computer scientist",
                        "the list updated")
         assert t.cursor_key == hopper.id
@@ -183,11 +179,7 @@ def test_remove_takes_a_value_off(repo) -> None:
     knuth = world.by_family("Knuth")
 
     async def check(app, pilot, screen) -> None:
-        t = screen.table
-        t.cursor_row = list(t.keys).index(knuth.id)
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
+        form = await edit_contact(app, pilot, screen, knuth.id)
         await pilot.click("#add-phone")
         await pilot.pause()
         rows(form, "phone")[1].query_one(Input).value = "+1 650 555 0199"
@@ -210,12 +202,7 @@ def test_a_contact_a_sync_changed_meanwhile_is_refused_naming_the_sync(repo) -> 
     hopper = world.by_family("Hopper")
 
     async def check(app, pilot, screen) -> None:
-        t = screen.table
-        t.cursor_row = list(t.keys).index(hopper.id)
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ContactForm)
+        form = await edit_contact(app, pilot, screen, hopper.id)
         # The sync pulls a new job title while Ann's form is open (as a pull writes it).
         repo.revise_contact(hopper.id, lambda c: c.evolve(job_title="Rear Admiral"),
                             world.ann.id)
@@ -235,12 +222,7 @@ def test_a_contact_saved_by_someone_else_meanwhile_is_merged_not_overwritten(rep
     hopper = world.by_family("Hopper")
 
     async def check(app, pilot, screen) -> None:
-        t = screen.table
-        t.cursor_row = list(t.keys).index(hopper.id)
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ContactForm)
+        form = await edit_contact(app, pilot, screen, hopper.id)
         # Bob saves the contact while Ann's form is open.
         repo.update_contact(repo.get_contact(hopper.id).evolve(
             job_title="Commodore", notes="Bob's note"), world.bob.id)

@@ -61,7 +61,7 @@ from crmtui.widgets.picker import Picker
 
 from .activity_fixtures import NOW, World, at, run, table, world
 from .conftest import Demo
-from .contacts_fixtures import run_contacts, seed
+from .contacts_fixtures import edit_contact, run_contacts, seed
 from .pilot_helpers import SIZE, line, wait_for
 
 __all__ = ["world"]  # fixtures
@@ -544,12 +544,7 @@ def test_the_contact_form_opens_without_a_selected_field_and_errors_clear_when_f
     hopper = people.by_family("Hopper")
 
     async def check(app: CrmApp, pilot: Pilot, screen: Any) -> None:
-        t = screen.table
-        t.cursor_row = list(t.keys).index(hopper.id)
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ContactForm)
+        form = await edit_contact(app, pilot, screen, hopper.id)
         given = form.query_one("#given_name", Input)
         assert app.focused is given and given.selected_text == ""
         await pilot.press("x")  # a stray key adds to the name, it does not replace it
