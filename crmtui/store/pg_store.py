@@ -434,26 +434,20 @@ class PostgresRepository(SyncTables):
         list has come: at start, and for each letter of a search."""
         if query.offset:
             return None
-        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
         with self._free() as repo:
-            generation = repo._current_generation()
-            ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
-            # the next letter's quick page may start from this one
-            self._last_page = query, viewer_id, ids, len(ids) < limit and query.limit is None, \
-                generation
+            ids, _, generation = self._page(repo, query, viewer_id)
             if not ids:
                 return None
-            return ids, repo.count_contacts()
+            return ids, repo._count_at(generation)
 
     def quick_first_page(self, query: ContactQuery, viewer_id: str | None
                          ) -> tuple[list[str], int, int, bool] | None:
         """The first page at once when the server is near (a round trip under
         :data:`_QUICK_NEAR` s) and a connection is free: the TUI asks it as a key is handled.
         Each query may run :data:`_QUICK_TIMEOUT_MS` at most (then None: the query thread
-        asks). Fewer ids than a page are every match; the generation is read before them."""
+        asks)."""
         if query.offset or self.round_trip > _QUICK_NEAR or query.sort not in CONTACT_SORTS:
             return None
-        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
         with self._free() as repo, repo._lock:
             conn = repo._conn
             if repo._depth or conn is None or conn.closed or conn.broken:
@@ -463,11 +457,7 @@ class PostgresRepository(SyncTables):
             try:
                 conn.execute(f"SET statement_timeout = {_QUICK_TIMEOUT_MS}")
                 try:
-                    generation = repo._current_generation()
-                    page = self._narrowed_page(repo, query, viewer_id, generation)
-                    if page is None:
-                        ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
-                        page = ids, len(ids) < limit and query.limit is None
+                    ids, every, generation = self._page(repo, query, viewer_id)
                 finally:
                     conn.execute("RESET statement_timeout")
             except psycopg.Error as exc:
@@ -476,9 +466,23 @@ class PostgresRepository(SyncTables):
                 if isinstance(exc.__cause__, pg_errors.QueryCanceled):
                     return None  # longer than a key press may wait: the query thread asks
                 raise
-            ids, every = page
-            self._last_page = query, viewer_id, ids, every, generation
-            return ids, repo.count_contacts(), generation, every
+            return ids, repo._count_at(generation), generation, every
+
+    def _page(self, repo: PostgresRepository, query: ContactQuery, viewer_id: str | None
+              ) -> tuple[list[str], bool, int]:
+        """The first page of ``query`` on ``repo``'s connection (from the last page when it
+        can be, see :meth:`_narrowed_page`), whether it holds every match (fewer ids than a
+        page), and the generation read before it; kept as the last page, where the next
+        letter's page may start."""
+        limit = _FIRST_PAGE if query.limit is None else min(query.limit, _FIRST_PAGE)
+        generation = repo._current_generation()
+        page = self._narrowed_page(repo, query, viewer_id, generation)
+        if page is None:
+            ids = repo.contact_ids(replace(query, limit=limit), viewer_id)
+            page = ids, len(ids) < limit and query.limit is None
+        ids, every = page
+        self._last_page = query, viewer_id, ids, every, generation
+        return ids, every, generation
 
     def _narrowed_page(self, repo: PostgresRepository, query: ContactQuery,
                        viewer_id: str | None, generation: int
@@ -517,11 +521,17 @@ class PostgresRepository(SyncTables):
         """How many contacts there are. Counting 100,000 contacts costs more than reading the
         change counter, so the count is kept until a commit (of any process) raises it."""
         with self._lock:
-            if self._depth:  # this transaction's own writes: not in the counter yet
+            return self._count_at(None if self._depth else self._current_generation())
+
+    def _count_at(self, generation: int | None) -> int:
+        """:meth:`count_contacts` with the change counter just read (None: in a transaction
+        of this repository, whose own writes are not in the counter yet)."""
+        with self._lock:
+            if generation is None or self._depth:
                 row = self._one("SELECT count(*) FROM contacts")
                 return int(row[0]) if row else 0
             seen, count = self._counted
-            if seen is not None and seen == self._current_generation():
+            if seen is not None and seen == generation:
                 return count
             row = self._one("SELECT (SELECT value FROM crmtui_meta WHERE key = 'generation'), "
                             "count(*) FROM contacts")  # both as of one moment
